@@ -1,0 +1,1 @@
+//! sansrpc adapter for actix (work in progress).

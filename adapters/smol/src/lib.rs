@@ -1,0 +1,1 @@
+//! sansrpc adapter for smol (work in progress).

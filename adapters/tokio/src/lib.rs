@@ -1,0 +1,1 @@
+//! sansrpc adapter for tokio (work in progress).

@@ -1,0 +1,1 @@
+//! sansrpc adapter for warp (work in progress).

@@ -1,0 +1,173 @@
+//! Request ids, kept exactly as the peer sent them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// A request id: a JSON string, number or `null`.
+///
+/// The id is kept as the JSON text the peer sent, so a response echoes it
+/// byte for byte: `1` stays `1`, `1.50` stays `1.50`, `"1"` stays `"1"`, and
+/// a number too large for any integer type survives unchanged.
+///
+/// ```
+/// use sansrpc::Id;
+///
+/// assert_eq!(Id::from(7u64).as_json(), "7");
+/// assert_eq!(Id::from("abc").as_json(), r#""abc""#);
+/// assert_eq!(Id::null().as_json(), "null");
+/// assert_eq!(Id::from(7u64).as_u64(), Some(7));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Id {
+    raw: Box<str>,
+}
+
+/// What kind of JSON value an [`Id`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdKind {
+    /// `null`.
+    Null,
+    /// A JSON number.
+    Number,
+    /// A JSON string.
+    String,
+}
+
+impl Id {
+    /// The `null` id.
+    pub fn null() -> Self {
+        Self { raw: "null".into() }
+    }
+
+    /// Reads an id from JSON text, if the text is a valid id (a string, a
+    /// number or `null`). Surrounding whitespace is trimmed.
+    pub fn from_json(text: &str) -> Option<Self> {
+        let text = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        match text.as_bytes().first()? {
+            b'"' => {
+                // Validate it is one complete string.
+                serde_json::from_str::<&RawValue>(text).ok()?;
+                serde_json::from_str::<std::borrow::Cow<'_, str>>(text).ok()?;
+            }
+            b'-' | b'0'..=b'9' => {
+                serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+                if !text
+                    .bytes()
+                    .all(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                {
+                    return None;
+                }
+            }
+            b'n' if text == "null" => {}
+            _ => return None,
+        }
+        Some(Self { raw: text.into() })
+    }
+
+    /// The id as the JSON text it was sent as.
+    pub fn as_json(&self) -> &str {
+        &self.raw
+    }
+
+    /// What kind of JSON value the id is.
+    pub fn kind(&self) -> IdKind {
+        match self.raw.as_bytes().first() {
+            Some(b'"') => IdKind::String,
+            Some(b'n') => IdKind::Null,
+            _ => IdKind::Number,
+        }
+    }
+
+    /// Whether the id is `null`.
+    pub fn is_null(&self) -> bool {
+        self.kind() == IdKind::Null
+    }
+
+    /// The id as an unsigned integer, if it is a JSON number without
+    /// fraction or exponent that fits a `u64`.
+    pub fn as_u64(&self) -> Option<u64> {
+        if self.kind() != IdKind::Number {
+            return None;
+        }
+        self.raw.parse().ok()
+    }
+
+    /// The id as a signed integer, if it is a JSON integer that fits an `i64`.
+    pub fn as_i64(&self) -> Option<i64> {
+        if self.kind() != IdKind::Number {
+            return None;
+        }
+        self.raw.parse().ok()
+    }
+
+    /// The id's string value, if it is a JSON string.
+    pub fn as_string(&self) -> Option<String> {
+        if self.kind() != IdKind::String {
+            return None;
+        }
+        serde_json::from_str(&self.raw).ok()
+    }
+}
+
+impl From<u64> for Id {
+    fn from(v: u64) -> Self {
+        Self {
+            raw: v.to_string().into(),
+        }
+    }
+}
+
+impl From<i64> for Id {
+    fn from(v: i64) -> Self {
+        Self {
+            raw: v.to_string().into(),
+        }
+    }
+}
+
+impl From<&str> for Id {
+    fn from(v: &str) -> Self {
+        let mut out = Vec::with_capacity(v.len() + 2);
+        crate::error::write_json_string(v, &mut out);
+        Self {
+            raw: String::from_utf8_lossy(&out).into(),
+        }
+    }
+}
+
+impl From<String> for Id {
+    fn from(v: String) -> Self {
+        Self::from(v.as_str())
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.raw)
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_str::<&RawValue>(&self.raw) {
+            Ok(raw) => raw.serialize(s),
+            Err(_) => s.serialize_unit(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        Id::from_json(raw.get())
+            .ok_or_else(|| serde::de::Error::custom("an id must be a string, a number or null"))
+    }
+}

@@ -1,0 +1,77 @@
+//! The knobs that bound what a peer can make us hold.
+
+use std::time::Duration;
+
+/// Limits that defend a connection (and a server) against a hostile peer.
+///
+/// The same value configures every transport. The defaults are chosen so a
+/// single connection can hold at most a few megabytes, whatever the peer
+/// sends.
+///
+/// ```
+/// use sansrpc::Limits;
+///
+/// let limits = Limits {
+///     max_message_bytes: 64 * 1024,
+///     ..Limits::default()
+/// };
+/// assert_eq!(limits.max_batch_len, 1024);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest message (a line, an HTTP body, a Content-Length frame), in
+    /// bytes. Default: 1 MiB.
+    ///
+    /// On overflow: a stream framer answers one `-32600 Invalid Request`
+    /// (`id: null`, `data` naming the limit) and skips the message, so the
+    /// connection survives; HTTP adapters answer `413`.
+    pub max_message_bytes: usize,
+    /// Most entries in one batch. Default: 1024.
+    ///
+    /// On overflow: one `-32600 Invalid Request` object for the whole batch,
+    /// and no entry runs.
+    pub max_batch_len: usize,
+    /// Deepest JSON nesting (arrays and objects) in one message. Default: 64.
+    ///
+    /// On overflow: `-32600 Invalid Request` with `id: null` before any
+    /// parsing, so deep input never recurses.
+    pub max_depth: usize,
+    /// Most calls awaiting an answer on one connection. Default: 128.
+    ///
+    /// On overflow: the connection stops yielding new calls (and stream
+    /// adapters stop reading) until answers go out; nothing is dropped.
+    pub max_in_flight: usize,
+    /// Most answer bytes buffered for sending on one connection.
+    /// Default: 4 MiB.
+    ///
+    /// On overflow: the connection stops yielding new calls until the
+    /// transport drains the buffer, which pauses reading.
+    pub max_buffered_out: usize,
+    /// Most open connections per server. Default: 1024.
+    ///
+    /// On overflow: stream servers close new connections at once.
+    pub max_connections: usize,
+    /// Longest a connection may stay idle (nothing read, nothing in flight)
+    /// before the server closes it. Default: 5 minutes. `None` disables it.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Limits {
+    /// The defaults, usable in `const` context.
+    pub const DEFAULT: Self = Self {
+        max_message_bytes: 1024 * 1024,
+        max_batch_len: 1024,
+        max_depth: 64,
+        max_in_flight: 128,
+        max_buffered_out: 4 * 1024 * 1024,
+        max_connections: 1024,
+        idle_timeout: Some(Duration::from_secs(300)),
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}

@@ -1,0 +1,505 @@
+//! The JSON-RPC 2.0 data model: parsing a message into calls,
+//! notifications, responses and protocol errors, and writing answers.
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::error::{Error, write_json_string};
+use crate::id::Id;
+use crate::limits::Limits;
+
+/// The parameters of a call or notification: the raw JSON text of an array
+/// or an object, or nothing when the request had no `params` member.
+///
+/// The text is shared with the frame it was read from; nothing is copied
+/// and no `serde_json::Value` is built until [`Params::parse`] is asked for
+/// a type.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Params(Option<Bytes>);
+
+/// The shape of a call's parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamsKind {
+    /// No `params` member.
+    None,
+    /// By position: a JSON array.
+    Array,
+    /// By name: a JSON object.
+    Object,
+}
+
+impl Params {
+    /// No parameters.
+    pub const fn none() -> Self {
+        Self(None)
+    }
+
+    /// Parameters from JSON text, which must be an array or an object.
+    pub fn from_json(text: impl Into<String>) -> Result<Self, Error> {
+        let text: String = text.into();
+        let trimmed = text.trim();
+        match trimmed.as_bytes().first() {
+            Some(b'[' | b'{') => {}
+            _ => return Err(Error::invalid_params("params must be an array or an object")),
+        }
+        serde_json::from_str::<IgnoredAny>(trimmed).map_err(Error::invalid_params)?;
+        Ok(Self(Some(Bytes::from(trimmed.to_owned()))))
+    }
+
+    /// Serializes `value` as parameters; it must serialize to an array or
+    /// an object.
+    pub fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, Error> {
+        let text = serde_json::to_string(value)?;
+        Self::from_json(text)
+    }
+
+    /// The raw JSON text, or `None` when there were no params.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_ref().and_then(|b| std::str::from_utf8(b).ok())
+    }
+
+    /// The raw JSON bytes, or `None` when there were no params.
+    pub fn as_bytes(&self) -> Option<&Bytes> {
+        self.0.as_ref()
+    }
+
+    /// Whether there were no params.
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// By position, by name, or absent.
+    pub fn kind(&self) -> ParamsKind {
+        match self.0.as_ref().and_then(|b| b.first()) {
+            None => ParamsKind::None,
+            Some(b'[') => ParamsKind::Array,
+            Some(_) => ParamsKind::Object,
+        }
+    }
+
+    /// Deserializes the params into `T`.
+    ///
+    /// An array fills a tuple, a `Vec` or a struct by position; an object
+    /// fills a struct or a map by name. Absent params deserialize from
+    /// `null`, `[]` or `{}`, whichever `T` accepts first, so `()`,
+    /// `Option<T>` and structs whose fields all have defaults accept a call
+    /// without params. A mismatch is `-32602 Invalid params` whose `data`
+    /// says why.
+    ///
+    /// ```
+    /// use sansrpc::Params;
+    ///
+    /// let p = Params::from_json("[42, 23]").unwrap();
+    /// let (a, b): (i64, i64) = p.parse().unwrap();
+    /// assert_eq!(a - b, 19);
+    /// let err = p.parse::<(String,)>().unwrap_err();
+    /// assert_eq!(err.code(), sansrpc::ErrorCode::INVALID_PARAMS);
+    /// ```
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        match self.as_str() {
+            Some(text) => serde_json::from_str(text).map_err(|e| Error::invalid_params(ParamsWhy(e))),
+            None => {
+                let first = match serde_json::from_str::<T>("null") {
+                    Ok(v) => return Ok(v),
+                    Err(e) => e,
+                };
+                if let Ok(v) = serde_json::from_str::<T>("[]") {
+                    return Ok(v);
+                }
+                if let Ok(v) = serde_json::from_str::<T>("{}") {
+                    return Ok(v);
+                }
+                Err(Error::invalid_params(format_args!(
+                    "params are required: {}",
+                    ParamsWhy(first)
+                )))
+            }
+        }
+    }
+}
+
+/// serde_json's message without the position suffix when the position is
+/// meaningless (it refers to our synthetic input, not the peer's).
+struct ParamsWhy(serde_json::Error);
+
+impl fmt::Display for ParamsWhy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.to_string();
+        match s.find(" at line ") {
+            Some(i) => f.write_str(s.get(..i).unwrap_or(&s)),
+            None => f.write_str(&s),
+        }
+    }
+}
+
+impl fmt::Debug for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_str() {
+            Some(s) => write!(f, "Params({s})"),
+            None => f.write_str("Params(none)"),
+        }
+    }
+}
+
+/// A response as a client receives it.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The id of the call this answers (`null` for errors the server could
+    /// not tie to a call).
+    pub id: Id,
+    /// The `result` member's JSON text, or the `error` object.
+    pub outcome: Result<Box<RawValue>, Error>,
+}
+
+impl PartialEq for Response {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && match (&self.outcome, &other.outcome) {
+                (Ok(a), Ok(b)) => a.get() == b.get(),
+                (Err(a), Err(b)) => a == b,
+                _ => false,
+            }
+    }
+}
+
+impl Response {
+    /// Deserializes the result into `T`; an error response is returned as
+    /// the error.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        match &self.outcome {
+            Ok(raw) => serde_json::from_str(raw.get())
+                .map_err(|e| Error::internal_error().with_reason(format_args!("result does not fit: {e}"))),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// One entry of an incoming message.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Incoming {
+    /// A request with an id: it must be answered.
+    Call {
+        /// The id, as sent.
+        id: Id,
+        /// The method name.
+        method: String,
+        /// The parameters.
+        params: Params,
+    },
+    /// A request without an id: it is never answered.
+    Notification {
+        /// The method name.
+        method: String,
+        /// The parameters.
+        params: Params,
+    },
+    /// An entry that is not a valid request; `error` is what to answer with
+    /// `id` (which is `null` when no valid id could be read).
+    Invalid {
+        /// The id to answer with.
+        id: Id,
+        /// The error to answer with.
+        error: Error,
+    },
+    /// A response (only when parsing with [`Accept::Responses`] or
+    /// [`Accept::Both`]).
+    Response(Response),
+}
+
+/// An incoming message: one entry, a batch, or an error about the whole
+/// message that is answered with a single error object.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Message {
+    /// A single JSON object.
+    Single(Incoming),
+    /// A non-empty array of entries.
+    Batch(Vec<Incoming>),
+    /// The message as a whole is rejected (parse error, empty batch, a
+    /// batch over the limit, nesting over the limit); answer `error` with
+    /// `id: null`.
+    Rejected(Error),
+}
+
+/// What an endpoint expects to receive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accept {
+    /// A server: requests only; a response is an invalid request.
+    Requests,
+    /// A client: responses only; a request is an invalid response.
+    Responses,
+    /// A peer: both.
+    Both,
+}
+
+fn some_raw<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+// Every member is kept raw so that `null` is told apart from absence and
+// each check can give its own verdict.
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(default, borrow, deserialize_with = "some_raw")]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "some_raw")]
+    method: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "some_raw")]
+    params: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "some_raw")]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "some_raw")]
+    result: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "some_raw")]
+    error: Option<&'a RawValue>,
+}
+
+const BOM: &str = "\u{feff}";
+
+/// Parses one message (a frame's whole content).
+///
+/// Never panics, never recurses deeper than `limits.max_depth`, and never
+/// builds a `serde_json::Value`.
+///
+/// ```
+/// use bytes::Bytes;
+/// use sansrpc::{parse_message, Accept, Incoming, Limits, Message};
+///
+/// let frame = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":1}"#);
+/// match parse_message(&frame, &Limits::default(), Accept::Requests) {
+///     Message::Single(Incoming::Call { id, method, params }) => {
+///         assert_eq!(id.as_json(), "1");
+///         assert_eq!(method, "sum");
+///         assert_eq!(params.as_str(), Some("[1,2]"));
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message {
+    let Ok(text) = std::str::from_utf8(frame) else {
+        return Message::Rejected(Error::parse_error());
+    };
+    let text = text.strip_prefix(BOM).unwrap_or(text);
+    if let Err(depth) = check_depth(text.as_bytes(), limits.max_depth) {
+        return Message::Rejected(Error::invalid_request().with_reason(format_args!(
+            "nesting deeper than {depth} levels (limit {})",
+            limits.max_depth
+        )));
+    }
+    match text.trim_start_matches(is_ws).as_bytes().first() {
+        Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(text) {
+            Err(_) => Message::Rejected(Error::parse_error()),
+            Ok(entries) if entries.is_empty() => Message::Rejected(Error::invalid_request()),
+            Ok(entries) if entries.len() > limits.max_batch_len => {
+                Message::Rejected(Error::invalid_request().with_reason(format_args!(
+                    "batch of {} entries exceeds the limit of {}",
+                    entries.len(),
+                    limits.max_batch_len
+                )))
+            }
+            Ok(entries) => Message::Batch(
+                entries
+                    .iter()
+                    .map(|e| parse_entry(frame, e.get(), accept))
+                    .collect(),
+            ),
+        },
+        Some(b'{') => match serde_json::from_str::<&RawValue>(text) {
+            Ok(raw) => Message::Single(parse_entry(frame, raw.get(), accept)),
+            Err(_) => Message::Rejected(Error::parse_error()),
+        },
+        _ => match serde_json::from_str::<IgnoredAny>(text) {
+            Ok(_) => Message::Rejected(Error::invalid_request()),
+            Err(_) => Message::Rejected(Error::parse_error()),
+        },
+    }
+}
+
+fn is_ws(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// Checks nesting depth without recursion; `Err(depth)` when `max` is
+/// exceeded. Syntax errors are left for the parser to report.
+fn check_depth(bytes: &[u8], max: usize) -> Result<(), usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(depth);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The sub-slice of `frame` that `part` borrows, without copying; falls
+/// back to a copy if `part` is not inside `frame` (it always is).
+fn share(frame: &Bytes, part: &str) -> Bytes {
+    let start = (part.as_ptr() as usize).checked_sub(frame.as_ptr() as usize);
+    match start {
+        Some(s) if s.checked_add(part.len()).is_some_and(|end| end <= frame.len()) => {
+            frame.slice(s..s + part.len())
+        }
+        _ => Bytes::copy_from_slice(part.as_bytes()),
+    }
+}
+
+fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Incoming {
+    let invalid = |id: Id| Incoming::Invalid {
+        id,
+        error: Error::invalid_request(),
+    };
+    if !text.starts_with('{') {
+        return invalid(Id::null());
+    }
+    let Ok(wire) = serde_json::from_str::<Wire<'_>>(text) else {
+        // Valid JSON (the caller checked) but not a usable object: a
+        // duplicate member, for example.
+        return invalid(Id::null());
+    };
+    let id = match wire.id {
+        None => None,
+        Some(raw) => match Id::from_json(raw.get()) {
+            Some(id) => Some(id),
+            None => return invalid(Id::null()),
+        },
+    };
+    let version_ok = wire
+        .jsonrpc
+        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get()).ok())
+        .is_some_and(|v| v == "2.0");
+
+    let is_response = wire.method.is_none() && (wire.result.is_some() || wire.error.is_some());
+    if is_response && accept != Accept::Requests {
+        return parse_response(&wire, id, version_ok);
+    }
+    let answer_id = id.clone().unwrap_or_else(Id::null);
+    if accept == Accept::Responses {
+        return Incoming::Invalid {
+            id: answer_id,
+            error: Error::invalid_request().with_reason("expected a response"),
+        };
+    }
+    if !version_ok {
+        return invalid(answer_id);
+    }
+    let Some(method) = wire
+        .method
+        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get()).ok())
+    else {
+        return invalid(answer_id);
+    };
+    let params = match wire.params {
+        None => Params::none(),
+        Some(raw) if matches!(raw.get().as_bytes().first(), Some(b'[' | b'{')) => {
+            Params(Some(share(frame, raw.get())))
+        }
+        Some(_) => return invalid(answer_id),
+    };
+    let method = method.into_owned();
+    match id {
+        Some(id) => Incoming::Call { id, method, params },
+        None => Incoming::Notification { method, params },
+    }
+}
+
+fn parse_response(wire: &Wire<'_>, id: Option<Id>, version_ok: bool) -> Incoming {
+    let bad = |why: &'static str, id: Option<Id>| Incoming::Invalid {
+        id: id.unwrap_or_else(Id::null),
+        error: Error::invalid_request().with_reason(why),
+    };
+    if !version_ok {
+        return bad("\"jsonrpc\" must be \"2.0\"", id);
+    }
+    let Some(id) = id else {
+        return bad("a response must have an id", None);
+    };
+    let outcome = match (wire.result, wire.error) {
+        (Some(r), None) => Ok(r.to_owned()),
+        (None, Some(e)) => match serde_json::from_str::<Error>(e.get()) {
+            Ok(e) => Err(e),
+            Err(_) => return bad("malformed error object", Some(id)),
+        },
+        _ => return bad("a response must have exactly one of result and error", Some(id)),
+    };
+    Incoming::Response(Response { id, outcome })
+}
+
+/// Writes `{"jsonrpc":"2.0","result":<result>,"id":<id>}`.
+pub fn write_result(id: &Id, result: &RawValue, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"result\":");
+    out.extend_from_slice(result.get().as_bytes());
+    out.extend_from_slice(b",\"id\":");
+    out.extend_from_slice(id.as_json().as_bytes());
+    out.push(b'}');
+}
+
+/// Writes `{"jsonrpc":"2.0","error":<error>,"id":<id>}`.
+pub fn write_error(id: &Id, error: &Error, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"error\":");
+    error.write_json(out);
+    out.extend_from_slice(b",\"id\":");
+    out.extend_from_slice(id.as_json().as_bytes());
+    out.push(b'}');
+}
+
+/// Writes a response for `outcome`.
+pub fn write_response(id: &Id, outcome: &Outcome, out: &mut Vec<u8>) {
+    match outcome {
+        Ok(r) => write_result(id, r, out),
+        Err(e) => write_error(id, e, out),
+    }
+}
+
+/// Writes a request (`id: Some`) or a notification (`id: None`).
+pub fn write_request(id: Option<&Id>, method: &str, params: &Params, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
+    write_json_string(method, out);
+    if let Some(p) = params.as_bytes() {
+        out.extend_from_slice(b",\"params\":");
+        out.extend_from_slice(p);
+    }
+    if let Some(id) = id {
+        out.extend_from_slice(b",\"id\":");
+        out.extend_from_slice(id.as_json().as_bytes());
+    }
+    out.push(b'}');
+}
+
+/// What a call produced: the result's JSON text, or an error object.
+pub type Outcome = Result<Box<RawValue>, Error>;
+
+/// Serializes `value` into a successful [`Outcome`]; a value that fails
+/// to serialize becomes `-32603 Internal error`.
+///
+/// ```
+/// let outcome = sansrpc::result(&19);
+/// assert_eq!(outcome.unwrap().get(), "19");
+/// ```
+pub fn result<T: serde::Serialize + ?Sized>(value: &T) -> Outcome {
+    serde_json::value::to_raw_value(value).map_err(Error::from)
+}

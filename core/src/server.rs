@@ -1,0 +1,404 @@
+//! The server side of a connection: frames in, calls out, answers in,
+//! frames out.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::error::UsageError;
+use crate::framing::{Framer, Newline};
+use crate::id::Id;
+use crate::limits::Limits;
+use crate::message::{
+    Accept, Incoming, Message, Outcome, Params, parse_message, write_error, write_response,
+};
+
+/// A claim on one call's answer, handed out with [`Event::Call`] and given
+/// back to [`ServerConnection::respond`].
+///
+/// Not `Clone`: a call is answered exactly once.
+#[must_use = "every call must be answered with `respond`"]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Ticket(pub(crate) u64);
+
+impl Ticket {
+    /// A number unique among the tickets of one connection, for logs.
+    pub fn number(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Work for the application, produced by [`ServerConnection::poll_event`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A request with an id: run it, then answer with `respond(ticket, ..)`.
+    Call {
+        /// The claim on the answer.
+        ticket: Ticket,
+        /// The request's id, as sent.
+        id: Id,
+        /// The method name.
+        method: String,
+        /// The parameters.
+        params: Params,
+    },
+    /// A request without an id: run it; nothing is ever sent back.
+    Notification {
+        /// The method name.
+        method: String,
+        /// The parameters.
+        params: Params,
+    },
+}
+
+#[derive(Debug)]
+enum Slot {
+    Single(Id),
+    Batch { batch: u64, index: usize, id: Id },
+}
+
+#[derive(Debug)]
+struct BatchState {
+    entries: Vec<Option<Vec<u8>>>,
+    remaining: usize,
+}
+
+/// The server half of the protocol, without framing: turns parsed messages
+/// into events and answers into complete response messages.
+///
+/// [`ServerConnection`] and [`crate::Peer`] are built on it.
+#[derive(Debug, Default)]
+pub(crate) struct Responder {
+    pending: HashMap<u64, Slot>,
+    batches: HashMap<u64, BatchState>,
+    next_ticket: u64,
+    next_batch: u64,
+}
+
+impl Responder {
+    pub(crate) fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn ticket(&mut self, slot: Slot) -> Ticket {
+        let t = self.next_ticket;
+        self.next_ticket = self.next_ticket.wrapping_add(1);
+        self.pending.insert(t, slot);
+        Ticket(t)
+    }
+
+    /// Turns one incoming message into events; complete answers (errors the
+    /// protocol layer gives by itself) go to `out`, one message each.
+    ///
+    /// Responses inside the message are handed to `on_response`.
+    pub(crate) fn accept(
+        &mut self,
+        message: Message,
+        events: &mut VecDeque<Event>,
+        out: &mut Vec<Vec<u8>>,
+        on_response: &mut dyn FnMut(crate::message::Response),
+    ) {
+        match message {
+            Message::Rejected(error) => {
+                let mut buf = Vec::new();
+                write_error(&Id::null(), &error, &mut buf);
+                out.push(buf);
+            }
+            Message::Single(entry) => match entry {
+                Incoming::Call { id, method, params } => {
+                    let ticket = self.ticket(Slot::Single(id.clone()));
+                    events.push_back(Event::Call {
+                        ticket,
+                        id,
+                        method,
+                        params,
+                    });
+                }
+                Incoming::Notification { method, params } => {
+                    events.push_back(Event::Notification { method, params })
+                }
+                Incoming::Invalid { id, error } => {
+                    let mut buf = Vec::new();
+                    write_error(&id, &error, &mut buf);
+                    out.push(buf);
+                }
+                Incoming::Response(r) => on_response(r),
+            },
+            Message::Batch(entries) => {
+                let batch = self.next_batch;
+                self.next_batch = self.next_batch.wrapping_add(1);
+                let mut state = BatchState {
+                    entries: Vec::new(),
+                    remaining: 0,
+                };
+                for entry in entries {
+                    match entry {
+                        Incoming::Call { id, method, params } => {
+                            let index = state.entries.len();
+                            state.entries.push(None);
+                            state.remaining += 1;
+                            let ticket = self.ticket(Slot::Batch {
+                                batch,
+                                index,
+                                id: id.clone(),
+                            });
+                            events.push_back(Event::Call {
+                                ticket,
+                                id,
+                                method,
+                                params,
+                            });
+                        }
+                        Incoming::Notification { method, params } => {
+                            events.push_back(Event::Notification { method, params })
+                        }
+                        Incoming::Invalid { id, error } => {
+                            let mut buf = Vec::new();
+                            write_error(&id, &error, &mut buf);
+                            state.entries.push(Some(buf));
+                        }
+                        Incoming::Response(r) => on_response(r),
+                    }
+                }
+                if state.remaining == 0 {
+                    if !state.entries.is_empty() {
+                        out.push(join_batch(state.entries));
+                    }
+                } else {
+                    self.batches.insert(batch, state);
+                }
+            }
+        }
+    }
+
+    /// Records the answer for `ticket`; returns a complete message when one
+    /// is ready (a single response, or a batch's last answer).
+    pub(crate) fn respond(
+        &mut self,
+        ticket: Ticket,
+        outcome: &Outcome,
+    ) -> Result<Option<Vec<u8>>, UsageError> {
+        let slot = self.pending.remove(&ticket.0).ok_or(UsageError::UnknownTicket)?;
+        match slot {
+            Slot::Single(id) => {
+                let mut buf = Vec::new();
+                write_response(&id, outcome, &mut buf);
+                Ok(Some(buf))
+            }
+            Slot::Batch { batch, index, id } => {
+                let Some(state) = self.batches.get_mut(&batch) else {
+                    return Err(UsageError::UnknownTicket);
+                };
+                let mut buf = Vec::new();
+                write_response(&id, outcome, &mut buf);
+                if let Some(entry) = state.entries.get_mut(index) {
+                    *entry = Some(buf);
+                }
+                state.remaining = state.remaining.saturating_sub(1);
+                if state.remaining > 0 {
+                    return Ok(None);
+                }
+                Ok(self.batches.remove(&batch).map(|s| join_batch(s.entries)))
+            }
+        }
+    }
+}
+
+fn join_batch(entries: Vec<Option<Vec<u8>>>) -> Vec<u8> {
+    let len = entries.iter().flatten().map(|e| e.len() + 1).sum::<usize>() + 1;
+    let mut buf = Vec::with_capacity(len);
+    buf.push(b'[');
+    for (i, e) in entries.iter().flatten().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(e);
+    }
+    buf.push(b']');
+    buf
+}
+
+/// The server side of one connection, with no I/O: feed it bytes, take
+/// calls from it, give it answers, take bytes from it.
+///
+/// It answers parse errors, invalid requests and empty batches by itself;
+/// it hands the application only well-formed calls (each with a
+/// [`Ticket`]) and notifications; it assembles a batch's answers in request
+/// order and writes nothing for notifications or an all-notification
+/// batch.
+///
+/// ```
+/// use sansrpc::{Event, Limits, Newline, ServerConnection};
+///
+/// let limits = Limits::default();
+/// let mut conn = ServerConnection::new(Newline::new(limits.max_message_bytes), limits);
+/// conn.handle_input(br#"{"jsonrpc":"2.0","method":"ping","id":1}
+/// {"jsonrpc":"2.0","method":"log"}
+/// "#).unwrap();
+/// while let Some(event) = conn.poll_event() {
+///     match event {
+///         Event::Call { ticket, method, .. } => {
+///             assert_eq!(method, "ping");
+///             conn.respond(ticket, sansrpc::result(&"pong")).unwrap();
+///         }
+///         Event::Notification { method, .. } => assert_eq!(method, "log"),
+///         _ => {}
+///     }
+/// }
+/// let mut out = Vec::new();
+/// conn.poll_transmit(&mut out);
+/// assert_eq!(out, b"{\"jsonrpc\":\"2.0\",\"result\":\"pong\",\"id\":1}\n");
+/// ```
+#[derive(Debug)]
+pub struct ServerConnection<F = Newline> {
+    framer: F,
+    limits: Limits,
+    responder: Responder,
+    events: VecDeque<Event>,
+    out: VecDeque<Vec<u8>>,
+    out_bytes: usize,
+    eof: bool,
+    scratch: Vec<Vec<u8>>,
+}
+
+impl<F: Framer> ServerConnection<F> {
+    /// A connection framed by `framer` and bounded by `limits`.
+    pub fn new(framer: F, limits: Limits) -> Self {
+        Self {
+            framer,
+            limits,
+            responder: Responder::default(),
+            events: VecDeque::new(),
+            out: VecDeque::new(),
+            out_bytes: 0,
+            eof: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The limits this connection enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Feeds bytes read from the transport. Nothing is parsed until
+    /// [`poll_event`](Self::poll_event) is called.
+    ///
+    /// Read only while [`wants_input`](Self::wants_input) is true: that is
+    /// what keeps the input buffer bounded.
+    pub fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
+        if self.eof {
+            return Err(UsageError::Closed);
+        }
+        self.framer.push(bytes);
+        Ok(())
+    }
+
+    /// Tells the connection that the peer will send nothing more. Complete
+    /// messages still buffered are still yielded, calls in flight may still
+    /// be answered, and their answers are still transmitted.
+    pub fn handle_eof(&mut self) {
+        if !self.eof {
+            self.eof = true;
+            self.framer.push_eof();
+        }
+    }
+
+    fn backpressured(&self) -> bool {
+        self.responder.in_flight() >= self.limits.max_in_flight
+            || self.out_bytes >= self.limits.max_buffered_out
+    }
+
+    /// The next call or notification to run, or `None` when more input is
+    /// needed, or while the in-flight or outgoing-buffer limit is reached
+    /// (answer calls and transmit to make room).
+    pub fn poll_event(&mut self) -> Option<Event> {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Some(e);
+            }
+            if self.backpressured() {
+                return None;
+            }
+            let frame = self.framer.next_frame()?;
+            let message = match frame {
+                Ok(bytes) => parse_message(&bytes, &self.limits, Accept::Requests),
+                Err(e) => Message::Rejected(e.to_rpc_error()),
+            };
+            let mut scratch = std::mem::take(&mut self.scratch);
+            self.responder
+                .accept(message, &mut self.events, &mut scratch, &mut |_response| {
+                    // A server does not expect responses; `Accept::Requests`
+                    // already turned them into invalid requests.
+                });
+            for m in scratch.drain(..) {
+                self.push_out(&m);
+            }
+            self.scratch = scratch;
+        }
+    }
+
+    fn push_out(&mut self, message: &[u8]) {
+        let mut framed = Vec::with_capacity(message.len() + 1);
+        self.framer.encode(message, &mut framed);
+        self.out_bytes += framed.len();
+        self.out.push_back(framed);
+    }
+
+    /// Answers the call `ticket` was issued for.
+    ///
+    /// Fails with [`UsageError::UnknownTicket`] for a ticket of another
+    /// connection.
+    pub fn respond(&mut self, ticket: Ticket, outcome: Outcome) -> Result<(), UsageError> {
+        if let Some(message) = self.responder.respond(ticket, &outcome)? {
+            self.push_out(&message);
+        }
+        Ok(())
+    }
+
+    /// Appends every finished outgoing frame to `buf`; returns how many
+    /// bytes were appended, or `None` when there is nothing to send.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+        if self.out.is_empty() {
+            return None;
+        }
+        let start = buf.len();
+        for frame in self.out.drain(..) {
+            buf.extend_from_slice(&frame);
+        }
+        self.out_bytes = 0;
+        Some(buf.len() - start)
+    }
+
+    /// Calls handed out and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.responder.in_flight()
+    }
+
+    /// Whether the transport should read more input now: false after EOF,
+    /// while events wait to be polled, and while a limit applies
+    /// backpressure.
+    pub fn wants_input(&self) -> bool {
+        !self.eof && !self.framer.is_failed() && self.events.is_empty() && !self.backpressured()
+    }
+
+    /// Whether the connection has nothing to do: nothing in flight, nothing
+    /// to send, no partial input. Idle timeouts apply only then.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight() == 0 && self.out.is_empty() && self.events.is_empty() && self.framer.buffered() == 0
+    }
+
+    /// Whether the connection is done: the input ended (or could no longer
+    /// be framed), every call was answered and every answer transmitted.
+    /// The transport may close now.
+    pub fn is_finished(&mut self) -> bool {
+        if !(self.eof || self.framer.is_failed()) || self.in_flight() > 0 || !self.out.is_empty() {
+            return false;
+        }
+        // Frames still buffered must be processed before the end.
+        if let Some(event) = self.poll_event() {
+            self.events.push_front(event);
+            return false;
+        }
+        self.events.is_empty() && self.out.is_empty() && self.in_flight() == 0
+    }
+}
