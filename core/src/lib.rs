@@ -13,11 +13,13 @@
     )
 )]
 
+mod client;
 mod error;
 mod framing;
 mod id;
 mod limits;
 mod message;
+mod peer;
 mod server;
 
 pub use error::{Error, ErrorCode, ProtocolError, UsageError};
@@ -29,3 +31,8 @@ pub use message::{
     write_request, write_response, write_result,
 };
 pub use server::{Event, ServerConnection, Ticket};
+// Filled by the client/peer work: keep these two lines, edit only what they export.
+#[allow(unused_imports)]
+pub use client::*;
+#[allow(unused_imports)]
+pub use peer::*;

@@ -1,0 +1,1 @@
+//! Both sides on one connection.
