@@ -27,7 +27,7 @@ pub use framing::{Body, ContentLength, Framer, MAX_HEADER_BYTES, Newline};
 pub use id::{Id, IdKind};
 pub use limits::Limits;
 pub use message::{
-    Accept, Incoming, Message, Outcome, Params, ParamsKind, Response, parse_message, result, write_error,
+    Accept, Incoming, Message, Outcome, ParamsKind, RawParams, Response, parse_message, result, write_error,
     write_request, write_response, write_result,
 };
 pub use server::{Event, ServerConnection, Ticket};

@@ -18,7 +18,6 @@ use std::time::Duration;
 /// assert_eq!(limits.max_batch_len, 1024);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Limits {
     /// Largest message (a line, an HTTP body, a Content-Length frame), in
     /// bytes. Default: 1 MiB.

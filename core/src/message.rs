@@ -16,10 +16,10 @@ use crate::limits::Limits;
 /// or an object, or nothing when the request had no `params` member.
 ///
 /// The text is shared with the frame it was read from; nothing is copied
-/// and no `serde_json::Value` is built until [`Params::parse`] is asked for
+/// and no `serde_json::Value` is built until [`RawParams::parse`] is asked for
 /// a type.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Params(Option<Bytes>);
+pub struct RawParams(Option<Bytes>);
 
 /// The shape of a call's parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub enum ParamsKind {
     Object,
 }
 
-impl Params {
+impl RawParams {
     /// No parameters.
     pub const fn none() -> Self {
         Self(None)
@@ -91,9 +91,9 @@ impl Params {
     /// says why.
     ///
     /// ```
-    /// use sansrpc::Params;
+    /// use sansrpc::RawParams;
     ///
-    /// let p = Params::from_json("[42, 23]").unwrap();
+    /// let p = RawParams::from_json("[42, 23]").unwrap();
     /// let (a, b): (i64, i64) = p.parse().unwrap();
     /// assert_eq!(a - b, 19);
     /// let err = p.parse::<(String,)>().unwrap_err();
@@ -136,11 +136,11 @@ impl fmt::Display for ParamsWhy {
     }
 }
 
-impl fmt::Debug for Params {
+impl fmt::Debug for RawParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.as_str() {
-            Some(s) => write!(f, "Params({s})"),
-            None => f.write_str("Params(none)"),
+            Some(s) => write!(f, "RawParams({s})"),
+            None => f.write_str("RawParams(none)"),
         }
     }
 }
@@ -189,14 +189,14 @@ pub enum Incoming {
         /// The method name.
         method: String,
         /// The parameters.
-        params: Params,
+        params: RawParams,
     },
     /// A request without an id: it is never answered.
     Notification {
         /// The method name.
         method: String,
         /// The parameters.
-        params: Params,
+        params: RawParams,
     },
     /// An entry that is not a valid request; `error` is what to answer with
     /// `id` (which is `null` when no valid id could be read).
@@ -414,9 +414,9 @@ fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Incoming {
         return invalid(answer_id);
     };
     let params = match wire.params {
-        None => Params::none(),
+        None => RawParams::none(),
         Some(raw) if matches!(raw.get().as_bytes().first(), Some(b'[' | b'{')) => {
-            Params(Some(share(frame, raw.get())))
+            RawParams(Some(share(frame, raw.get())))
         }
         Some(_) => return invalid(answer_id),
     };
@@ -476,7 +476,7 @@ pub fn write_response(id: &Id, outcome: &Outcome, out: &mut Vec<u8>) {
 }
 
 /// Writes a request (`id: Some`) or a notification (`id: None`).
-pub fn write_request(id: Option<&Id>, method: &str, params: &Params, out: &mut Vec<u8>) {
+pub fn write_request(id: Option<&Id>, method: &str, params: &RawParams, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
     write_json_string(method, out);
     if let Some(p) = params.as_bytes() {

@@ -8,7 +8,7 @@ use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
 use crate::message::{
-    Accept, Incoming, Message, Outcome, Params, parse_message, write_error, write_response,
+    Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_response,
 };
 
 /// A claim on one call's answer, handed out with [`Event::Call`] and given
@@ -39,14 +39,14 @@ pub enum Event {
         /// The method name.
         method: String,
         /// The parameters.
-        params: Params,
+        params: RawParams,
     },
     /// A request without an id: run it; nothing is ever sent back.
     Notification {
         /// The method name.
         method: String,
         /// The parameters.
-        params: Params,
+        params: RawParams,
     },
 }
 
