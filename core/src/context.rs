@@ -1,0 +1,267 @@
+//! What a handler may know about the call's surroundings.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// The kind of transport a call arrived on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// An HTTP request body.
+    Http,
+    /// A TCP stream (newline framing).
+    Tcp,
+    /// Any other byte stream: Unix sockets, stdio, pipes.
+    Stream,
+    /// WebSocket messages.
+    WebSocket,
+    /// In memory, as in tests and benchmarks.
+    InMemory,
+}
+
+/// State shared by every call of one connection: a typed map any handler
+/// may read and write.
+///
+/// ```
+/// use sansrpc::ConnectionState;
+///
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct User(String);
+///
+/// let state = ConnectionState::default();
+/// state.insert(User("ada".into()));
+/// assert_eq!(state.get::<User>(), Some(User("ada".into())));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionState {
+    inner: Arc<Mutex<http::Extensions>>,
+}
+
+impl ConnectionState {
+    fn lock(&self) -> MutexGuard<'_, http::Extensions> {
+        // A handler that panicked while holding the lock leaves the map as
+        // it was; the map stays usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores `value`, replacing (and returning) one of the same type.
+    pub fn insert<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        self.lock().insert(value)
+    }
+
+    /// A clone of the stored value of type `T`.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.lock().get::<T>().cloned()
+    }
+
+    /// Removes and returns the stored value of type `T`.
+    pub fn remove<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.lock().remove::<T>()
+    }
+
+    /// Runs `f` on the stored value of type `T`, inserting `T::default()`
+    /// first if there is none.
+    pub fn update<T: Clone + Default + Send + Sync + 'static, R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut map = self.lock();
+        f(map.get_or_insert_default::<T>())
+    }
+}
+
+/// Headers (including cookies) a handler asks the transport to send back.
+/// Transports without headers ignore them.
+#[derive(Clone, Debug, Default)]
+pub struct ResponseParts {
+    /// Headers to add to the HTTP response.
+    pub headers: HeaderMap,
+}
+
+#[derive(Debug)]
+struct Inner {
+    transport: Transport,
+    peer_addr: Option<SocketAddr>,
+    headers: HeaderMap,
+    extensions: http::Extensions,
+    connection: ConnectionState,
+    response: Mutex<ResponseParts>,
+}
+
+/// The surroundings of a call: transport, peer address, request headers and
+/// cookies (when the transport has them), per-connection state, and typed
+/// extensions an adapter or middleware attached.
+///
+/// Cheap to clone; every call of one HTTP request shares one `Context`, so
+/// response headers set by any of them are sent.
+///
+/// ```
+/// use sansrpc::{Context, Transport};
+///
+/// let ctx = Context::builder(Transport::Http)
+///     .peer_addr("127.0.0.1:4000".parse().unwrap())
+///     .header("cookie", "session=abc; theme=dark")
+///     .build();
+/// assert_eq!(ctx.cookie("theme").as_deref(), Some("dark"));
+/// ctx.set_cookie("seen=1; Path=/");
+/// assert_eq!(ctx.response_parts().headers["set-cookie"], "seen=1; Path=/");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self::builder(Transport::InMemory).build()
+    }
+}
+
+/// Builds a [`Context`]; adapters use it once per request or connection.
+#[derive(Debug)]
+#[must_use]
+pub struct ContextBuilder {
+    inner: Inner,
+}
+
+impl ContextBuilder {
+    /// The peer's address.
+    pub fn peer_addr(mut self, addr: SocketAddr) -> Self {
+        self.inner.peer_addr = Some(addr);
+        self
+    }
+
+    /// The request's headers.
+    pub fn headers(mut self, headers: HeaderMap) -> Self {
+        self.inner.headers = headers;
+        self
+    }
+
+    /// Adds one request header; an invalid name or value is ignored.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            self.inner.headers.append(n, v);
+        }
+        self
+    }
+
+    /// The connection's shared state.
+    pub fn connection(mut self, state: ConnectionState) -> Self {
+        self.inner.connection = state;
+        self
+    }
+
+    /// Attaches a typed extension, read with [`Context::extension`].
+    pub fn extension<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.inner.extensions.insert(value);
+        self
+    }
+
+    /// The finished context.
+    pub fn build(self) -> Context {
+        Context {
+            inner: Arc::new(self.inner),
+        }
+    }
+}
+
+impl Context {
+    /// Starts a context for a call arriving on `transport`.
+    pub fn builder(transport: Transport) -> ContextBuilder {
+        ContextBuilder {
+            inner: Inner {
+                transport,
+                peer_addr: None,
+                headers: HeaderMap::new(),
+                extensions: http::Extensions::new(),
+                connection: ConnectionState::default(),
+                response: Mutex::new(ResponseParts::default()),
+            },
+        }
+    }
+
+    /// The transport the call arrived on.
+    pub fn transport(&self) -> Transport {
+        self.inner.transport
+    }
+
+    /// The peer's address, when the transport knows it.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.inner.peer_addr
+    }
+
+    /// The request headers (empty for transports without headers).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.inner.headers
+    }
+
+    /// The first value of header `name`, if it is present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.inner.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every cookie of the request's `Cookie` headers, as `(name, value)`.
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.inner
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                let value = value.trim();
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                Some((name.trim().to_owned(), value.to_owned()))
+            })
+            .collect()
+    }
+
+    /// The value of cookie `name`, if the request sent it.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// A typed extension attached by the adapter or the application.
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.extensions.get::<T>()
+    }
+
+    /// State shared by every call of this connection.
+    pub fn connection(&self) -> &ConnectionState {
+        &self.inner.connection
+    }
+
+    fn response(&self) -> MutexGuard<'_, ResponseParts> {
+        self.inner.response.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a response header (HTTP transports send it; others ignore it).
+    /// An invalid name or value is ignored and `false` returned.
+    pub fn set_response_header(&self, name: &str, value: &str) -> bool {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(n), Ok(v)) => {
+                self.response().headers.append(n, v);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Adds a `Set-Cookie` response header with `cookie` as its value, for
+    /// example `"session=abc; Path=/; HttpOnly"`.
+    pub fn set_cookie(&self, cookie: &str) -> bool {
+        self.set_response_header("set-cookie", cookie)
+    }
+
+    /// A copy of what handlers asked to send back; adapters read it after
+    /// every call of the request has finished.
+    pub fn response_parts(&self) -> ResponseParts {
+        self.response().clone()
+    }
+}

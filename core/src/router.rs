@@ -1,0 +1,428 @@
+//! The runtime-free router: methods by name, typed handlers, hooks, and the
+//! two entry points adapters use.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+
+use crate::context::Context;
+use crate::error::{Error, UsageError};
+use crate::framing::Body;
+use crate::handler::{BoxFuture, CallParts, Handler};
+use crate::id::Id;
+use crate::limits::Limits;
+use crate::message::{Outcome, RawParams};
+use crate::server::{Event, ServerConnection, Ticket};
+
+trait Erased<S>: Send + Sync {
+    fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
+}
+
+struct ErasedHandler<H, M> {
+    handler: H,
+    _marker: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<H: Handler<M, S>, M: 'static, S> Erased<S> for ErasedHandler<H, M> {
+    fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome> {
+        self.handler.call(parts)
+    }
+}
+
+/// What a [`Hook`] learns about a call.
+#[derive(Clone, Debug)]
+pub struct CallInfo {
+    /// The method name as called.
+    pub method: String,
+    /// The call's id; `None` for a notification.
+    pub id: Option<Id>,
+    /// The call's surroundings.
+    pub context: Context,
+}
+
+/// Code run around every call and notification, without touching handlers:
+/// logging, authentication, statistics.
+///
+/// ```
+/// use std::time::Duration;
+/// use sansrpc::{CallInfo, Error, Hook, Outcome};
+///
+/// struct RequireToken;
+///
+/// impl Hook for RequireToken {
+///     fn before(&self, call: &CallInfo) -> Result<(), Error> {
+///         match call.context.header("authorization") {
+///             Some("Bearer secret") => Ok(()),
+///             _ => Err(Error::new(-32001, "unauthorized")),
+///         }
+///     }
+///     fn after(&self, call: &CallInfo, elapsed: Duration, outcome: &Outcome) {
+///         eprintln!("{} took {:?}: ok={}", call.method, elapsed, outcome.is_ok());
+///     }
+/// }
+/// ```
+pub trait Hook: Send + Sync + 'static {
+    /// Runs before the handler (also for unknown methods); an error answers
+    /// the call instead of the handler.
+    fn before(&self, call: &CallInfo) -> Result<(), Error> {
+        let _ = call;
+        Ok(())
+    }
+
+    /// Runs after the call finished, with how long it took and its outcome
+    /// (for a notification, the outcome that was not sent).
+    fn after(&self, call: &CallInfo, elapsed: Duration, outcome: &Outcome) {
+        let _ = (call, elapsed, outcome);
+    }
+}
+
+/// Per-method figures gathered by [`Stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MethodStats {
+    /// Calls and notifications handled.
+    pub count: u64,
+    /// How many of them ended in an error.
+    pub errors: u64,
+    /// Time spent in all of them.
+    pub total: Duration,
+    /// The longest one.
+    pub max: Duration,
+}
+
+/// A [`Hook`] that counts calls, errors and time per method.
+///
+/// ```
+/// use sansrpc::{Router, Stats};
+///
+/// let stats = Stats::default();
+/// let mut router = Router::new();
+/// router.hook(stats.clone());
+/// // ... serve ...
+/// for (method, s) in stats.snapshot() {
+///     println!("{method}: {} calls, {} errors, max {:?}", s.count, s.errors, s.max);
+/// }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    inner: Arc<Mutex<BTreeMap<String, MethodStats>>>,
+}
+
+impl Stats {
+    /// The figures so far, by method name.
+    pub fn snapshot(&self) -> BTreeMap<String, MethodStats> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Hook for Stats {
+    fn after(&self, call: &CallInfo, elapsed: Duration, outcome: &Outcome) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let s = map.entry(call.method.clone()).or_default();
+        s.count += 1;
+        s.errors += u64::from(outcome.is_err());
+        s.total += elapsed;
+        s.max = s.max.max(elapsed);
+    }
+}
+
+/// A call's work, as [`Router::dispatch`] hands it to an adapter.
+#[must_use = "a dispatched call must be run and answered"]
+pub enum Dispatch {
+    /// Run the future, then answer `ticket` with its outcome.
+    Call(Ticket, BoxFuture<Outcome>),
+    /// Run the future; nothing is sent.
+    Notification(BoxFuture<()>),
+}
+
+impl fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Call(t, _) => f.debug_tuple("Call").field(t).finish_non_exhaustive(),
+            Self::Notification(_) => f.debug_tuple("Notification").finish_non_exhaustive(),
+        }
+    }
+}
+
+/// Methods by name, with typed handlers, hooks and limits; runtime-free.
+///
+/// Handlers are plain `fn`s or `async fn`s (closures too) whose arguments
+/// are extracted — [`Params<T>`](crate::Params), [`Context`],
+/// [`State<S>`](crate::State), [`MethodName`](crate::MethodName),
+/// [`ConnectionState`](crate::ConnectionState),
+/// [`Extension<T>`](crate::Extension), [`RawParams`] — and which return
+/// `Result<T: Serialize, E: Into<Error>>` or a plain value.
+///
+/// ```
+/// use sansrpc::{Context, Error, Params, Router};
+///
+/// async fn subtract(Params((a, b)): Params<(i64, i64)>) -> Result<i64, Error> {
+///     a.checked_sub(b).ok_or_else(|| Error::new(1, "overflow"))
+/// }
+///
+/// let mut router = Router::new();
+/// router
+///     .method("subtract", subtract).unwrap()
+///     .method("ping", || "pong").unwrap()
+///     .method("whoami", |ctx: Context| ctx.peer_addr().map(|a| a.to_string())).unwrap()
+///     .alias("minus", "subtract").unwrap();
+///
+/// let answer = futures_executor::block_on(router.handle_message(
+///     br#"{"jsonrpc":"2.0","method":"minus","params":[42,23],"id":1}"#,
+///     Context::default(),
+/// ));
+/// assert_eq!(answer.unwrap(), r#"{"jsonrpc":"2.0","result":19,"id":1}"#);
+/// ```
+pub struct Router<S = ()> {
+    methods: HashMap<String, Arc<dyn Erased<S>>>,
+    hooks: Vec<Arc<dyn Hook>>,
+    state: S,
+    limits: Limits,
+}
+
+impl<S> fmt::Debug for Router<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<_> = self.methods.keys().collect();
+        names.sort();
+        f.debug_struct("Router")
+            .field("methods", &names)
+            .field("hooks", &self.hooks.len())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Router<()> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Router<()> {
+    /// An empty router without application state.
+    pub fn new() -> Self {
+        Self::with_state(())
+    }
+}
+
+fn check_name(name: &str) -> Result<(), UsageError> {
+    if name.is_empty() {
+        return Err(UsageError::EmptyMethodName);
+    }
+    if name.starts_with("rpc.") {
+        return Err(UsageError::ReservedMethodName(name.to_owned()));
+    }
+    Ok(())
+}
+
+impl<S: Clone + Send + Sync + 'static> Router<S> {
+    /// An empty router whose handlers can extract [`State<S>`](crate::State).
+    /// Use an `Arc` for state that is expensive to clone.
+    pub fn with_state(state: S) -> Self {
+        Self {
+            methods: HashMap::new(),
+            hooks: Vec::new(),
+            state,
+            limits: Limits::default(),
+        }
+    }
+
+    fn insert(&mut self, name: &str, h: Arc<dyn Erased<S>>) -> Result<&mut Self, UsageError> {
+        check_name(name)?;
+        if self.methods.contains_key(name) {
+            return Err(UsageError::DuplicateMethod(name.to_owned()));
+        }
+        self.methods.insert(name.to_owned(), h);
+        Ok(self)
+    }
+
+    /// Registers `handler` under `name`.
+    ///
+    /// Fails for a reserved name (`rpc.` prefix), an empty name, or a name
+    /// already registered.
+    pub fn method<M: 'static, H: Handler<M, S>>(
+        &mut self,
+        name: &str,
+        handler: H,
+    ) -> Result<&mut Self, UsageError> {
+        self.insert(
+            name,
+            Arc::new(ErasedHandler {
+                handler,
+                _marker: std::marker::PhantomData,
+            }),
+        )
+    }
+
+    /// Makes `alias` call the handler registered as `target`.
+    pub fn alias(&mut self, alias: &str, target: &str) -> Result<&mut Self, UsageError> {
+        let h = self
+            .methods
+            .get(target)
+            .cloned()
+            .ok_or_else(|| UsageError::UnknownAliasTarget(target.to_owned()))?;
+        self.insert(alias, h)
+    }
+
+    /// Moves every method of `other` into this router (its hooks and limits
+    /// are dropped: the receiving router's apply).
+    pub fn merge(&mut self, other: Router<S>) -> Result<&mut Self, UsageError> {
+        self.nest_inner(None, other)
+    }
+
+    /// Moves every method of `other` into this router under `prefix`:
+    /// `nest("math", r)` turns `add` into `math.add`.
+    pub fn nest(&mut self, prefix: &str, other: Router<S>) -> Result<&mut Self, UsageError> {
+        self.nest_inner(Some(prefix), other)
+    }
+
+    fn nest_inner(&mut self, prefix: Option<&str>, other: Router<S>) -> Result<&mut Self, UsageError> {
+        let mut names: Vec<_> = other.methods.into_iter().collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, h) in names {
+            let full = match prefix {
+                Some(p) => format!("{p}.{name}"),
+                None => name,
+            };
+            self.insert(&full, h)?;
+        }
+        Ok(self)
+    }
+
+    /// Adds a hook; hooks run in the order they were added.
+    pub fn hook(&mut self, hook: impl Hook) -> &mut Self {
+        self.hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Sets the limits adapters enforce for this router.
+    pub fn set_limits(&mut self, limits: Limits) -> &mut Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits adapters enforce for this router.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether a method (or alias) of this name is registered.
+    pub fn has_method(&self, name: &str) -> bool {
+        self.methods.contains_key(name)
+    }
+
+    /// The registered names, sorted.
+    pub fn method_names(&self) -> Vec<&str> {
+        let mut v: Vec<_> = self.methods.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Runs one call: hooks, then the handler (or `-32601` for an unknown
+    /// method). The future owns everything it needs.
+    pub fn call(
+        &self,
+        method: String,
+        id: Option<Id>,
+        params: RawParams,
+        context: Context,
+    ) -> BoxFuture<Outcome> {
+        let handler = self.methods.get(&method).cloned();
+        let hooks = self.hooks.clone();
+        let state = self.state.clone();
+        if hooks.is_empty() {
+            return match handler {
+                Some(h) => h.call(CallParts {
+                    method,
+                    params,
+                    context,
+                    state,
+                }),
+                None => Box::pin(std::future::ready(Err(Error::method_not_found()))),
+            };
+        }
+        let info = CallInfo { method, id, context };
+        let start = Instant::now();
+        for hook in &hooks {
+            if let Err(e) = hook.before(&info) {
+                let outcome = Err(e);
+                for h in &hooks {
+                    h.after(&info, start.elapsed(), &outcome);
+                }
+                return Box::pin(std::future::ready(outcome));
+            }
+        }
+        let fut = match handler {
+            Some(h) => h.call(CallParts {
+                method: info.method.clone(),
+                params,
+                context: info.context.clone(),
+                state,
+            }),
+            None => Box::pin(std::future::ready(Err(Error::method_not_found()))),
+        };
+        Box::pin(fut.map(move |outcome| {
+            let elapsed = start.elapsed();
+            for h in &hooks {
+                h.after(&info, elapsed, &outcome);
+            }
+            outcome
+        }))
+    }
+
+    /// Turns a connection's [`Event`] into work for the adapter.
+    pub fn dispatch(&self, event: Event, context: &Context) -> Dispatch {
+        match event {
+            Event::Call {
+                ticket,
+                id,
+                method,
+                params,
+            } => Dispatch::Call(ticket, self.call(method, Some(id), params, context.clone())),
+            Event::Notification { method, params } => Dispatch::Notification(Box::pin(
+                self.call(method, None, params, context.clone()).map(|_| ()),
+            )),
+        }
+    }
+
+    /// Answers one whole message (an HTTP body, a WebSocket message): bytes
+    /// in, the answer out, or `None` when nothing is to be sent (a
+    /// notification, an all-notification batch).
+    ///
+    /// The calls of a batch run concurrently; their answers keep request
+    /// order.
+    pub async fn handle_message(&self, message: &[u8], context: Context) -> Option<Bytes> {
+        let mut conn = ServerConnection::new(Body::new(self.limits.max_message_bytes), self.limits.clone());
+        // A fresh connection accepts input, and `Body` buffers it once.
+        conn.handle_input(message).ok()?;
+        conn.handle_eof();
+        loop {
+            let mut calls = Vec::new();
+            let mut notifications = Vec::new();
+            while let Some(event) = conn.poll_event() {
+                match self.dispatch(event, &context) {
+                    Dispatch::Call(ticket, fut) => calls.push(fut.map(move |o| (ticket, o))),
+                    Dispatch::Notification(fut) => notifications.push(fut),
+                }
+            }
+            if calls.is_empty() && notifications.is_empty() {
+                break;
+            }
+            let (answers, _) = futures_util::future::join(
+                futures_util::future::join_all(calls),
+                futures_util::future::join_all(notifications),
+            )
+            .await;
+            for (ticket, outcome) in answers {
+                // Tickets come from this connection, so this cannot fail.
+                let _ = conn.respond(ticket, outcome);
+            }
+        }
+        let mut out = Vec::new();
+        conn.poll_transmit(&mut out)?;
+        Some(Bytes::from(out))
+    }
+}
