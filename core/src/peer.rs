@@ -1,1 +1,413 @@
-//! Both sides on one connection.
+//! Both sides on one connection, for transports where either end may call
+//! the other.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::client::{BatchEntry, Caller, ClientEvent};
+use crate::error::{ProtocolError, UsageError};
+use crate::framing::{Framer, Newline};
+use crate::id::Id;
+use crate::limits::Limits;
+use crate::message::{Accept, Message, Outcome, RawParams, Response, parse_message, write_request};
+use crate::server::{Event, Responder, Ticket};
+
+/// Work and answers for the application, produced by [`Peer::poll_event`]:
+/// the remote's requests (as a server sees them) and what became of our own
+/// calls (as a client sees it).
+#[derive(Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PeerEvent {
+    /// The remote called us: run it, then answer with
+    /// [`Peer::respond`]`(ticket, ..)`.
+    Call {
+        /// The claim on the answer.
+        ticket: Ticket,
+        /// The request's id, as sent.
+        id: Id,
+        /// The method name.
+        method: String,
+        /// The parameters.
+        params: RawParams,
+    },
+    /// The remote sent us a notification: run it; nothing is sent back.
+    Notification {
+        /// The method name.
+        method: String,
+        /// The parameters.
+        params: RawParams,
+    },
+    /// One of our calls was answered (see [`ClientEvent::Response`]).
+    Response(Response),
+    /// One of our calls passed its deadline (see [`ClientEvent::TimedOut`]).
+    TimedOut {
+        /// The id of the call.
+        id: Id,
+    },
+    /// The input ended before one of our calls was answered (see
+    /// [`ClientEvent::Closed`]).
+    Closed {
+        /// The id of the call.
+        id: Id,
+    },
+    /// The remote sent a response that answers none of our calls (see
+    /// [`ClientEvent::Unexpected`]).
+    Unexpected(ProtocolError),
+}
+
+impl From<Event> for PeerEvent {
+    fn from(e: Event) -> Self {
+        match e {
+            Event::Call {
+                ticket,
+                id,
+                method,
+                params,
+            } => Self::Call {
+                ticket,
+                id,
+                method,
+                params,
+            },
+            Event::Notification { method, params } => Self::Notification { method, params },
+        }
+    }
+}
+
+impl From<ClientEvent> for PeerEvent {
+    fn from(e: ClientEvent) -> Self {
+        match e {
+            ClientEvent::Response(r) => Self::Response(r),
+            ClientEvent::TimedOut { id } => Self::TimedOut { id },
+            ClientEvent::Closed { id } => Self::Closed { id },
+            ClientEvent::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+/// Both ends of the protocol on one connection, with no I/O: either side
+/// may call the other.
+///
+/// Incoming requests are handled exactly as [`crate::ServerConnection`]
+/// handles them (invalid ones are answered by the peer itself, batches are
+/// answered in request order, notifications never), and incoming responses
+/// exactly as [`crate::ClientConnection`] matches them. A batch array from
+/// the remote may mix requests and responses; the answer to its requests
+/// contains only those answers.
+///
+/// Backpressure follows the server's rules: while
+/// [`Limits::max_in_flight`] remote calls await [`respond`](Self::respond),
+/// or [`Limits::max_buffered_out`] bytes await
+/// [`poll_transmit`](Self::poll_transmit), no more input is parsed — which
+/// also delays the answers to our own calls until the application catches
+/// up.
+///
+/// ```
+/// use sansrpc::{Limits, Newline, Peer, PeerEvent, RawParams};
+///
+/// let limits = Limits::default();
+/// let mut a = Peer::new(Newline::new(limits.max_message_bytes), limits.clone());
+/// let mut b = Peer::new(Newline::new(limits.max_message_bytes), limits);
+///
+/// // A calls B.
+/// let id = a.call("ping", RawParams::none(), None).unwrap();
+/// let mut wire = Vec::new();
+/// a.poll_transmit(&mut wire);
+/// b.handle_input(&wire).unwrap();
+///
+/// // B runs it and answers.
+/// match b.poll_event() {
+///     Some(PeerEvent::Call { ticket, method, .. }) => {
+///         assert_eq!(method, "ping");
+///         b.respond(ticket, sansrpc::result(&"pong")).unwrap();
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// wire.clear();
+/// b.poll_transmit(&mut wire);
+/// a.handle_input(&wire).unwrap();
+///
+/// // A gets the answer.
+/// match a.poll_event() {
+///     Some(PeerEvent::Response(r)) => {
+///         assert_eq!(r.id, id);
+///         assert_eq!(r.parse::<String>().unwrap(), "pong");
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Peer<F = Newline> {
+    framer: F,
+    limits: Limits,
+    responder: Responder,
+    caller: Caller,
+    events: VecDeque<PeerEvent>,
+    out: VecDeque<Vec<u8>>,
+    out_bytes: usize,
+    eof: bool,
+    closed: bool,
+    scratch: Vec<u8>,
+    answers: Vec<Vec<u8>>,
+    server_events: VecDeque<Event>,
+}
+
+impl<F: Framer> Peer<F> {
+    /// A connection framed by `framer` and bounded by `limits`.
+    pub fn new(framer: F, limits: Limits) -> Self {
+        Self {
+            framer,
+            caller: Caller::new(limits.max_in_flight),
+            limits,
+            responder: Responder::default(),
+            events: VecDeque::new(),
+            out: VecDeque::new(),
+            out_bytes: 0,
+            eof: false,
+            closed: false,
+            scratch: Vec::new(),
+            answers: Vec::new(),
+            server_events: VecDeque::new(),
+        }
+    }
+
+    /// The limits this connection enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn check_open(&self) -> Result<(), UsageError> {
+        if self.eof || self.closed {
+            return Err(UsageError::Closed);
+        }
+        Ok(())
+    }
+
+    fn push_out(&mut self, message: &[u8]) {
+        let mut framed = Vec::with_capacity(message.len() + 1);
+        self.framer.encode(message, &mut framed);
+        self.out_bytes += framed.len();
+        self.out.push_back(framed);
+    }
+
+    fn push_scratch(&mut self) {
+        let message = std::mem::take(&mut self.scratch);
+        self.push_out(&message);
+        self.scratch = message;
+        self.scratch.clear();
+    }
+
+    /// Calls `method` on the remote; the answer comes later as
+    /// [`PeerEvent::Response`] carrying the returned id.
+    ///
+    /// Ids are allocated `1`, `2`, … independently of the remote's ids.
+    /// Fails with [`UsageError::TooManyInFlight`] when
+    /// [`Limits::max_in_flight`] of our calls already await an answer, and
+    /// with [`UsageError::Closed`] after the input ended.
+    pub fn call(
+        &mut self,
+        method: &str,
+        params: RawParams,
+        deadline: Option<Instant>,
+    ) -> Result<Id, UsageError> {
+        self.check_open()?;
+        self.scratch.clear();
+        let id = self.caller.call(method, &params, deadline, &mut self.scratch)?;
+        self.push_scratch();
+        Ok(id)
+    }
+
+    /// Sends the remote a notification: a request that is never answered.
+    ///
+    /// Fails with [`UsageError::Closed`] after the input ended.
+    pub fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
+        self.check_open()?;
+        self.scratch.clear();
+        write_request(None, method, &params, &mut self.scratch);
+        self.push_scratch();
+        Ok(())
+    }
+
+    /// Sends calls and notifications to the remote as one batch array;
+    /// returns each entry's id, in order (`None` for notifications).
+    ///
+    /// Fails as [`crate::ClientConnection::batch`] does.
+    pub fn batch(
+        &mut self,
+        entries: impl IntoIterator<Item = BatchEntry>,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Option<Id>>, UsageError> {
+        self.check_open()?;
+        self.scratch.clear();
+        let ids = self
+            .caller
+            .batch(entries.into_iter().collect(), deadline, &mut self.scratch)?;
+        self.push_scratch();
+        Ok(ids)
+    }
+
+    /// Answers the remote's call that `ticket` was issued for. Still allowed
+    /// after EOF, so calls in flight can finish.
+    ///
+    /// Fails with [`UsageError::UnknownTicket`] for a ticket of another
+    /// connection.
+    pub fn respond(&mut self, ticket: Ticket, outcome: Outcome) -> Result<(), UsageError> {
+        if let Some(message) = self.responder.respond(ticket, &outcome)? {
+            self.push_out(&message);
+        }
+        Ok(())
+    }
+
+    /// Feeds bytes read from the transport. Nothing is parsed until
+    /// [`poll_event`](Self::poll_event) is called.
+    ///
+    /// Read only while [`wants_input`](Self::wants_input) is true: that is
+    /// what keeps the input buffer bounded. Fails with
+    /// [`UsageError::Closed`] after [`handle_eof`](Self::handle_eof).
+    pub fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
+        if self.eof {
+            return Err(UsageError::Closed);
+        }
+        self.framer.push(bytes);
+        Ok(())
+    }
+
+    /// Tells the connection that the remote will send nothing more.
+    /// Complete messages still buffered are still handled; then every call
+    /// of ours still pending fails with [`PeerEvent::Closed`]. The remote's
+    /// calls in flight may still be answered, and their answers are still
+    /// transmitted.
+    pub fn handle_eof(&mut self) {
+        if !self.eof {
+            self.eof = true;
+            self.framer.push_eof();
+        }
+    }
+
+    fn backpressured(&self) -> bool {
+        self.responder.in_flight() >= self.limits.max_in_flight
+            || self.out_bytes >= self.limits.max_buffered_out
+    }
+
+    /// The next event, or `None` when more input (or time) is needed, or
+    /// while the in-flight or outgoing-buffer limit is reached (answer calls
+    /// and transmit to make room).
+    pub fn poll_event(&mut self) -> Option<PeerEvent> {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Some(e);
+            }
+            if self.backpressured() {
+                return None;
+            }
+            let message = match self.framer.next_frame() {
+                Some(Ok(bytes)) => parse_message(&bytes, &self.limits, Accept::Both),
+                // As a server would: answer it, and keep going if the framer can.
+                Some(Err(e)) => Message::Rejected(e.to_rpc_error()),
+                None => {
+                    if (self.eof || self.framer.is_failed()) && !self.closed {
+                        self.closed = true;
+                        self.caller.close(&mut self.events);
+                        continue;
+                    }
+                    return None;
+                }
+            };
+            self.accept(message);
+        }
+    }
+
+    fn accept(&mut self, message: Message) {
+        let in_array = matches!(message, Message::Batch(_));
+        let mut responses = Vec::new();
+        let mut answers = std::mem::take(&mut self.answers);
+        self.responder
+            .accept(message, &mut self.server_events, &mut answers, &mut |r| {
+                responses.push(r)
+            });
+        self.events
+            .extend(self.server_events.drain(..).map(PeerEvent::from));
+        if in_array {
+            if !responses.is_empty() {
+                self.caller.handle_batch(responses, &mut self.events);
+            }
+        } else {
+            for r in responses {
+                self.caller.handle_single(r, &mut self.events);
+            }
+        }
+        for m in answers.drain(..) {
+            self.push_out(&m);
+        }
+        self.answers = answers;
+    }
+
+    /// Appends every finished outgoing frame to `buf`; returns how many
+    /// bytes were appended, or `None` when there is nothing to send.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+        if self.out.is_empty() {
+            return None;
+        }
+        let start = buf.len();
+        for frame in self.out.drain(..) {
+            buf.extend_from_slice(&frame);
+        }
+        self.out_bytes = 0;
+        Some(buf.len() - start)
+    }
+
+    /// The earliest deadline among our pending calls: when to call
+    /// [`handle_timeout`](Self::handle_timeout) next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.caller.poll_timeout()
+    }
+
+    /// Fails every call of ours whose deadline is at or before `now` with
+    /// [`PeerEvent::TimedOut`], earliest first.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.caller.handle_timeout(now, &mut self.events);
+    }
+
+    /// The remote's calls handed out and not yet answered (what the
+    /// in-flight limit and [`wants_input`](Self::wants_input) count).
+    pub fn in_flight(&self) -> usize {
+        self.responder.in_flight()
+    }
+
+    /// Our calls sent and not yet answered, timed out or closed.
+    pub fn pending_calls(&self) -> usize {
+        self.caller.in_flight()
+    }
+
+    /// Whether the transport should read more input now: false after EOF,
+    /// while events wait to be polled, and while a limit applies
+    /// backpressure.
+    pub fn wants_input(&self) -> bool {
+        !self.eof && !self.framer.is_failed() && self.events.is_empty() && !self.backpressured()
+    }
+
+    /// Whether the connection has nothing to do: no call in flight either
+    /// way, nothing to send, no partial input, no event waiting.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight() == 0
+            && self.pending_calls() == 0
+            && self.out.is_empty()
+            && self.events.is_empty()
+            && self.framer.buffered() == 0
+    }
+
+    /// Whether the connection is done: the input ended (or could no longer
+    /// be framed), every remote call was answered and every answer
+    /// transmitted, and every event was polled. The transport may close
+    /// now.
+    pub fn is_finished(&mut self) -> bool {
+        if !(self.eof || self.framer.is_failed()) || self.in_flight() > 0 || !self.out.is_empty() {
+            return false;
+        }
+        if let Some(event) = self.poll_event() {
+            self.events.push_front(event);
+            return false;
+        }
+        self.closed && self.events.is_empty() && self.out.is_empty() && self.in_flight() == 0
+    }
+}
