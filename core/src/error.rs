@@ -292,7 +292,10 @@ impl ProtocolError {
     /// The JSON-RPC error an answer to this failure carries.
     pub fn to_rpc_error(&self) -> Error {
         match self {
-            Self::FrameTooLarge { .. } => Error::invalid_request().with_reason(self),
+            // The size seen depends on how the input was split; the answer
+            // must not, so it names only the limit.
+            Self::FrameTooLarge { limit, .. } => Error::invalid_request()
+                .with_reason(format_args!("message exceeds the limit of {limit} bytes")),
             Self::BadHeader(_) | Self::TruncatedFrame(_) => Error::parse_error().with_reason(self),
             Self::UnmatchedResponse(_) | Self::InvalidResponse(_) => {
                 Error::invalid_request().with_reason(self)

@@ -1,0 +1,692 @@
+//! The JSON-RPC 2.0 specification's section 7 examples, byte for byte, and
+//! one test per rule of the protocol.
+
+use futures_executor::block_on;
+use sansrpc::{
+    Context, Error, ErrorCode, Event, Limits, Newline, Params, Router, ServerConnection, UsageError,
+};
+
+fn reference() -> Router {
+    sansrpc::reference::router()
+}
+
+/// Sends `input` as one HTTP-style body and returns the answer, if any.
+fn body(router: &Router, input: &str) -> Option<String> {
+    block_on(router.handle_message(input.as_bytes(), Context::default()))
+        .map(|b| String::from_utf8(b.to_vec()).expect("answers are UTF-8"))
+}
+
+/// The specification's examples: request → expected answer (`None`: nothing
+/// is sent). The expected bytes are the spec's, compacted.
+const SECTION_7: &[(&str, &str, Option<&str>)] = &[
+    (
+        "positional params",
+        r#"{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}"#,
+        Some(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
+    ),
+    (
+        "positional params, reversed",
+        r#"{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}"#,
+        Some(r#"{"jsonrpc":"2.0","result":-19,"id":2}"#),
+    ),
+    (
+        "named params",
+        r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}"#,
+        Some(r#"{"jsonrpc":"2.0","result":19,"id":3}"#),
+    ),
+    (
+        "named params, reordered",
+        r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}"#,
+        Some(r#"{"jsonrpc":"2.0","result":19,"id":4}"#),
+    ),
+    (
+        "notification",
+        r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#,
+        None,
+    ),
+    (
+        "notification, unknown method",
+        r#"{"jsonrpc": "2.0", "method": "foobar"}"#,
+        None,
+    ),
+    (
+        "non-existent method",
+        r#"{"jsonrpc": "2.0", "method": "foobar", "id": "1"}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"1"}"#),
+    ),
+    (
+        "invalid JSON",
+        r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+    ),
+    (
+        "invalid request object",
+        r#"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "batch, invalid JSON",
+        r#"[
+  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+  {"jsonrpc": "2.0", "method"
+]"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+    ),
+    (
+        "empty array",
+        r#"[]"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "invalid batch, not empty",
+        r#"[1]"#,
+        Some(r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#),
+    ),
+    (
+        "invalid batch",
+        r#"[1,2,3]"#,
+        Some(concat!(
+            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#
+        )),
+    ),
+    (
+        "batch",
+        r#"[
+        {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
+        {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
+        {"foo": "boo"},
+        {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
+        {"jsonrpc": "2.0", "method": "get_data", "id": "9"}
+    ]"#,
+        Some(concat!(
+            r#"[{"jsonrpc":"2.0","result":7,"id":"1"},"#,
+            r#"{"jsonrpc":"2.0","result":19,"id":"2"},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"5"},"#,
+            r#"{"jsonrpc":"2.0","result":["hello",5],"id":"9"}]"#
+        )),
+    ),
+    (
+        "batch, all notifications",
+        r#"[
+        {"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}
+    ]"#,
+        None,
+    ),
+];
+
+#[test]
+fn section_7_examples_as_whole_bodies() {
+    let router = reference();
+    for (name, input, want) in SECTION_7 {
+        assert_eq!(body(&router, input).as_deref(), *want, "{name}");
+    }
+}
+
+/// Drives a newline-framed server connection with the router, in memory.
+fn stream(router: &Router, input: &[u8]) -> Vec<u8> {
+    let mut conn = ServerConnection::new(Newline::new(1 << 20), Limits::default());
+    conn.handle_input(input).expect("open connection");
+    conn.handle_eof();
+    let ctx = Context::default();
+    let mut out = Vec::new();
+    while !conn.is_finished() {
+        while let Some(event) = conn.poll_event() {
+            match router.dispatch(event, &ctx) {
+                sansrpc::Dispatch::Call(ticket, fut) => {
+                    conn.respond(ticket, block_on(fut)).expect("own ticket")
+                }
+                sansrpc::Dispatch::Notification(fut) => block_on(fut),
+            }
+        }
+        conn.poll_transmit(&mut out);
+    }
+    out
+}
+
+#[test]
+fn section_7_examples_over_newline_framing() {
+    let router = reference();
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for (_, req, resp) in SECTION_7 {
+        // One message per line: the multi-line batch examples are compacted.
+        let line: String = req.lines().map(str::trim).collect();
+        input.extend_from_slice(line.as_bytes());
+        input.extend_from_slice(b"\r\n");
+        if let Some(r) = resp {
+            want.extend_from_slice(r.as_bytes());
+            want.push(b'\n');
+        }
+    }
+    assert_eq!(
+        String::from_utf8(stream(&router, &input)).unwrap(),
+        String::from_utf8(want).unwrap()
+    );
+}
+
+/// `(request, expected answer)` for the protocol rules beyond the examples.
+const RULES: &[(&str, &str, Option<&str>)] = &[
+    (
+        "jsonrpc missing",
+        r#"{"method":"ping","id":1}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+    ),
+    (
+        "jsonrpc wrong value",
+        r#"{"jsonrpc":"1.0","method":"ping","id":1}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+    ),
+    (
+        "jsonrpc wrong type",
+        r#"{"jsonrpc":2.0,"method":"ping","id":1}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+    ),
+    (
+        "jsonrpc escaped but equal",
+        r#"{"jsonrpc":"2\u002e0","method":"ping","id":1}"#,
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":1}"#),
+    ),
+    (
+        "method missing",
+        r#"{"jsonrpc":"2.0","id":7}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":7}"#),
+    ),
+    (
+        "method not a string",
+        r#"{"jsonrpc":"2.0","method":["ping"],"id":7}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":7}"#),
+    ),
+    (
+        "params a scalar",
+        r#"{"jsonrpc":"2.0","method":"ping","params":3,"id":"x"}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"x"}"#),
+    ),
+    (
+        "params null",
+        r#"{"jsonrpc":"2.0","method":"ping","params":null,"id":"x"}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"x"}"#),
+    ),
+    (
+        "id an object is invalid and echoed as null",
+        r#"{"jsonrpc":"2.0","method":"ping","id":{"a":1}}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "id an array",
+        r#"{"jsonrpc":"2.0","method":"ping","id":[1]}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "id a boolean",
+        r#"{"jsonrpc":"2.0","method":"ping","id":true}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "id null is a call, answered with null",
+        r#"{"jsonrpc":"2.0","method":"ping","id":null}"#,
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":null}"#),
+    ),
+    (
+        "id a string stays a string",
+        r#"{"jsonrpc":"2.0","method":"ping","id":"1"}"#,
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":"1"}"#),
+    ),
+    (
+        "id fractional is echoed as sent",
+        r#"{"jsonrpc":"2.0","method":"ping","id":1.50}"#,
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":1.50}"#),
+    ),
+    (
+        "id beyond 64 bits is echoed as sent",
+        r#"{"jsonrpc":"2.0","method":"ping","id":123456789012345678901234567890}"#,
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":123456789012345678901234567890}"#),
+    ),
+    (
+        "id with escapes is echoed as sent",
+        r#"{"jsonrpc":"2.0","method":"ping","id":"a\u0062\n"}"#,
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":"a\u0062\n"}"#),
+    ),
+    (
+        "extra members are ignored",
+        r#"{"jsonrpc":"2.0","method":"ping","id":1,"extra":{"deep":[1,2]}}"#,
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":1}"#),
+    ),
+    (
+        "duplicate members are an invalid request",
+        r#"{"jsonrpc":"2.0","method":"ping","method":"ping","id":1}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "a scalar message",
+        r#"42"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "invalid params get data saying why",
+        r#"{"jsonrpc":"2.0","method":"subtract","params":["a",1],"id":1}"#,
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"invalid type: string \"a\", expected i64"},"id":1}"#,
+        ),
+    ),
+    (
+        "missing named params",
+        r#"{"jsonrpc":"2.0","method":"subtract","params":{"minuend":1},"id":1}"#,
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"missing field `subtrahend`"},"id":1}"#,
+        ),
+    ),
+    (
+        "notification with bad params is not answered",
+        r#"{"jsonrpc":"2.0","method":"subtract","params":["a"]}"#,
+        None,
+    ),
+    (
+        "whitespace around the message",
+        " \r\n\t{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1} \n",
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":1}"#),
+    ),
+    (
+        "a leading byte-order mark is tolerated",
+        "\u{feff}{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}",
+        Some(r#"{"jsonrpc":"2.0","result":"pong","id":1}"#),
+    ),
+    (
+        "a response sent to a server is an invalid request",
+        r#"{"jsonrpc":"2.0","result":1,"id":5}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":5}"#),
+    ),
+    (
+        "a parse error inside a batch fails the whole batch",
+        r#"[{"jsonrpc":"2.0","method":"ping","id":1},{"jsonrpc":"2.0",]"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+    ),
+    (
+        "large numbers in params pass through to the handler's type",
+        r#"{"jsonrpc":"2.0","method":"sum","params":[9223372036854775807,1],"id":1}"#,
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"the sum overflows a 64-bit integer"},"id":1}"#,
+        ),
+    ),
+];
+
+#[test]
+fn protocol_rules() {
+    let router = reference();
+    for (name, input, want) in RULES {
+        assert_eq!(body(&router, input).as_deref(), *want, "{name}");
+    }
+}
+
+#[test]
+fn invalid_utf8_is_a_parse_error() {
+    let router = reference();
+    let answer = block_on(router.handle_message(
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"p\xffing\",\"id\":1}",
+        Context::default(),
+    ));
+    assert_eq!(
+        answer.unwrap(),
+        r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#
+    );
+}
+
+#[test]
+fn deep_nesting_is_refused_before_parsing() {
+    let router = reference();
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let answer = body(&router, &deep).unwrap();
+    assert_eq!(
+        answer,
+        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"nesting deeper than 65 levels (limit 64)"},"id":null}"#
+    );
+    let deep_params = format!(
+        r#"{{"jsonrpc":"2.0","method":"sum","params":{}1{},"id":1}}"#,
+        "[".repeat(70),
+        "]".repeat(70)
+    );
+    assert!(body(&router, &deep_params).unwrap().contains("nesting deeper"));
+}
+
+#[test]
+fn batch_over_the_limit_is_one_error() {
+    let mut router = reference();
+    router.set_limits(Limits {
+        max_batch_len: 2,
+        ..Limits::default()
+    });
+    let call = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
+    assert_eq!(
+        body(&router, &format!("[{call},{call},{call}]")).unwrap(),
+        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"batch of 3 entries exceeds the limit of 2"},"id":null}"#
+    );
+    assert!(
+        body(&router, &format!("[{call},{call}]"))
+            .unwrap()
+            .starts_with('[')
+    );
+}
+
+#[test]
+fn message_over_the_limit_is_refused() {
+    let mut router = reference();
+    router.set_limits(Limits {
+        max_message_bytes: 32,
+        ..Limits::default()
+    });
+    assert_eq!(
+        body(&router, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).unwrap(),
+        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"message exceeds the limit of 32 bytes"},"id":null}"#
+    );
+}
+
+#[test]
+fn reserved_and_duplicate_names_are_usage_errors() {
+    let mut router = Router::new();
+    assert_eq!(
+        router.method("rpc.discover", || 1).unwrap_err(),
+        UsageError::ReservedMethodName("rpc.discover".into())
+    );
+    assert_eq!(router.method("", || 1).unwrap_err(), UsageError::EmptyMethodName);
+    router.method("a", || 1).unwrap();
+    assert_eq!(
+        router.method("a", || 2).unwrap_err(),
+        UsageError::DuplicateMethod("a".into())
+    );
+    assert_eq!(
+        router.alias("rpc.a", "a").unwrap_err(),
+        UsageError::ReservedMethodName("rpc.a".into())
+    );
+    assert_eq!(
+        router.alias("b", "zzz").unwrap_err(),
+        UsageError::UnknownAliasTarget("zzz".into())
+    );
+    let mut nested = Router::new();
+    nested.method("x", || 1).unwrap();
+    assert_eq!(
+        router.nest("rpc", nested).unwrap_err(),
+        UsageError::ReservedMethodName("rpc.x".into())
+    );
+}
+
+#[test]
+fn application_error_codes_are_free() {
+    let mut router = Router::new();
+    router
+        .method("fail", || -> Result<(), Error> {
+            Err(Error::new(ErrorCode(4001), "insufficient funds")
+                .with_data(&serde_json::json!({"balance": 3}))?)
+        })
+        .unwrap();
+    assert_eq!(
+        body(&router, r#"{"jsonrpc":"2.0","method":"fail","id":1}"#).unwrap(),
+        r#"{"jsonrpc":"2.0","error":{"code":4001,"message":"insufficient funds","data":{"balance":3}},"id":1}"#
+    );
+}
+
+#[test]
+fn a_panicking_handler_is_an_internal_error_and_the_router_lives_on() {
+    let mut router = reference();
+    router.method("boom", || -> i32 { panic!("boom") }).unwrap();
+    router
+        .method("async_boom", || async { panic!("async boom") as i32 })
+        .unwrap();
+    let internal = |id: u32| {
+        format!(
+            r#"{{"jsonrpc":"2.0","error":{{"code":-32603,"message":"Internal error","data":"handler panicked"}},"id":{id}}}"#
+        )
+    };
+    assert_eq!(
+        body(&router, r#"{"jsonrpc":"2.0","method":"boom","id":1}"#).unwrap(),
+        internal(1)
+    );
+    assert_eq!(
+        body(&router, r#"{"jsonrpc":"2.0","method":"async_boom","id":2}"#).unwrap(),
+        internal(2)
+    );
+    assert_eq!(
+        body(&router, r#"{"jsonrpc":"2.0","method":"ping","id":3}"#).unwrap(),
+        r#"{"jsonrpc":"2.0","result":"pong","id":3}"#
+    );
+}
+
+#[test]
+fn calls_of_one_batch_run_concurrently() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // Each call waits until all three have started: only concurrent
+    // execution lets the batch finish.
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut router = Router::with_state(started);
+    router
+        .method(
+            "rendezvous",
+            |sansrpc::State(started): sansrpc::State<Arc<AtomicUsize>>| async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                futures_util_poll_until(|| started.load(Ordering::SeqCst) >= 3).await;
+                "met"
+            },
+        )
+        .unwrap();
+    let call = |id: u32| format!(r#"{{"jsonrpc":"2.0","method":"rendezvous","id":{id}}}"#);
+    let answer = block_on(router.handle_message(
+        format!("[{},{},{}]", call(1), call(2), call(3)).as_bytes(),
+        Context::default(),
+    ));
+    assert_eq!(
+        answer.unwrap(),
+        r#"[{"jsonrpc":"2.0","result":"met","id":1},{"jsonrpc":"2.0","result":"met","id":2},{"jsonrpc":"2.0","result":"met","id":3}]"#
+    );
+}
+
+/// A future that yields until `cond` holds (waking itself each poll).
+async fn futures_util_poll_until(cond: impl Fn() -> bool) {
+    std::future::poll_fn(|cx| {
+        if cond() {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+#[test]
+fn extractors_state_context_method_name_and_nesting() {
+    #[derive(serde::Deserialize)]
+    struct Greet {
+        name: String,
+        #[serde(default)]
+        loud: bool,
+    }
+    let mut math = Router::with_state(10i64);
+    math.method(
+        "add",
+        |sansrpc::State(base): sansrpc::State<i64>, Params((a,)): Params<(i64,)>| base + a,
+    )
+    .unwrap();
+    let mut router = Router::with_state(10i64);
+    router
+        .method("greet", |Params(g): Params<Greet>| {
+            let s = format!("hello, {}", g.name);
+            if g.loud { s.to_uppercase() } else { s }
+        })
+        .unwrap()
+        .method(
+            "who",
+            |sansrpc::MethodName(m): sansrpc::MethodName, ctx: Context| {
+                format!("{m} via {:?}", ctx.transport())
+            },
+        )
+        .unwrap()
+        .alias("whom", "who")
+        .unwrap()
+        .nest("math", math)
+        .unwrap();
+    assert_eq!(
+        body_s(
+            &router,
+            r#"{"jsonrpc":"2.0","method":"greet","params":{"name":"ada"},"id":1}"#
+        ),
+        r#"{"jsonrpc":"2.0","result":"hello, ada","id":1}"#
+    );
+    assert_eq!(
+        body_s(
+            &router,
+            r#"{"jsonrpc":"2.0","method":"greet","params":["ada",true],"id":1}"#
+        ),
+        r#"{"jsonrpc":"2.0","result":"HELLO, ADA","id":1}"#
+    );
+    assert_eq!(
+        body_s(&router, r#"{"jsonrpc":"2.0","method":"whom","id":1}"#),
+        r#"{"jsonrpc":"2.0","result":"whom via InMemory","id":1}"#
+    );
+    assert_eq!(
+        body_s(
+            &router,
+            r#"{"jsonrpc":"2.0","method":"math.add","params":[5],"id":1}"#
+        ),
+        r#"{"jsonrpc":"2.0","result":15,"id":1}"#
+    );
+    assert_eq!(router.method_names(), ["greet", "math.add", "who", "whom"]);
+}
+
+fn body_s<S: Clone + Send + Sync + 'static>(router: &Router<S>, input: &str) -> String {
+    let b = block_on(router.handle_message(input.as_bytes(), Context::default())).unwrap();
+    String::from_utf8(b.to_vec()).unwrap()
+}
+
+#[test]
+fn hooks_see_every_call_and_can_refuse() {
+    use sansrpc::{CallInfo, Hook, Outcome, Stats};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<String>>>);
+    impl Hook for Log {
+        fn before(&self, call: &CallInfo) -> Result<(), Error> {
+            if call.method == "secret" && call.context.header("authorization") != Some("letmein") {
+                return Err(Error::new(-32001, "unauthorized"));
+            }
+            Ok(())
+        }
+        fn after(&self, call: &CallInfo, _: Duration, outcome: &Outcome) {
+            self.0.lock().unwrap().push(format!(
+                "{} {} {}",
+                call.method,
+                call.id.as_ref().map_or("-".into(), |i| i.to_string()),
+                outcome.is_ok()
+            ));
+        }
+    }
+    let log = Log::default();
+    let stats = Stats::default();
+    let mut router = reference();
+    router.method("secret", || 42).unwrap();
+    router.hook(log.clone()).hook(stats.clone());
+    body(
+        &router,
+        r#"[{"jsonrpc":"2.0","method":"ping","id":1},{"jsonrpc":"2.0","method":"update"}]"#,
+    );
+    assert_eq!(
+        body(&router, r#"{"jsonrpc":"2.0","method":"secret","id":2}"#).unwrap(),
+        r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"unauthorized"},"id":2}"#
+    );
+    let ctx = Context::builder(sansrpc::Transport::Http)
+        .header("authorization", "letmein")
+        .build();
+    let ok = block_on(router.handle_message(br#"{"jsonrpc":"2.0","method":"secret","id":3}"#, ctx)).unwrap();
+    assert_eq!(ok, r#"{"jsonrpc":"2.0","result":42,"id":3}"#);
+    body(&router, r#"{"jsonrpc":"2.0","method":"nope","id":4}"#);
+    assert_eq!(
+        *log.0.lock().unwrap(),
+        [
+            "ping 1 true",
+            "update - true",
+            "secret 2 false",
+            "secret 3 true",
+            "nope 4 false"
+        ]
+    );
+    let snap = stats.snapshot();
+    assert_eq!(snap["secret"].count, 2);
+    assert_eq!(snap["secret"].errors, 1);
+    assert_eq!(snap["nope"].errors, 1);
+}
+
+#[test]
+fn server_connection_backpressure_and_order() {
+    let limits = Limits {
+        max_in_flight: 2,
+        ..Limits::default()
+    };
+    let mut conn = ServerConnection::new(Newline::new(1024), limits);
+    for i in 1..=4 {
+        conn.handle_input(format!("{{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":{i}}}\n").as_bytes())
+            .unwrap();
+    }
+    let mut tickets = Vec::new();
+    while let Some(Event::Call { ticket, .. }) = conn.poll_event() {
+        tickets.push(ticket);
+    }
+    // Two calls in flight: the rest waits in the buffer, and reading pauses.
+    assert_eq!(tickets.len(), 2);
+    assert!(!conn.wants_input());
+    // Answer out of order: answers go out as they come.
+    let second = tickets.pop().unwrap();
+    conn.respond(second, sansrpc::result(&2)).unwrap();
+    let mut out = Vec::new();
+    conn.poll_transmit(&mut out);
+    assert_eq!(out, b"{\"jsonrpc\":\"2.0\",\"result\":2,\"id\":2}\n");
+    assert!(matches!(conn.poll_event(), Some(Event::Call { .. })));
+}
+
+#[test]
+fn answering_a_foreign_ticket_is_a_usage_error() {
+    let mut a = ServerConnection::new(Newline::new(1024), Limits::default());
+    let mut b = ServerConnection::new(Newline::new(1024), Limits::default());
+    a.handle_input(b"{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1}\n")
+        .unwrap();
+    let Some(Event::Call { ticket, .. }) = a.poll_event() else {
+        panic!("a call")
+    };
+    assert_eq!(
+        b.respond(ticket, sansrpc::result(&1)),
+        Err(UsageError::UnknownTicket)
+    );
+}
+
+#[test]
+fn over_long_line_is_answered_once_and_the_stream_survives() {
+    let router = reference();
+    let mut input = Vec::new();
+    input.extend_from_slice(&vec![b'x'; 3000]);
+    input.extend_from_slice(b"\n{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}\n");
+    let mut conn = ServerConnection::new(Newline::new(1024), Limits::default());
+    let mut out = Vec::new();
+    for chunk in input.chunks(100) {
+        conn.handle_input(chunk).unwrap();
+        while let Some(event) = conn.poll_event() {
+            if let sansrpc::Dispatch::Call(t, f) = router.dispatch(event, &Context::default()) {
+                conn.respond(t, block_on(f)).unwrap();
+            }
+        }
+        conn.poll_transmit(&mut out);
+    }
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        concat!(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"message exceeds the limit of 1024 bytes"},"id":null}"#,
+            "\n",
+            r#"{"jsonrpc":"2.0","result":"pong","id":1}"#,
+            "\n"
+        )
+    );
+}
