@@ -322,13 +322,18 @@ impl Caller {
             }
             Err(r) => r,
         };
-        // A `null`-id error answers a message the peer could not read: a
-        // batch it rejected as a whole, or a single call it could not parse.
-        // Servers answer those at once, so it belongs to the oldest message
-        // that has no answer yet.
+        // A `null`-id error answers a message the peer could not read as a
+        // whole. The specification names the batch case (a batch rejected
+        // as a whole); a single call we wrote is well-formed and only meets
+        // it when it breaks a size limit. Servers take messages in order,
+        // so it belongs to the oldest batch with no answer yet, else to the
+        // oldest single call with no answer yet.
         if r.id.is_null() {
             if let Err(error) = &r.outcome {
-                if let Some(group) = self.oldest_unanswered(false) {
+                let group = self
+                    .oldest_unanswered(true)
+                    .or_else(|| self.oldest_unanswered(false));
+                if let Some(group) = group {
                     let all = self.groups.get(&group).map_or(0, |g| g.calls.len());
                     let mut errors: VecDeque<Error> = std::iter::repeat_n(error.clone(), all).collect();
                     self.fail_group(group, &mut errors, None, events);
@@ -810,6 +815,26 @@ mod tests {
             vec![ClientEvent::Unexpected(ProtocolError::UnmatchedResponse(
                 "null".into()
             ))]
+        );
+    }
+
+    #[test]
+    fn null_error_prefers_a_batch_over_an_older_single_call() {
+        let mut c = Caller::new(8);
+        let mut out = Vec::new();
+        let single = c.call("x", &RawParams::none(), None, &mut out).unwrap();
+        let batch = c
+            .batch(vec![BatchEntry::call("a", RawParams::none())], None, &mut out)
+            .unwrap();
+        let mut events: VecDeque<ClientEvent> = VecDeque::new();
+        c.handle_single(err(Id::null(), Error::invalid_request()), &mut events);
+        c.handle_single(err(Id::null(), Error::parse_error()), &mut events);
+        assert_eq!(
+            ev(&mut events),
+            vec![
+                ClientEvent::Response(err(batch[0].clone().unwrap(), Error::invalid_request())),
+                ClientEvent::Response(err(single, Error::parse_error())),
+            ]
         );
     }
 
