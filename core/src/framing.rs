@@ -490,6 +490,78 @@ impl Framer for ContentLength {
     }
 }
 
+/// Transports that carry whole messages (WebSocket text frames, datagrams):
+/// each [`push`](Framer::push) is one complete frame, and outgoing
+/// messages are not wrapped.
+///
+/// Pair it with `poll_transmit_message` on the state machines, which yields
+/// one message at a time so each goes out in a frame of its own. A message
+/// over the limit is reported (and dropped) as it arrives.
+///
+/// ```
+/// use sansrpc::{Framer, Messages};
+///
+/// let mut f = Messages::new(1024);
+/// f.push(b"{\"a\":1}");
+/// f.push(b"[]");
+/// assert_eq!(&f.next_frame().unwrap().unwrap()[..], b"{\"a\":1}");
+/// assert_eq!(&f.next_frame().unwrap().unwrap()[..], b"[]");
+/// assert!(f.next_frame().is_none());
+/// ```
+#[derive(Debug)]
+pub struct Messages {
+    queue: VecDeque<Result<Bytes, ProtocolError>>,
+    buffered: usize,
+    max: usize,
+}
+
+impl Messages {
+    /// A message framer accepting messages of at most `max_frame` bytes.
+    pub fn new(max_frame: usize) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            buffered: 0,
+            max: max_frame,
+        }
+    }
+}
+
+impl Framer for Messages {
+    fn push(&mut self, bytes: &[u8]) {
+        if bytes.len() > self.max {
+            self.queue.push_back(Err(ProtocolError::FrameTooLarge {
+                len: bytes.len() as u64,
+                limit: self.max,
+            }));
+        } else {
+            self.buffered += bytes.len();
+            self.queue.push_back(Ok(Bytes::copy_from_slice(bytes)));
+        }
+    }
+
+    fn push_eof(&mut self) {}
+
+    fn next_frame(&mut self) -> Option<Result<Bytes, ProtocolError>> {
+        let next = self.queue.pop_front()?;
+        if let Ok(b) = &next {
+            self.buffered = self.buffered.saturating_sub(b.len());
+        }
+        Some(next)
+    }
+
+    fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(message);
+    }
+
+    fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    fn max_frame(&self) -> usize {
+        self.max
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

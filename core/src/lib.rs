@@ -95,7 +95,7 @@ mod server;
 
 pub use context::{ConnectionState, Context, ContextBuilder, ResponseParts, Transport};
 pub use error::{Error, ErrorCode, ProtocolError, UsageError};
-pub use framing::{Body, ContentLength, Framer, MAX_HEADER_BYTES, Newline};
+pub use framing::{Body, ContentLength, Framer, MAX_HEADER_BYTES, Messages, Newline};
 pub use handler::{
     AsyncFn, BoxFuture, CallParts, Extension, FromCall, Handler, IntoOutcome, Json, MethodName, Params,
     State, SyncFn,

@@ -369,6 +369,14 @@ impl<F: Framer> ServerConnection<F> {
         Some(buf.len() - start)
     }
 
+    /// The next finished outgoing frame on its own, for transports that
+    /// send each message separately (WebSocket, with [`crate::Messages`]).
+    pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
+        let frame = self.out.pop_front()?;
+        self.out_bytes = self.out_bytes.saturating_sub(frame.len());
+        Some(frame)
+    }
+
     /// Calls handed out and not yet answered.
     pub fn in_flight(&self) -> usize {
         self.responder.in_flight()
