@@ -453,6 +453,14 @@ impl Caller {
 /// the application passes the time in with
 /// [`handle_timeout`](Self::handle_timeout).
 ///
+/// Errors the peer could not tie to a call (`"id": null`) are attributed
+/// as the specification implies: a single one fails every pending call of
+/// the oldest batch with no answer yet (a batch rejected as a whole), or,
+/// with no such batch, the oldest unanswered single call; inside a batch
+/// array they fail, in order, the calls of that batch the array does not
+/// answer by id. A batch is answered in one array, so calls of an answered
+/// batch that the array leaves out fail with `-32603` rather than hang.
+///
 /// ```
 /// use sansrpc::{ClientConnection, ClientEvent, Limits, Newline, RawParams};
 ///
