@@ -1054,3 +1054,42 @@ fn unframeable_input_fails_pending_calls() {
     c.poll_transmit(&mut Vec::new());
     assert!(c.is_finished());
 }
+
+/// Two peers calling each other `n` times each, with every delivery cut by
+/// `seed` (or whole); returns what each side saw besides the calls it served.
+fn peer_exchange(n: usize, seed: Option<u64>) -> (Vec<PeerEvent>, Vec<PeerEvent>) {
+    let mut pair = Pair::new(peer(), peer());
+    if let Some(seed) = seed {
+        pair = pair.chunked(seed);
+    }
+    for i in 0..n {
+        pair.a.call("sum", params(&format!("[{i},1]")), None).unwrap();
+        pair.b
+            .batch(
+                [
+                    BatchEntry::call("subtract", params(&format!("[{i},1]"))),
+                    BatchEntry::notification("sum", params("[0]")),
+                ],
+                None,
+            )
+            .unwrap();
+    }
+    let (mut a_seen, mut b_seen) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        pair.drive();
+        a_seen.extend(serve(&mut pair.a));
+        b_seen.extend(serve(&mut pair.b));
+    }
+    (a_seen, b_seen)
+}
+
+proptest! {
+    #[test]
+    fn peers_see_the_same_events_whatever_the_chunking(n in 1usize..6, seed in any::<u64>()) {
+        let whole = peer_exchange(n, None);
+        let split = peer_exchange(n, Some(seed));
+        prop_assert_eq!(whole.0.len(), 2 * n);
+        prop_assert_eq!(whole.1.len(), n);
+        prop_assert_eq!(&whole, &split);
+    }
+}
