@@ -676,6 +676,12 @@ impl<F: Framer> ClientConnection<F> {
         Some(buf.len() - start)
     }
 
+    /// The next finished outgoing frame on its own, for transports that
+    /// send each message separately (WebSocket, with [`crate::Messages`]).
+    pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
+        self.out.pop_front()
+    }
+
     /// The earliest deadline among pending calls: when to call
     /// [`handle_timeout`](Self::handle_timeout) next.
     pub fn poll_timeout(&self) -> Option<Instant> {

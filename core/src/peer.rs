@@ -356,6 +356,14 @@ impl<F: Framer> Peer<F> {
         Some(buf.len() - start)
     }
 
+    /// The next finished outgoing frame on its own, for transports that
+    /// send each message separately (WebSocket, with [`crate::Messages`]).
+    pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
+        let frame = self.out.pop_front()?;
+        self.out_bytes = self.out_bytes.saturating_sub(frame.len());
+        Some(frame)
+    }
+
     /// The earliest deadline among our pending calls: when to call
     /// [`handle_timeout`](Self::handle_timeout) next.
     pub fn poll_timeout(&self) -> Option<Instant> {
