@@ -17,14 +17,23 @@ use crate::message::{
 /// Not `Clone`: a call is answered exactly once.
 #[must_use = "every call must be answered with `respond`"]
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Ticket(pub(crate) u64);
+pub struct Ticket {
+    /// The connection that issued it: answering it on another connection
+    /// is a [`UsageError::UnknownTicket`], never a wrong answer.
+    conn: u64,
+    number: u64,
+}
 
 impl Ticket {
     /// A number unique among the tickets of one connection, for logs.
     pub fn number(&self) -> u64 {
-        self.0
+        self.number
     }
 }
+
+/// Connection numbers, unique in the process, so tickets of different
+/// connections never collide.
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Work for the application, produced by [`ServerConnection::poll_event`].
 #[derive(Debug)]
@@ -66,12 +75,25 @@ struct BatchState {
 /// into events and answers into complete response messages.
 ///
 /// [`ServerConnection`] and [`crate::Peer`] are built on it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Responder {
+    conn: u64,
     pending: HashMap<u64, Slot>,
     batches: HashMap<u64, BatchState>,
     next_ticket: u64,
     next_batch: u64,
+}
+
+impl Default for Responder {
+    fn default() -> Self {
+        Self {
+            conn: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            pending: HashMap::new(),
+            batches: HashMap::new(),
+            next_ticket: 0,
+            next_batch: 0,
+        }
+    }
 }
 
 impl Responder {
@@ -83,7 +105,10 @@ impl Responder {
         let t = self.next_ticket;
         self.next_ticket = self.next_ticket.wrapping_add(1);
         self.pending.insert(t, slot);
-        Ticket(t)
+        Ticket {
+            conn: self.conn,
+            number: t,
+        }
     }
 
     /// Turns one incoming message into events; complete answers (errors the
@@ -177,7 +202,13 @@ impl Responder {
         ticket: Ticket,
         outcome: &Outcome,
     ) -> Result<Option<Vec<u8>>, UsageError> {
-        let slot = self.pending.remove(&ticket.0).ok_or(UsageError::UnknownTicket)?;
+        if ticket.conn != self.conn {
+            return Err(UsageError::UnknownTicket);
+        }
+        let slot = self
+            .pending
+            .remove(&ticket.number)
+            .ok_or(UsageError::UnknownTicket)?;
         match slot {
             Slot::Single(id) => {
                 let mut buf = Vec::new();
