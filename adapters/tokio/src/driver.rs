@@ -1,0 +1,235 @@
+//! The one I/O loop every connection runs: read → state machine → write,
+//! with answers and commands arriving over a channel.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use sansrpc::{ClientConnection, Outcome, Peer, ServerConnection, Ticket, UsageError};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Command;
+
+/// What reaches a connection task from outside: answers of the calls it
+/// spawned, and commands from [`crate::Client`] handles.
+pub(crate) enum Msg {
+    Answer(Ticket, Outcome),
+    Command(Command),
+}
+
+/// The verbs the loop needs, common to the core's three state machines.
+pub(crate) trait Machine: Send {
+    fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError>;
+    fn handle_eof(&mut self);
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize>;
+    fn wants_input(&self) -> bool;
+    fn is_idle(&self) -> bool;
+    fn is_finished(&mut self) -> bool;
+    /// The remote's calls still awaiting our answer: what a graceful close
+    /// waits for.
+    fn serving(&self) -> usize;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn handle_timeout(&mut self, now: Instant);
+}
+
+macro_rules! forward {
+    () => {
+        fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
+            Self::handle_input(self, bytes)
+        }
+        fn handle_eof(&mut self) {
+            Self::handle_eof(self)
+        }
+        fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+            Self::poll_transmit(self, buf)
+        }
+        fn wants_input(&self) -> bool {
+            Self::wants_input(self)
+        }
+        fn is_idle(&self) -> bool {
+            Self::is_idle(self)
+        }
+        fn is_finished(&mut self) -> bool {
+            Self::is_finished(self)
+        }
+    };
+}
+
+impl Machine for ServerConnection {
+    forward!();
+    fn serving(&self) -> usize {
+        self.in_flight()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn handle_timeout(&mut self, _now: Instant) {}
+}
+
+impl Machine for ClientConnection {
+    forward!();
+    fn serving(&self) -> usize {
+        0
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Self::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Self::handle_timeout(self, now)
+    }
+}
+
+impl Machine for Peer {
+    forward!();
+    fn serving(&self) -> usize {
+        self.in_flight()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Self::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Self::handle_timeout(self, now)
+    }
+}
+
+/// The application end of a connection: it owns the state machine, runs
+/// what the machine yields, and takes what arrives on the channel.
+pub(crate) trait Side: Send {
+    type M: Machine;
+    fn machine(&mut self) -> &mut Self::M;
+    /// Takes every event the machine has and acts on it.
+    fn step(&mut self);
+    /// Handles one message; returns `true` when it asks for a graceful close.
+    fn on_msg(&mut self, msg: Msg) -> bool;
+}
+
+/// How a connection task behaves beyond the protocol.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    pub(crate) read_buffer: usize,
+    pub(crate) idle_timeout: Option<Duration>,
+    /// Cancelled: stop reading, finish the calls in flight, close.
+    pub(crate) shutdown: CancellationToken,
+    /// Cancelled: close at once.
+    pub(crate) abort: CancellationToken,
+}
+
+impl Options {
+    pub(crate) fn new(read_buffer: usize, idle_timeout: Option<Duration>) -> Self {
+        Self {
+            read_buffer,
+            idle_timeout,
+            shutdown: CancellationToken::new(),
+            abort: CancellationToken::new(),
+        }
+    }
+}
+
+/// Runs one connection until it is finished, idle for too long, closed, or
+/// broken.
+pub(crate) async fn drive<S, IO>(
+    io: IO,
+    side: &mut S,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    opts: &Options,
+) -> io::Result<()>
+where
+    S: Side,
+    IO: AsyncRead + AsyncWrite,
+{
+    let (mut reader, mut writer) = tokio::io::split(io);
+    let mut buf = vec![0u8; opts.read_buffer.max(1)];
+    // Bytes taken from the machine and not yet written. The machine is
+    // asked for more only once these are out, so its outgoing limit is what
+    // pauses reading when the peer does not read its answers.
+    let mut out = Vec::new();
+    let mut written = 0;
+    let mut eof = false;
+    let mut draining = false;
+    let mut last_activity = Instant::now();
+
+    let result = loop {
+        loop {
+            side.step();
+            if written == out.len() {
+                out.clear();
+                written = 0;
+                // Taking output may lift backpressure: step again.
+                if side.machine().poll_transmit(&mut out).is_some() {
+                    continue;
+                }
+            }
+            break;
+        }
+        let m = side.machine();
+        if out.is_empty() && (m.is_finished() || (draining && m.serving() == 0)) {
+            break Ok(());
+        }
+
+        let wants_read = !eof && !draining && m.wants_input();
+        let idle_at = match opts.idle_timeout {
+            Some(limit) if out.is_empty() && m.is_idle() => Some(last_activity + limit),
+            _ => None,
+        };
+        let wake_at = match (idle_at, m.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let sleep = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now).into());
+
+        tokio::select! {
+            read = reader.read(&mut buf), if wants_read => match read {
+                Ok(0) => {
+                    eof = true;
+                    side.machine().handle_eof();
+                }
+                Ok(n) => {
+                    last_activity = Instant::now();
+                    // Cannot fail: input is only fed before EOF.
+                    let _ = side.machine().handle_input(buf.get(..n).unwrap_or_default());
+                }
+                Err(e) => break Err(e),
+            },
+            wrote = writer.write(out.get(written..).unwrap_or_default()), if written < out.len() => match wrote {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    written += n;
+                    last_activity = Instant::now();
+                    if written == out.len() {
+                        if let Err(e) = writer.flush().await {
+                            break Err(e);
+                        }
+                    }
+                }
+                Err(e) => break Err(e),
+            },
+            msg = rx.recv() => match msg {
+                Some(msg) => {
+                    if side.on_msg(msg) {
+                        draining = true;
+                    }
+                }
+                // Only a client's channel closes: every handle is gone, so
+                // no one waits for anything on this connection.
+                None => break Ok(()),
+            },
+            () = sleep, if wake_at.is_some() => {
+                let now = Instant::now();
+                let m = side.machine();
+                if idle_at.is_some_and(|t| t <= now) && out.is_empty() && m.is_idle() {
+                    tracing::debug!("closing idle connection");
+                    break Ok(());
+                }
+                m.handle_timeout(now);
+            },
+            () = opts.shutdown.cancelled(), if !draining => draining = true,
+            () = opts.abort.cancelled() => break Ok(()),
+        }
+    };
+    if result.is_ok() {
+        // Best effort: the peer sees a clean end of stream.
+        let _ = writer.shutdown().await;
+    }
+    result
+}
