@@ -1,0 +1,12 @@
+//! Benchmarks for sansrpc: the inputs, the two comparison lines of the core
+//! benchmark (the serde_json limit and jsonrpsee's `RpcModule`), the load
+//! generator behind `sansrpc-load`, and the servers the load matrix drives.
+//!
+//! Nothing here is part of sansrpc's API; the crate is `publish = false`
+//! and lives outside the root workspace so its heavy dependencies never
+//! reach `cargo test --workspace`.
+
+pub mod inputs;
+pub mod limit;
+pub mod peer;
+pub mod subject;
