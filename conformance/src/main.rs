@@ -1,0 +1,249 @@
+//! `sansrpc-conformance`: run the JSON-RPC 2.0 conformance suite against a
+//! live server, or list the catalog.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sansrpc_conformance::{Level, Profile, RunOptions, SECTIONS, Suite};
+
+/// JSON-RPC 2.0 conformance suite.
+///
+/// Runs a catalog of cases keyed to the JSON-RPC 2.0 specification against a
+/// live server and reports what passed, failed (a MUST not met) or warned (a
+/// SHOULD, or an INFO case answered unlike any reasonable server). Exits 1 if
+/// any MUST case failed, 2 if the suite could not run.
+#[derive(Parser, Debug)]
+#[command(name = "sansrpc-conformance", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show the catalog: every case with its level, needs and title.
+    List {
+        /// Only the cases this profile runs.
+        #[arg(long, value_enum, default_value_t = CliProfile::All)]
+        profile: CliProfile,
+        /// Only cases whose id matches this glob (`*`, `?`); repeatable.
+        #[arg(long = "case", value_name = "GLOB")]
+        cases: Vec<String>,
+        /// `text` or `json`.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The server: `http://host:port/path` (HTTP POST) or `tcp://host:port`
+    /// (newline-delimited JSON).
+    url: Option<String>,
+    /// Which cases to run, by what the server implements: `core` needs no
+    /// method; `spec-examples` needs the methods of the spec's section-7
+    /// examples (subtract, sum, update, notify_hello, get_data); `all` both.
+    #[arg(long, value_enum, default_value_t = CliProfile::Core)]
+    profile: CliProfile,
+    /// Only cases whose id matches this glob (`*` matches `/` too); repeatable.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Per-case timeout in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    timeout_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CliProfile {
+    Core,
+    SpecExamples,
+    All,
+}
+
+impl From<CliProfile> for Profile {
+    fn from(p: CliProfile) -> Profile {
+        match p {
+            CliProfile::Core => Profile::Core,
+            CliProfile::SpecExamples => Profile::SpecExamples,
+            CliProfile::All => Profile::All,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Junit,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::List {
+            profile,
+            cases,
+            format,
+        }) => list(profile.into(), &cases, format),
+        None => {
+            let Some(url) = cli.run.url.clone() else {
+                eprintln!(
+                    "error: give a server URL (http://host:port/path or tcp://host:port), or `list`\n\nFor more information, try '--help'."
+                );
+                return ExitCode::from(2);
+            };
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            runtime.block_on(run(&url, &cli.run))
+        }
+    }
+}
+
+async fn run(url: &str, args: &RunArgs) -> ExitCode {
+    let suite = Suite::new(args.profile.into()).filter(&args.cases);
+    if suite.cases().is_empty() {
+        eprintln!("error: no case matches {:?}", args.cases);
+        return ExitCode::from(2);
+    }
+    let options = RunOptions {
+        timeout: Duration::from_millis(args.timeout_ms.max(1)),
+    };
+    let text = args.format == Format::Text;
+    if text {
+        println!(
+            "running {} cases against {url} (profile {}, timeout {} ms)",
+            suite.cases().len(),
+            suite.profile(),
+            args.timeout_ms
+        );
+    }
+    let report = suite
+        .run_with_progress(url, &options, |r| {
+            if text {
+                println!("{}", r.progress_line());
+                let _ = std::io::stdout().flush();
+            }
+        })
+        .await;
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        Format::Text => println!("\n{}", report.to_text()),
+        Format::Json => println!("{}", report.to_json()),
+        Format::Junit => print!("{}", report.to_junit()),
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn list(profile: Profile, patterns: &[String], format: Format) -> ExitCode {
+    let suite = Suite::new(profile).filter(patterns);
+    let cases: Vec<_> = suite
+        .cases()
+        .iter()
+        .filter(|c| profile.selects(c.needs))
+        .collect();
+    if format == Format::Json {
+        let items: Vec<serde_json::Value> = cases
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "section": c.section(),
+                    "level": c.level,
+                    "needs": c.needs,
+                    "applies": c.applies,
+                    "title": c.title,
+                    "http_method": c.http.method,
+                    "content_type": c.http.content_type,
+                    "sent": c.payload.preview(400),
+                    "expected": c.expect.to_string(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    if format == Format::Junit {
+        eprintln!("error: `list` prints text or json");
+        return ExitCode::from(2);
+    }
+    let mut counts: BTreeMap<(usize, Level), usize> = BTreeMap::new();
+    for c in &cases {
+        let needs = match c.needs {
+            sansrpc_conformance::Needs::Nothing => "core",
+            sansrpc_conformance::Needs::SpecExamples => "examples",
+        };
+        let applies = match c.applies {
+            sansrpc_conformance::Applies::Any => "any",
+            sansrpc_conformance::Applies::Http => "http",
+            sansrpc_conformance::Applies::Stream => "stream",
+        };
+        println!(
+            "{:<36} {:<6} {:<8} {:<6} {}",
+            c.id, c.level, needs, applies, c.title
+        );
+        let section = SECTIONS
+            .iter()
+            .position(|(s, _)| *s == c.section())
+            .unwrap_or(usize::MAX);
+        *counts.entry((section, c.level)).or_default() += 1;
+    }
+    println!(
+        "\n{:<8} {:<38} {:>5} {:>6} {:>5} {:>6}",
+        "section", "", "MUST", "SHOULD", "INFO", "total"
+    );
+    let mut totals = [0usize; 3];
+    for (i, (s, title)) in SECTIONS.iter().enumerate() {
+        let n: Vec<usize> = [Level::Must, Level::Should, Level::Info]
+            .iter()
+            .map(|l| counts.get(&(i, *l)).copied().unwrap_or(0))
+            .collect();
+        if n.iter().sum::<usize>() == 0 {
+            continue;
+        }
+        for (t, v) in totals.iter_mut().zip(&n) {
+            *t += v;
+        }
+        println!(
+            "{:<8} {:<38} {:>5} {:>6} {:>5} {:>6}",
+            s,
+            title,
+            n[0],
+            n[1],
+            n[2],
+            n.iter().sum::<usize>()
+        );
+    }
+    println!(
+        "{:<8} {:<38} {:>5} {:>6} {:>5} {:>6}",
+        "total",
+        "",
+        totals[0],
+        totals[1],
+        totals[2],
+        totals.iter().sum::<usize>()
+    );
+    ExitCode::SUCCESS
+}

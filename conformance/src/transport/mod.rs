@@ -1,0 +1,241 @@
+//! Transports: how a case's bytes reach a server and what comes back.
+//!
+//! A [`Transport`] turns one case into one [`Observed`]. HTTP and
+//! newline-delimited TCP ship here; a `ws://` transport would be another
+//! implementation of the same trait, with its own [`TransportKind`].
+
+mod http;
+mod tcp;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+pub use self::http::HttpTransport;
+pub use self::tcp::{PROBE_ID, TcpTransport};
+use crate::case::{Case, TransportKind};
+use crate::expect::Observed;
+
+/// A boxed future, so [`Transport`] stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a transport needs to send one case.
+#[derive(Clone, Copy, Debug)]
+pub struct Exchange<'a> {
+    /// The case.
+    pub case: &'a Case,
+    /// The exact bytes to send.
+    pub bytes: &'a [u8],
+    /// When to give up and report what has arrived so far.
+    pub deadline: Instant,
+    /// The per-case timeout the deadline came from (for reports).
+    pub timeout: Duration,
+}
+
+/// A way of talking to a server under test.
+///
+/// Implementations never hang past `exchange.deadline` and never fail: every
+/// outcome, including "connection refused", is an [`Observed`] with the
+/// matching [`End`](crate::End).
+pub trait Transport: Send + Sync {
+    /// The kind of transport, which selects the cases that apply.
+    fn kind(&self) -> TransportKind;
+
+    /// Sends one case and collects the answer.
+    fn exchange<'a>(&'a self, exchange: Exchange<'a>) -> BoxFuture<'a, Observed>;
+
+    /// Checks that the server accepts connections at all, so a run against a
+    /// dead address stops with one clear error instead of a page of failures.
+    fn preflight(&self) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// A parsed target URL: `http://host:port/path` or `tcp://host:port`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// HTTP POST to this host, port and path (with query, if any).
+    Http {
+        /// Host name or address (IPv6 without brackets).
+        host: String,
+        /// TCP port (80 if not given).
+        port: u16,
+        /// Request target: path and query, starting with `/`.
+        path: String,
+    },
+    /// Newline-delimited JSON over TCP.
+    Tcp {
+        /// Host name or address (IPv6 without brackets).
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+}
+
+impl Target {
+    /// Parses a target URL.
+    ///
+    /// ```
+    /// use sansrpc_conformance::Target;
+    /// let t = Target::parse("http://127.0.0.1:8080/rpc").unwrap();
+    /// assert_eq!(t, Target::Http { host: "127.0.0.1".into(), port: 8080, path: "/rpc".into() });
+    /// assert!(Target::parse("tcp://[::1]:9000").is_ok());
+    /// assert!(Target::parse("ftp://x").is_err());
+    /// ```
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            format!("{url:?} is not a URL (expected http://host:port/path or tcp://host:port)")
+        })?;
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let (host, port) =
+            split_authority(authority).ok_or_else(|| format!("{url:?}: cannot read host and port"))?;
+        if host.is_empty() {
+            return Err(format!("{url:?}: no host"));
+        }
+        match scheme.to_ascii_lowercase().as_str() {
+            "http" => {
+                let path = match path {
+                    "" => "/".to_owned(),
+                    p if p.starts_with('?') => format!("/{p}"),
+                    p => p.to_owned(),
+                };
+                Ok(Target::Http {
+                    host,
+                    port: port.unwrap_or(80),
+                    path,
+                })
+            }
+            "tcp" => {
+                if !path.is_empty() && path != "/" {
+                    return Err(format!("{url:?}: a tcp:// target has no path"));
+                }
+                let port = port.ok_or_else(|| format!("{url:?}: a tcp:// target needs a port"))?;
+                Ok(Target::Tcp { host, port })
+            }
+            "https" | "ws" | "wss" => Err(format!(
+                "{url:?}: {scheme}:// is not supported yet (http:// and tcp:// are)"
+            )),
+            _ => Err(format!(
+                "{url:?}: unknown scheme {scheme:?} (expected http:// or tcp://)"
+            )),
+        }
+    }
+
+    /// A transport for this target.
+    pub fn transport(&self) -> Box<dyn Transport> {
+        match self {
+            Target::Http { host, port, path } => {
+                Box::new(HttpTransport::new(host.clone(), *port, path.clone()))
+            }
+            Target::Tcp { host, port } => Box::new(TcpTransport::new(host.clone(), *port)),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Http { host, port, path } => {
+                write!(f, "http://{}:{port}{path}", bracket(host))
+            }
+            Target::Tcp { host, port } => write!(f, "tcp://{}:{port}", bracket(host)),
+        }
+    }
+}
+
+pub(crate) fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?.parse().ok()?),
+        };
+        return Some((host.to_owned(), port));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Some((host.to_owned(), Some(port.parse().ok()?))),
+        None => Some((authority.to_owned(), None)),
+    }
+}
+
+/// Connects with a deadline, as an error message on failure.
+pub(crate) async fn connect(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+) -> Result<tokio::net::TcpStream, crate::expect::End> {
+    use crate::expect::End;
+    match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect((host, port))).await {
+        Ok(Ok(s)) => {
+            // Small writes (a probe line) must not wait for Nagle.
+            let _ = s.set_nodelay(true);
+            Ok(s)
+        }
+        Ok(Err(e)) => Err(End::Error(format!(
+            "cannot connect to {}:{port}: {e}",
+            bracket(host)
+        ))),
+        Err(_) => Err(End::Error(format!(
+            "cannot connect to {}:{port}: timed out",
+            bracket(host)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_targets() {
+        assert_eq!(
+            Target::parse("http://localhost:8080").unwrap(),
+            Target::Http {
+                host: "localhost".into(),
+                port: 8080,
+                path: "/".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("http://example.test/a/b?x=1").unwrap(),
+            Target::Http {
+                host: "example.test".into(),
+                port: 80,
+                path: "/a/b?x=1".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("tcp://[::1]:9000").unwrap(),
+            Target::Tcp {
+                host: "::1".into(),
+                port: 9000
+            }
+        );
+        assert_eq!(
+            Target::parse("tcp://[::1]:9000").unwrap().to_string(),
+            "tcp://[::1]:9000"
+        );
+        for bad in [
+            "127.0.0.1:80",
+            "tcp://127.0.0.1",
+            "tcp://127.0.0.1:x",
+            "http://:80/",
+            "ws://127.0.0.1:1",
+            "tcp://127.0.0.1:1/path",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
