@@ -8,5 +8,7 @@
 
 pub mod inputs;
 pub mod limit;
+pub mod load;
 pub mod peer;
+pub mod servers;
 pub mod subject;

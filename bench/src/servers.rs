@@ -1,0 +1,300 @@
+//! The servers the load matrix drives, each on one worker thread: the four
+//! sansrpc adapters, the bare frameworks answering a fixed `pong` (the
+//! framework's limit), jsonrpsee's HTTP server (the peer) and a raw tokio
+//! line server (the transport's limit).
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::inputs::PONG;
+
+/// A server the matrix can start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// actix-web, one worker, a `POST /` handler returning the fixed pong.
+    ActixBare,
+    /// `sansrpc_actix::endpoint("/", router)` on the same actix-web setup.
+    ActixSansrpc,
+    /// warp on a current-thread runtime, a filter returning the fixed pong.
+    WarpBare,
+    /// `sansrpc_warp::filter(router)` on the same warp setup.
+    WarpSansrpc,
+    /// jsonrpsee's HTTP server (`http_only`) with the same methods.
+    JsonrpseeHttp,
+    /// Raw tokio: answers each newline-terminated line with the fixed pong
+    /// line, without looking at it.
+    TokioLine,
+    /// `sansrpc_tokio::serve` on a current-thread runtime.
+    TokioSansrpc,
+    /// `sansrpc_smol::serve` under `smol::block_on`, `SMOL_THREADS=1`.
+    SmolSansrpc,
+}
+
+/// Whether a server speaks HTTP or newline-framed TCP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// HTTP/1.1 POST.
+    Http,
+    /// Newline-delimited JSON over TCP.
+    Tcp,
+}
+
+impl Kind {
+    /// Every kind, in report order.
+    pub const ALL: [Kind; 8] = [
+        Kind::ActixSansrpc,
+        Kind::ActixBare,
+        Kind::WarpSansrpc,
+        Kind::WarpBare,
+        Kind::JsonrpseeHttp,
+        Kind::TokioSansrpc,
+        Kind::SmolSansrpc,
+        Kind::TokioLine,
+    ];
+
+    /// The name used on command lines and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::ActixBare => "actix-bare",
+            Kind::ActixSansrpc => "actix-sansrpc",
+            Kind::WarpBare => "warp-bare",
+            Kind::WarpSansrpc => "warp-sansrpc",
+            Kind::JsonrpseeHttp => "jsonrpsee-http",
+            Kind::TokioLine => "tokio-line",
+            Kind::TokioSansrpc => "tokio-sansrpc",
+            Kind::SmolSansrpc => "smol-sansrpc",
+        }
+    }
+
+    /// The kind called `name`.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// HTTP or TCP.
+    pub fn wire(self) -> Wire {
+        match self {
+            Kind::TokioLine | Kind::TokioSansrpc | Kind::SmolSansrpc => Wire::Tcp,
+            _ => Wire::Http,
+        }
+    }
+
+    /// Whether this build includes the server (adapters are features).
+    pub fn available(self) -> bool {
+        match self {
+            Kind::ActixSansrpc => cfg!(feature = "actix-adapter"),
+            Kind::WarpSansrpc => cfg!(feature = "warp-adapter"),
+            Kind::TokioSansrpc => cfg!(feature = "tokio-adapter"),
+            Kind::SmolSansrpc => cfg!(feature = "smol-adapter"),
+            _ => true,
+        }
+    }
+}
+
+/// Binds a loopback listener with a deep accept backlog (the std default of
+/// 128 drops SYNs when hundreds of connections arrive at once).
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    if !addr.ip().is_loopback() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "benchmark servers bind loopback only",
+        ));
+    }
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+fn current_thread() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+fn router(max_connections: usize) -> sansrpc::Router {
+    let mut r = crate::subject::router();
+    let limits = sansrpc::Limits {
+        max_connections,
+        ..r.limits().clone()
+    };
+    r.set_limits(limits);
+    r
+}
+
+// Used only when an adapter feature is off.
+#[allow(dead_code)]
+fn unavailable(kind: Kind) -> io::Error {
+    io::Error::other(format!(
+        "{} was left out of this build (see bench/Cargo.toml features)",
+        kind.name()
+    ))
+}
+
+/// Serves `kind` on `listener` until the process ends, on the calling
+/// thread (plus whatever fixed threads the framework itself insists on,
+/// such as actix's acceptor).
+pub fn serve(kind: Kind, listener: TcpListener, max_connections: usize) -> io::Result<()> {
+    match kind {
+        Kind::ActixBare => actix_bare(listener, max_connections),
+        Kind::ActixSansrpc => actix_sansrpc(listener, max_connections),
+        Kind::WarpBare => warp_bare(listener),
+        Kind::WarpSansrpc => warp_sansrpc(listener, max_connections),
+        Kind::JsonrpseeHttp => jsonrpsee_http(listener, max_connections),
+        Kind::TokioLine => tokio_line(listener),
+        Kind::TokioSansrpc => tokio_sansrpc(listener, max_connections),
+        Kind::SmolSansrpc => smol_sansrpc(listener, max_connections),
+    }
+}
+
+fn actix_bare(listener: TcpListener, max_connections: usize) -> io::Result<()> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(|| {
+            App::new().route(
+                "/",
+                web::post().to(|_body: web::Bytes| async {
+                    HttpResponse::Ok().content_type("application/json").body(PONG)
+                }),
+            )
+        })
+        .workers(1)
+        .max_connections(max_connections)
+        .disable_signals()
+        .listen(listener)?
+        .run()
+        .await
+    })
+}
+
+#[cfg(feature = "actix-adapter")]
+fn actix_sansrpc(listener: TcpListener, max_connections: usize) -> io::Result<()> {
+    use actix_web::{App, HttpServer};
+    let router = std::sync::Arc::new(router(max_connections));
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(move || App::new().service(sansrpc_actix::endpoint("/", router.clone())))
+            .workers(1)
+            .max_connections(max_connections)
+            .disable_signals()
+            .listen(listener)?
+            .run()
+            .await
+    })
+}
+
+#[cfg(not(feature = "actix-adapter"))]
+fn actix_sansrpc(_: TcpListener, _: usize) -> io::Result<()> {
+    Err(unavailable(Kind::ActixSansrpc))
+}
+
+fn warp_bare(listener: TcpListener) -> io::Result<()> {
+    use warp::Filter;
+    let route = warp::post().and(warp::body::bytes()).map(|_body: bytes::Bytes| {
+        warp::http::Response::builder()
+            .header("content-type", "application/json")
+            .body(PONG)
+            .unwrap_or_default()
+    });
+    current_thread()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        warp::serve(route).incoming(listener).run().await;
+        Ok(())
+    })
+}
+
+#[cfg(feature = "warp-adapter")]
+fn warp_sansrpc(listener: TcpListener, max_connections: usize) -> io::Result<()> {
+    let route = sansrpc_warp::filter(router(max_connections));
+    current_thread()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        warp::serve(route).incoming(listener).run().await;
+        Ok(())
+    })
+}
+
+#[cfg(not(feature = "warp-adapter"))]
+fn warp_sansrpc(_: TcpListener, _: usize) -> io::Result<()> {
+    Err(unavailable(Kind::WarpSansrpc))
+}
+
+fn jsonrpsee_http(listener: TcpListener, max_connections: usize) -> io::Result<()> {
+    let module = crate::peer::module().map_err(io::Error::other)?;
+    current_thread()?.block_on(async move {
+        let config = jsonrpsee::server::ServerConfig::builder()
+            .http_only()
+            .max_connections(u32::try_from(max_connections).unwrap_or(u32::MAX))
+            .max_request_body_size(u32::try_from(crate::subject::MAX_MESSAGE_BYTES).unwrap_or(u32::MAX))
+            .build();
+        let server = jsonrpsee::server::Server::builder()
+            .set_config(config)
+            .build_from_tcp(listener)?;
+        let handle = server.start(module);
+        handle.stopped().await;
+        Ok(())
+    })
+}
+
+async fn line_connection(mut stream: tokio::net::TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut line = PONG.as_bytes().to_vec();
+    line.push(b'\n');
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(64 * 1024);
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.clear();
+        for _ in memchr::memchr_iter(b'\n', buf.get(..n).unwrap_or_default()) {
+            out.extend_from_slice(&line);
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+        }
+    }
+}
+
+fn tokio_line(listener: TcpListener) -> io::Result<()> {
+    current_thread()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::spawn(line_connection(stream));
+        }
+    })
+}
+
+#[cfg(feature = "tokio-adapter")]
+fn tokio_sansrpc(listener: TcpListener, max_connections: usize) -> io::Result<()> {
+    let router = router(max_connections);
+    current_thread()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        sansrpc_tokio::serve(listener, router).await
+    })
+}
+
+#[cfg(not(feature = "tokio-adapter"))]
+fn tokio_sansrpc(_: TcpListener, _: usize) -> io::Result<()> {
+    Err(unavailable(Kind::TokioSansrpc))
+}
+
+#[cfg(feature = "smol-adapter")]
+fn smol_sansrpc(listener: TcpListener, max_connections: usize) -> io::Result<()> {
+    let router = router(max_connections);
+    smol::block_on(async move {
+        let listener = smol::net::TcpListener::try_from(listener)?;
+        sansrpc_smol::serve(listener, router).await
+    })
+}
+
+#[cfg(not(feature = "smol-adapter"))]
+fn smol_sansrpc(_: TcpListener, _: usize) -> io::Result<()> {
+    Err(unavailable(Kind::SmolSansrpc))
+}
