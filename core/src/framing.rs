@@ -420,7 +420,9 @@ impl Framer for ContentLength {
                     if self.buf.len() < n {
                         if self.eof {
                             self.failed = true;
-                            return Some(Err(ProtocolError::TruncatedFrame(n - self.buf.len())));
+                            let missing = n - self.buf.len();
+                            self.buf = BytesMut::new();
+                            return Some(Err(ProtocolError::TruncatedFrame(missing)));
                         }
                         return None;
                     }
@@ -707,6 +709,7 @@ mod tests {
         f.push(b"Content-Length: 5\r\n\r\n{}");
         f.push_eof();
         assert_eq!(f.next_frame(), Some(Err(ProtocolError::TruncatedFrame(3))));
+        assert_eq!(f.buffered(), 0);
     }
 
     #[test]

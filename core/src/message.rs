@@ -41,7 +41,7 @@ impl RawParams {
     /// Parameters from JSON text, which must be an array or an object.
     pub fn from_json(text: impl Into<String>) -> Result<Self, Error> {
         let text: String = text.into();
-        let trimmed = text.trim();
+        let trimmed = text.trim_matches(is_ws);
         match trimmed.as_bytes().first() {
             Some(b'[' | b'{') => {}
             _ => return Err(Error::invalid_params("params must be an array or an object")),
@@ -440,6 +440,8 @@ fn parse_response(wire: &Wire<'_>, id: Option<Id>, version_ok: bool) -> Incoming
     };
     let outcome = match (wire.result, wire.error) {
         (Some(r), None) => Ok(r.to_owned()),
+        // serde would also fill the struct from an array; the spec says object.
+        (None, Some(e)) if !e.get().starts_with('{') => return bad("malformed error object", Some(id)),
         (None, Some(e)) => match serde_json::from_str::<Error>(e.get()) {
             Ok(e) => Err(e),
             Err(_) => return bad("malformed error object", Some(id)),
