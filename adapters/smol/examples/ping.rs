@@ -1,0 +1,27 @@
+//! The classic first program: a JSON-RPC server answering `ping` with
+//! `"pong"` on 127.0.0.1:5000.
+//!
+//! ```text
+//! cargo run -p sansrpc-smol --example ping
+//! echo '{"jsonrpc":"2.0","method":"ping","id":1}' | nc 127.0.0.1 5000
+//! ```
+
+use sansrpc::Router;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    smol::block_on(async {
+        let mut router = Router::new();
+        router.method("ping", || "pong")?;
+
+        let listener = smol::net::TcpListener::bind("127.0.0.1:5000").await?;
+        let addr = listener.local_addr()?;
+        println!("listening on {addr} (newline-delimited JSON-RPC 2.0); try:");
+        println!(
+            "  echo '{{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}}' | nc {} {}",
+            addr.ip(),
+            addr.port()
+        );
+        sansrpc_smol::serve(listener, router).await?;
+        Ok(())
+    })
+}

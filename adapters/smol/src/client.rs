@@ -1,0 +1,733 @@
+//! The calling side: [`Client`], its builder, and [`PeerConnection`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_channel::Sender;
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use sansrpc::{
+    BatchEntry, ClientConnection, ClientEvent, Context, Error, Id, Limits, Newline, Outcome, Peer, PeerEvent,
+    RawParams, Router, Transport, UsageError,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use smol::Task;
+use smol::net::{AsyncToSocketAddrs, TcpStream};
+
+use crate::driver::{Msg, Options, Side, Tasks, drive};
+use crate::server::Dispatcher;
+
+/// Why a call made through a [`Client`] has no result.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The remote answered with a JSON-RPC error.
+    #[error("the remote answered with an error: {0}")]
+    Rpc(Error),
+    /// No answer arrived before the call's deadline.
+    #[error("no answer before the deadline")]
+    TimedOut,
+    /// The connection closed (or broke) before the answer arrived.
+    #[error("the connection is closed")]
+    Closed,
+    /// The call could not be made: params that are not an array or an
+    /// object, too many calls in flight, an empty batch.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// The result does not deserialize into the requested type.
+    #[error("the result does not fit the requested type: {0}")]
+    Decode(#[source] serde_json::Error),
+}
+
+/// Serializes `params`: an array or an object is sent as is; `()`, `None`
+/// and anything else serializing to `null` sends no `params` member.
+fn to_params<P: Serialize>(params: P) -> Result<RawParams, ClientError> {
+    let text = serde_json::to_string(&params).map_err(|e| UsageError::InvalidParams(e.to_string()))?;
+    match text.as_bytes().first() {
+        Some(b'[' | b'{') => {
+            RawParams::from_json(text).map_err(|e| UsageError::InvalidParams(e.to_string()).into())
+        }
+        Some(b'n') => Ok(RawParams::none()),
+        Some(b'"') => Err(UsageError::InvalidParams("a string".into()).into()),
+        Some(b't' | b'f') => Err(UsageError::InvalidParams("a boolean".into()).into()),
+        _ => Err(UsageError::InvalidParams("a number".into()).into()),
+    }
+}
+
+// One-shot replies: a channel of one, sent into once.
+type CallReply = Sender<Result<Box<RawValue>, ClientError>>;
+type BatchReply = Sender<Result<Vec<Option<Outcome>>, ClientError>>;
+
+/// A request from a [`Client`] handle to its connection task.
+pub(crate) enum Command {
+    Call {
+        method: String,
+        params: RawParams,
+        deadline: Option<Instant>,
+        reply: CallReply,
+    },
+    Notify {
+        method: String,
+        params: RawParams,
+        reply: Sender<Result<(), ClientError>>,
+    },
+    Batch {
+        entries: Vec<BatchEntry>,
+        deadline: Option<Instant>,
+        reply: BatchReply,
+    },
+    Close,
+}
+
+/// What [`ClientConnection`] and [`Peer`] share for making calls.
+pub(crate) trait Caller {
+    fn call(&mut self, method: &str, params: RawParams, deadline: Option<Instant>) -> Result<Id, UsageError>;
+    fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError>;
+    fn batch(
+        &mut self,
+        entries: Vec<BatchEntry>,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Option<Id>>, UsageError>;
+}
+
+macro_rules! caller {
+    ($t:ty) => {
+        impl Caller for $t {
+            fn call(
+                &mut self,
+                method: &str,
+                params: RawParams,
+                deadline: Option<Instant>,
+            ) -> Result<Id, UsageError> {
+                Self::call(self, method, params, deadline)
+            }
+            fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
+                Self::notify(self, method, params)
+            }
+            fn batch(
+                &mut self,
+                entries: Vec<BatchEntry>,
+                deadline: Option<Instant>,
+            ) -> Result<Vec<Option<Id>>, UsageError> {
+                Self::batch(self, entries, deadline)
+            }
+        }
+    };
+}
+caller!(ClientConnection);
+caller!(Peer);
+
+enum Waiter {
+    Single(CallReply),
+    InBatch { batch: u64, index: usize },
+}
+
+struct BatchWait {
+    slots: Vec<Option<Outcome>>,
+    remaining: usize,
+    failure: Option<ClientError>,
+    reply: BatchReply,
+}
+
+/// Who waits for which answer.
+#[derive(Default)]
+struct Waiters {
+    calls: HashMap<Id, Waiter>,
+    batches: HashMap<u64, BatchWait>,
+    next_batch: u64,
+}
+
+impl Waiters {
+    /// Runs a command on the machine; returns `true` for [`Command::Close`].
+    fn command(&mut self, m: &mut impl Caller, command: Command) -> bool {
+        match command {
+            Command::Call {
+                method,
+                params,
+                deadline,
+                reply,
+            } => match m.call(&method, params, deadline) {
+                Ok(id) => {
+                    self.calls.insert(id, Waiter::Single(reply));
+                }
+                Err(e) => {
+                    let _ = reply.try_send(Err(e.into()));
+                }
+            },
+            Command::Notify {
+                method,
+                params,
+                reply,
+            } => {
+                let _ = reply.try_send(m.notify(&method, params).map_err(Into::into));
+            }
+            Command::Batch {
+                entries,
+                deadline,
+                reply,
+            } => match m.batch(entries, deadline) {
+                Ok(ids) => {
+                    let batch = self.next_batch;
+                    self.next_batch = self.next_batch.wrapping_add(1);
+                    let mut remaining = 0;
+                    for (index, id) in ids.iter().enumerate() {
+                        if let Some(id) = id {
+                            remaining += 1;
+                            self.calls.insert(id.clone(), Waiter::InBatch { batch, index });
+                        }
+                    }
+                    let slots = ids.iter().map(|_| None).collect();
+                    if remaining == 0 {
+                        let _ = reply.try_send(Ok(slots));
+                    } else {
+                        self.batches.insert(
+                            batch,
+                            BatchWait {
+                                slots,
+                                remaining,
+                                failure: None,
+                                reply,
+                            },
+                        );
+                    }
+                }
+                Err(e) => {
+                    let _ = reply.try_send(Err(e.into()));
+                }
+            },
+            Command::Close => return true,
+        }
+        false
+    }
+
+    /// Delivers the fate of call `id`.
+    fn settle(&mut self, id: &Id, fate: Result<Outcome, ClientError>) {
+        match self.calls.remove(id) {
+            Some(Waiter::Single(reply)) => {
+                let _ = reply.try_send(fate.and_then(|o| o.map_err(ClientError::Rpc)));
+            }
+            Some(Waiter::InBatch { batch, index }) => {
+                let Some(wait) = self.batches.get_mut(&batch) else {
+                    return;
+                };
+                match fate {
+                    Ok(outcome) => {
+                        if let Some(slot) = wait.slots.get_mut(index) {
+                            *slot = Some(outcome);
+                        }
+                    }
+                    Err(e) => {
+                        wait.failure.get_or_insert(e);
+                    }
+                }
+                wait.remaining = wait.remaining.saturating_sub(1);
+                if wait.remaining == 0 {
+                    if let Some(wait) = self.batches.remove(&batch) {
+                        let _ = wait.reply.try_send(match wait.failure {
+                            Some(e) => Err(e),
+                            None => Ok(wait.slots),
+                        });
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn on_event(&mut self, event: ClientEvent) {
+        match event {
+            ClientEvent::Response(r) => self.settle(&r.id, Ok(r.outcome)),
+            ClientEvent::TimedOut { id } => self.settle(&id, Err(ClientError::TimedOut)),
+            ClientEvent::Closed { id } => self.settle(&id, Err(ClientError::Closed)),
+            ClientEvent::Unexpected(e) => tracing::debug!("ignoring unexpected message: {e}"),
+            _ => {}
+        }
+    }
+}
+
+/// A client connection task's side: a [`ClientConnection`] and its waiters.
+struct ClientSide {
+    conn: ClientConnection,
+    waiters: Waiters,
+}
+
+impl Side for ClientSide {
+    type M = ClientConnection;
+    fn machine(&mut self) -> &mut ClientConnection {
+        &mut self.conn
+    }
+    fn step(&mut self) {
+        while let Some(event) = self.conn.poll_event() {
+            self.waiters.on_event(event);
+        }
+    }
+    fn on_msg(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Command(c) => self.waiters.command(&mut self.conn, c),
+            Msg::Answer(..) => false,
+        }
+    }
+}
+
+/// A peer connection task's side: a [`Peer`] that serves a router and
+/// makes calls.
+pub(crate) struct PeerSide<S> {
+    conn: Peer,
+    waiters: Waiters,
+    dispatcher: Dispatcher<S>,
+}
+
+impl<S: Clone + Send + Sync + 'static> PeerSide<S> {
+    pub(crate) fn new(limits: Limits, dispatcher: Dispatcher<S>) -> Self {
+        Self {
+            conn: Peer::new(Newline::new(limits.max_message_bytes), limits),
+            waiters: Waiters::default(),
+            dispatcher,
+        }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Side for PeerSide<S> {
+    type M = Peer;
+    fn machine(&mut self) -> &mut Peer {
+        &mut self.conn
+    }
+    fn step(&mut self) {
+        while let Some(event) = self.conn.poll_event() {
+            match event {
+                PeerEvent::Call {
+                    ticket,
+                    id,
+                    method,
+                    params,
+                } => self.dispatcher.call(ticket, method, id, params),
+                PeerEvent::Notification { method, params } => self.dispatcher.notification(method, params),
+                PeerEvent::Response(r) => self.waiters.on_event(ClientEvent::Response(r)),
+                PeerEvent::TimedOut { id } => self.waiters.on_event(ClientEvent::TimedOut { id }),
+                PeerEvent::Closed { id } => self.waiters.on_event(ClientEvent::Closed { id }),
+                PeerEvent::Unexpected(e) => self.waiters.on_event(ClientEvent::Unexpected(e)),
+                _ => {}
+            }
+        }
+    }
+    fn on_msg(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Command(c) => self.waiters.command(&mut self.conn, c),
+            Msg::Answer(ticket, outcome) => {
+                if let Err(e) = self.conn.respond(ticket, outcome) {
+                    tracing::error!("answering a call: {e}");
+                }
+                false
+            }
+        }
+    }
+}
+
+/// The default for [`ClientBuilder::timeout`]: 30 seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A handle to a JSON-RPC connection: call and notify the remote.
+///
+/// Cheap to clone; every clone talks to the same connection, whose
+/// background task owns the socket and the core's [`ClientConnection`] (or
+/// [`Peer`]). Calls made concurrently are in flight together and answered in
+/// any order. A plain client's connection closes when the last handle is
+/// dropped.
+///
+/// Inside a [`Server`](crate::Server) in peer mode, or a
+/// [`PeerConnection`], the same type calls the other end back.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use sansrpc::{BatchEntry, RawParams};
+/// use sansrpc_smol::Client;
+///
+/// let client = Client::connect("127.0.0.1:5000").await?;
+/// let pong: String = client.call("ping", ()).await?;
+/// let diff: i64 = client.call("subtract", [42, 23]).await?;
+/// let named: i64 = client
+///     .call("subtract", serde_json::json!({"minuend": 42, "subtrahend": 23}))
+///     .await?;
+/// client.notify("update", [1, 2, 3]).await?;
+/// let quick: String = client.call_timeout("ping", (), Duration::from_millis(100)).await?;
+/// let answers = client
+///     .batch([
+///         BatchEntry::call("sum", RawParams::from_json("[1,2,4]")?),
+///         BatchEntry::notification("notify_hello", RawParams::from_json("[7]")?),
+///     ])
+///     .await?;
+/// assert!(answers[1].is_none());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    tx: Sender<Msg>,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("timeout", &self.timeout)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Client {
+    /// Connects over TCP with the default options.
+    pub async fn connect(addr: impl AsyncToSocketAddrs) -> io::Result<Self> {
+        ClientBuilder::new().connect(addr).await
+    }
+
+    /// A client over any byte stream (a Unix socket, a child's stdio), with
+    /// the default options. Spawns the connection task on smol's global
+    /// executor.
+    pub fn new<IO>(io: IO) -> Self
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        ClientBuilder::new().build(io)
+    }
+
+    /// Options: default timeout, limits, read buffer; then connect.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A handle to the same connection whose calls use `timeout` by
+    /// default (`None`: wait for ever).
+    #[must_use]
+    pub fn with_timeout(&self, timeout: Option<Duration>) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            timeout,
+        }
+    }
+
+    /// The default timeout of this handle's calls.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Whether the connection is gone: nothing sent now can be answered.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Closes the connection gracefully: calls the remote made to us are
+    /// still answered; our calls still waiting fail with
+    /// [`ClientError::Closed`].
+    pub fn close(&self) {
+        let _ = self.tx.try_send(Msg::Command(Command::Close));
+    }
+
+    fn send(&self, command: Command) -> Result<(), ClientError> {
+        self.tx
+            .try_send(Msg::Command(command))
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// Calls `method` and deserializes its result into `T`, waiting at most
+    /// the handle's default timeout.
+    ///
+    /// `params` is anything that serializes to a JSON array or object
+    /// (tuples, arrays, `Vec`s, structs, maps), or `()` for none.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: impl Serialize,
+    ) -> Result<T, ClientError> {
+        let raw = self.call_raw(method, to_params(params)?, self.timeout).await?;
+        serde_json::from_str(raw.get()).map_err(ClientError::Decode)
+    }
+
+    /// [`call`](Self::call) with its own timeout.
+    pub async fn call_timeout<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: impl Serialize,
+        timeout: Duration,
+    ) -> Result<T, ClientError> {
+        let raw = self.call_raw(method, to_params(params)?, Some(timeout)).await?;
+        serde_json::from_str(raw.get()).map_err(ClientError::Decode)
+    }
+
+    /// Calls `method` with raw params; returns the result's JSON text.
+    /// `timeout: None` waits for ever.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        params: RawParams,
+        timeout: Option<Duration>,
+    ) -> Result<Box<RawValue>, ClientError> {
+        let (reply, answer) = async_channel::bounded(1);
+        self.send(Command::Call {
+            method: method.to_owned(),
+            params,
+            deadline: timeout.map(|t| Instant::now() + t),
+            reply,
+        })?;
+        answer.recv().await.map_err(|_| ClientError::Closed)?
+    }
+
+    /// Sends a notification: a call that is never answered. Returns once it
+    /// is queued for sending.
+    pub async fn notify(&self, method: &str, params: impl Serialize) -> Result<(), ClientError> {
+        let params = to_params(params)?;
+        let (reply, done) = async_channel::bounded(1);
+        self.send(Command::Notify {
+            method: method.to_owned(),
+            params,
+            reply,
+        })?;
+        done.recv().await.map_err(|_| ClientError::Closed)?
+    }
+
+    /// Sends calls and notifications as one batch, waiting at most the
+    /// handle's default timeout. Returns one entry per request, in order:
+    /// the call's outcome, or `None` for a notification.
+    pub async fn batch(
+        &self,
+        entries: impl IntoIterator<Item = BatchEntry>,
+    ) -> Result<Vec<Option<Outcome>>, ClientError> {
+        self.batch_timeout(entries, self.timeout).await
+    }
+
+    /// [`batch`](Self::batch) with its own timeout (`None`: wait for ever).
+    pub async fn batch_timeout(
+        &self,
+        entries: impl IntoIterator<Item = BatchEntry>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<Option<Outcome>>, ClientError> {
+        let (reply, answer) = async_channel::bounded(1);
+        self.send(Command::Batch {
+            entries: entries.into_iter().collect(),
+            deadline: timeout.map(|t| Instant::now() + t),
+            reply,
+        })?;
+        answer.recv().await.map_err(|_| ClientError::Closed)?
+    }
+}
+
+/// Options for a [`Client`] or [`PeerConnection`].
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// let client = sansrpc_smol::Client::builder()
+///     .timeout(Duration::from_secs(5))
+///     .connect("127.0.0.1:5000")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    timeout: Option<Duration>,
+    limits: Limits,
+    read_buffer: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// The defaults: a [`DEFAULT_TIMEOUT`] per call, [`Limits::default`],
+    /// a 32 KiB read buffer.
+    pub fn new() -> Self {
+        Self {
+            timeout: Some(DEFAULT_TIMEOUT),
+            limits: Limits::default(),
+            read_buffer: crate::server::DEFAULT_READ_BUFFER,
+        }
+    }
+
+    /// How long a call waits for its answer unless told otherwise.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Calls wait for ever unless told otherwise.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// The limits of the connection: largest message, most calls in flight
+    /// (a call beyond it fails with [`UsageError::TooManyInFlight`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Bytes read from the socket at a time (at least 1).
+    pub fn read_buffer(mut self, bytes: usize) -> Self {
+        self.read_buffer = bytes.max(1);
+        self
+    }
+
+    pub(crate) fn handle(&self, tx: Sender<Msg>) -> Client {
+        Client {
+            tx,
+            timeout: self.timeout,
+        }
+    }
+
+    /// Connects over TCP.
+    pub async fn connect(self, addr: impl AsyncToSocketAddrs) -> io::Result<Client> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(self.build(stream))
+    }
+
+    /// A client over any byte stream; spawns its task on smol's global
+    /// executor.
+    pub fn build<IO>(self, io: IO) -> Client
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (tx, rx) = async_channel::unbounded();
+        let mut side = ClientSide {
+            conn: ClientConnection::new(Newline::new(self.limits.max_message_bytes), self.limits.clone()),
+            waiters: Waiters::default(),
+        };
+        let opts = Options::new(self.read_buffer, None);
+        smol::spawn(async move {
+            if let Err(e) = drive(io, &mut side, &rx, &opts).await {
+                tracing::debug!("client connection failed: {e}");
+            }
+        })
+        .detach();
+        Client {
+            tx,
+            timeout: self.timeout,
+        }
+    }
+
+    /// Connects over TCP in peer mode: `router` answers the server's calls.
+    pub async fn connect_peer<S: Clone + Send + Sync + 'static>(
+        self,
+        addr: impl AsyncToSocketAddrs,
+        router: impl Into<Arc<Router<S>>>,
+    ) -> io::Result<PeerConnection> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let mut context = Context::builder(Transport::Tcp);
+        if let Ok(addr) = stream.peer_addr() {
+            context = context.peer_addr(addr);
+        }
+        Ok(self.peer(stream, router, context.build()))
+    }
+
+    /// Peer mode over any byte stream: `router` answers the remote's calls
+    /// (their [`Context`] is `context`), and the returned connection calls
+    /// the remote.
+    pub fn peer<S, IO>(self, io: IO, router: impl Into<Arc<Router<S>>>, context: Context) -> PeerConnection
+    where
+        S: Clone + Send + Sync + 'static,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (tx, rx) = async_channel::unbounded();
+        let client = self.handle(tx.clone());
+        context.connection().insert(client.clone());
+        let router = router.into();
+        let limits = router.limits().clone();
+        let dispatcher = Dispatcher::new(router, context, tx, Tasks::default());
+        let mut side = PeerSide::new(limits, dispatcher);
+        let opts = Options::new(self.read_buffer, None);
+        let task = smol::spawn(async move { drive(io, &mut side, &rx, &opts).await });
+        PeerConnection {
+            client,
+            task: Some(task),
+        }
+    }
+}
+
+/// A connection on which both ends may call: it serves a [`Router`] for the
+/// remote's calls and, through [`Deref`] to [`Client`], calls the remote.
+///
+/// The handlers of the router find the same [`Client`] in their
+/// [`ConnectionState`](sansrpc::ConnectionState), to call back.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use sansrpc::Router;
+/// use sansrpc_smol::PeerConnection;
+///
+/// let mut router = Router::new();
+/// router.method("ask_client", || "client says hi")?;
+/// let peer = PeerConnection::connect("127.0.0.1:5000", router).await?;
+/// let answer: String = peer.call("hello", ()).await?;
+/// peer.close();
+/// peer.closed().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct PeerConnection {
+    client: Client,
+    // Always `Some` until `closed` or `drop` takes it.
+    task: Option<Task<io::Result<()>>>,
+}
+
+impl PeerConnection {
+    /// Connects over TCP with the default [`ClientBuilder`] options.
+    pub async fn connect<S: Clone + Send + Sync + 'static>(
+        addr: impl AsyncToSocketAddrs,
+        router: impl Into<Arc<Router<S>>>,
+    ) -> io::Result<Self> {
+        ClientBuilder::new().connect_peer(addr, router).await
+    }
+
+    /// Peer mode over any byte stream with the default options; see
+    /// [`ClientBuilder::peer`].
+    pub fn new<S, IO>(io: IO, router: impl Into<Arc<Router<S>>>, context: Context) -> Self
+    where
+        S: Clone + Send + Sync + 'static,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        ClientBuilder::new().peer(io, router, context)
+    }
+
+    /// The handle that calls the remote.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Waits until the connection is over: the remote closed it and every
+    /// call it made was answered, or [`Client::close`] was called, or it
+    /// broke.
+    pub async fn closed(mut self) -> io::Result<()> {
+        match self.task.take() {
+            Some(task) => task.await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for PeerConnection {
+    /// Dropping the connection does not end it: it lives on until the
+    /// remote closes it or [`Client::close`] is called.
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.detach();
+        }
+    }
+}
+
+impl Deref for PeerConnection {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
