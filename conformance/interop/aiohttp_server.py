@@ -23,31 +23,29 @@ async def ping() -> Result:
     return Success("pong")
 
 
-# The methods of the specification's section-7 examples.
+# The methods of the specification's section-7 examples. Plain signatures:
+# jsonrpcserver binds positional params to *args and named params to
+# **kwargs and answers -32602 Invalid params itself when they do not fit.
 @method
-async def subtract(*args, **kwargs) -> Result:
-    if args:
-        minuend, subtrahend = args
-    else:
-        minuend, subtrahend = kwargs["minuend"], kwargs["subtrahend"]
+async def subtract(minuend, subtrahend) -> Result:
     return Success(minuend - subtrahend)
 
 
 @method
-async def sum(*args) -> Result:  # noqa: A001 - the spec's method name
+async def sum(*values) -> Result:  # noqa: A001 - the spec's method name
     total = 0
-    for value in args:
+    for value in values:
         total += value
     return Success(total)
 
 
 @method
-async def update(*args) -> Result:
+async def update(*values) -> Result:
     return Success(None)
 
 
 @method
-async def notify_hello(*args) -> Result:
+async def notify_hello(*values) -> Result:
     return Success(None)
 
 

@@ -144,6 +144,7 @@ fn status_204_empty(obs: &Observed) -> Result<(), String> {
 
 fn json_content_type(obs: &Observed) -> Result<(), String> {
     http_status(obs)?;
+    mnf(json!(1)).check(obs)?;
     let ct = obs.http.as_ref().and_then(|h| h.header("content-type"));
     match ct {
         Some(ct) if media_type(ct) == "application/json" => Ok(()),
@@ -161,6 +162,16 @@ fn status_200(obs: &Observed) -> Result<(), String> {
         200 => Ok(()),
         s => Err(format!("status {s}, expected 200")),
     }
+}
+
+fn mnf_status_200(obs: &Observed) -> Result<(), String> {
+    status_200(obs)?;
+    mnf(json!(1)).check(obs)
+}
+
+fn parse_error_status_200(obs: &Observed) -> Result<(), String> {
+    status_200(obs)?;
+    parse_error().check(obs)
 }
 
 fn client_error(obs: &Observed) -> Result<(), String> {
@@ -1011,7 +1022,7 @@ pub fn catalog() -> Vec<Case> {
             "a response body is labelled Content-Type: application/json",
             r#"{"jsonrpc":"2.0","method":"conformance.unknown","id":1}"#,
             Expect::Custom {
-                describe: "Content-Type: application/json",
+                describe: "the -32601 error labelled Content-Type: application/json",
                 check: json_content_type,
             },
         )
@@ -1022,8 +1033,8 @@ pub fn catalog() -> Vec<Case> {
             "a JSON-RPC error (Method not found) still travels as HTTP 200",
             r#"{"jsonrpc":"2.0","method":"conformance.unknown","id":1}"#,
             Expect::Custom {
-                describe: "HTTP 200",
-                check: status_200,
+                describe: "HTTP 200 carrying the -32601 error",
+                check: mnf_status_200,
             },
         )
         .http_only(),
@@ -1033,8 +1044,8 @@ pub fn catalog() -> Vec<Case> {
             "a parse error still travels as HTTP 200 with a JSON-RPC body",
             r#"{"jsonrpc":"2.0","#,
             Expect::Custom {
-                describe: "HTTP 200",
-                check: status_200,
+                describe: "HTTP 200 carrying the -32700 error",
+                check: parse_error_status_200,
             },
         )
         .http_only(),
@@ -1347,6 +1358,36 @@ mod tests {
                 .check(&Observed::failed(End::Error("connection reset".into())))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn no_case_accepts_silence_or_garbage() {
+        // Every check must be able to fail: a dead server, a non-JSON body
+        // and a reply that echoes nothing must not pass.
+        let stray: &[u8] = br#"{"jsonrpc":"2.0","result":"stray","id":"not-sent"}"#;
+        for c in catalog() {
+            for end in [
+                End::TimedOut(std::time::Duration::from_millis(1)),
+                End::Error("connection refused".into()),
+            ] {
+                assert!(
+                    c.expect.check(&Observed::failed(end)).is_err(),
+                    "{} accepts a dead server",
+                    c.id
+                );
+            }
+            for body in [&b"garbage"[..], stray] {
+                let http = Observed::http(200, &[("content-type", "application/json")], body);
+                assert!(c.expect.check(&http).is_err(), "{} accepts {:?}", c.id, body);
+                let stream = Observed::stream(&[body]);
+                assert!(
+                    c.expect.check(&stream).is_err(),
+                    "{} accepts {:?} on a stream",
+                    c.id,
+                    body
+                );
+            }
+        }
     }
 
     #[test]

@@ -122,20 +122,24 @@ async fn run(url: &str, args: &RunArgs) -> ExitCode {
         timeout: Duration::from_millis(args.timeout_ms.max(1)),
     };
     let text = args.format == Format::Text;
-    if text {
-        println!(
-            "running {} cases against {url} (profile {}, timeout {} ms)",
-            suite.cases().len(),
-            suite.profile(),
-            args.timeout_ms
-        );
-    }
+    let mut header = text;
     let report = suite
         .run_with_progress(url, &options, |r| {
-            if text {
-                println!("{}", r.progress_line());
-                let _ = std::io::stdout().flush();
+            if !text {
+                return;
             }
+            // Printed with the first result, so an unreachable target gets
+            // one error line and nothing else.
+            if std::mem::take(&mut header) {
+                println!(
+                    "running {} cases against {url} (profile {}, timeout {} ms)",
+                    suite.cases().len(),
+                    suite.profile(),
+                    args.timeout_ms
+                );
+            }
+            println!("{}", r.progress_line());
+            let _ = std::io::stdout().flush();
         })
         .await;
     let report = match report {
