@@ -9,7 +9,7 @@
 //! root; without it the test prints `skipped: ...` and passes. Set up with:
 //!
 //! ```text
-//! python3 -m venv .venv && .venv/bin/pip install jsonrpcserver aiohttp
+//! python3 -m venv .venv && .venv/bin/pip install -r conformance/interop/requirements.txt
 //! ```
 //!
 //! After an intended change, regenerate the expectations with
