@@ -79,6 +79,7 @@
 )]
 
 mod client;
+mod connection;
 mod context;
 mod error;
 mod framing;
@@ -93,6 +94,7 @@ pub mod reference;
 mod router;
 mod server;
 
+pub use connection::Connection;
 pub use context::{ConnectionState, Context, ContextBuilder, ResponseParts, Transport};
 pub use error::{Error, ErrorCode, ProtocolError, UsageError};
 pub use framing::{Body, ContentLength, Framer, MAX_HEADER_BYTES, Messages, Newline};
