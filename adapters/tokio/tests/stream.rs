@@ -186,11 +186,9 @@ async fn a_slow_call_does_not_delay_a_fast_one() {
         let server = start(Server::new(router())).await;
         let mut conn = Lines::connect(server.addr).await;
         conn.send(&(sleep_call(1, 500) + PROBE)).await;
-        let start = Instant::now();
+        // The answers come in the order they are ready, not as asked.
         assert_eq!(conn.line().await.as_deref(), Some(PROBE_ANSWER));
-        let fast = start.elapsed();
         assert_eq!(answer_id(&conn.line().await.unwrap()), 1);
-        assert!(fast < Duration::from_millis(400), "fast answer took {fast:?}");
         drop(conn);
         server.shutdown().await;
     })
@@ -395,18 +393,18 @@ async fn client_calls_notifies_batches_and_times_out() {
             async move { client.call::<u64>("sleep", [300]).await }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let start = Instant::now();
         assert_eq!(client.call::<String>("ping", ()).await.unwrap(), "pong");
-        assert!(start.elapsed() < Duration::from_millis(250));
+        assert!(
+            !slow.is_finished(),
+            "the fast call was answered while the slow one ran"
+        );
         assert_eq!(slow.await.unwrap().unwrap(), 300);
 
         // Timeouts: per call, and per client; a late answer is ignored.
-        let started = Instant::now();
         let late = client
             .call_timeout::<u64>("sleep", [400], Duration::from_millis(100))
             .await;
         assert!(matches!(late, Err(ClientError::TimedOut)), "{late:?}");
-        assert!(started.elapsed() < Duration::from_millis(350));
         let impatient = client.with_timeout(Some(Duration::from_millis(50)));
         assert!(matches!(
             impatient.call::<u64>("sleep", [300]).await,
