@@ -1,1 +1,221 @@
-//! sansrpc adapter for actix (work in progress).
+//! # sansrpc-actix
+//!
+//! A JSON-RPC 2.0 endpoint for [actix-web](https://actix.rs), driven by the
+//! sans-IO [`sansrpc`] core.
+//!
+//! [`endpoint`] turns a [`Router`] into an actix-web [`Resource`] that
+//! [`App::service`](actix_web::App::service) mounts at any path, beside the
+//! application's other routes on the same port. [`respond`] is the same
+//! logic as a plain function, for applications that route requests
+//! themselves (scopes, guards, middleware-wrapped routes).
+//!
+//! Every HTTP decision is the core's ([`sansrpc::http`]):
+//!
+//! - `POST` only; any other method gets `405` with `Allow: POST`;
+//! - any JSON-RPC answer, errors included, is `200` with
+//!   `Content-Type: application/json`;
+//! - a notification or an all-notification batch gets `204` and no body;
+//! - a body over [`Limits::max_message_bytes`](sansrpc::Limits) gets `413`:
+//!   a declared `Content-Length` over the limit is refused before reading,
+//!   and a chunked body is counted while it streams and refused as soon as
+//!   it passes the limit;
+//! - a `Content-Type` that is not JSON gets `415` (a missing one is
+//!   accepted).
+//!
+//! Handlers see the peer address, the request headers and the cookies in
+//! their [`Context`]; the headers and cookies they set with
+//! [`Context::set_response_header`] and [`Context::set_cookie`] are sent
+//! with the answer.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! use sansrpc::{Context, Router};
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let mut router = Router::new();
+//!     router
+//!         .method("ping", || "pong")
+//!         .expect("a valid, new method name")
+//!         .method("whoami", |ctx: Context| ctx.peer_addr().map(|a| a.to_string()))
+//!         .expect("a valid, new method name");
+//!     // One router, shared by every worker.
+//!     let router = std::sync::Arc::new(router);
+//!
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .service(sansrpc_actix::endpoint("/rpc", router.clone()))
+//!             .route("/health", web::get().to(|| async { "ok" }))
+//!     })
+//!     .bind("127.0.0.1:5000")?
+//!     .run()
+//!     .await
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode as ActixStatus;
+use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use sansrpc::http::{HttpReject, JSON_CONTENT_TYPE, answer_status, check_head};
+use sansrpc::{Context, Router, Transport};
+
+/// An actix-web resource at `path` that answers JSON-RPC requests with
+/// `router`, for [`App::service`](actix_web::App::service).
+///
+/// The resource takes every method, so that a wrong one gets the `405` the
+/// HTTP rules ask for (rather than actix-web's `404`). `router` may be a
+/// [`Router`] or an `Arc<Router<S>>` shared with other endpoints or
+/// workers.
+///
+/// ```
+/// use actix_web::{App, web};
+///
+/// let router = sansrpc::Router::new();
+/// let app = App::new()
+///     .service(sansrpc_actix::endpoint("/rpc", router))
+///     .route("/health", web::get().to(|| async { "ok" }));
+/// # drop(app);
+/// ```
+pub fn endpoint<S>(path: &str, router: impl Into<Arc<Router<S>>>) -> Resource
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let router: Arc<Router<S>> = router.into();
+    web::resource(path).to(move |req: HttpRequest, payload: web::Payload| {
+        let router = Arc::clone(&router);
+        async move { respond(&router, &req, payload).await }
+    })
+}
+
+/// Answers one HTTP request with `router`: checks the head, reads the body
+/// within the router's limit, runs the JSON-RPC message and builds the
+/// response, as [`endpoint`] does.
+///
+/// Use it from your own handler when the endpoint needs guards, a scope or
+/// extractors of its own:
+///
+/// ```
+/// use std::sync::Arc;
+/// use actix_web::{App, HttpRequest, web};
+///
+/// async fn rpc(
+///     router: web::Data<sansrpc::Router>,
+///     req: HttpRequest,
+///     body: web::Payload,
+/// ) -> actix_web::HttpResponse {
+///     sansrpc_actix::respond(&router, &req, body).await
+/// }
+///
+/// let router = web::Data::new(sansrpc::Router::new());
+/// let app = App::new()
+///     .app_data(router)
+///     .service(web::scope("/api").route("/rpc", web::to(rpc)));
+/// # drop(app);
+/// ```
+pub async fn respond<S>(router: &Router<S>, req: &HttpRequest, payload: web::Payload) -> HttpResponse
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let max = router.limits().max_message_bytes;
+    let headers = convert_headers(req.headers());
+    if let Err(reject) = check_head(&convert_method(req.method()), &headers, max) {
+        return rejection(reject);
+    }
+    let body = match read_body(payload, max).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return rejection(HttpReject::PayloadTooLarge),
+        Err(BodyError::Read) => return bad_body(),
+    };
+
+    let mut context = Context::builder(Transport::Http).headers(headers);
+    if let Some(addr) = req.peer_addr() {
+        context = context.peer_addr(addr);
+    }
+    let context = context.build();
+    let answer = router.handle_message(&body, context.clone()).await;
+
+    let mut response = HttpResponse::build(convert_status(answer_status(answer.as_deref())));
+    for (name, value) in &context.response_parts().headers {
+        response.append_header((name.as_str(), value.as_bytes()));
+    }
+    match answer {
+        Some(json) => response
+            .insert_header((actix_web::http::header::CONTENT_TYPE, JSON_CONTENT_TYPE))
+            .body(json),
+        None => response.finish(),
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read,
+}
+
+/// Reads the body chunk by chunk and stops at the first chunk that passes
+/// `max`, so a peer can never make us hold more than `max` bytes.
+async fn read_body(mut payload: web::Payload, max: usize) -> Result<Bytes, BodyError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Read)?;
+        if chunk.len() > max.saturating_sub(body.len()) {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn rejection(reject: HttpReject) -> HttpResponse {
+    let mut response = HttpResponse::build(convert_status(reject.status()));
+    for (name, value) in &reject.headers() {
+        response.append_header((name.as_str(), value.as_bytes()));
+    }
+    response.body(reject.body())
+}
+
+/// A body that could not be read (the peer hung up, or broke the chunked
+/// encoding): nothing JSON-RPC can answer.
+fn bad_body() -> HttpResponse {
+    HttpResponse::BadRequest()
+        .insert_header((actix_web::http::header::CONTENT_TYPE, "text/plain; charset=utf-8"))
+        .body("bad request: the body could not be read\n")
+}
+
+// actix-web 4 is built on `http` 0.2 and the core on `http` 1: the
+// conversions below go through the wire representation, which both share.
+
+fn convert_method(method: &actix_web::http::Method) -> http::Method {
+    // Every method actix-web parsed is a valid token; should one still fail,
+    // any stand-in other than POST gets the same `405`.
+    http::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(http::Method::GET)
+}
+
+fn convert_headers(headers: &actix_web::http::header::HeaderMap) -> http::HeaderMap {
+    let mut out = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_str().as_bytes()),
+            http::HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.append(name, value);
+        }
+    }
+    out
+}
+
+fn convert_status(status: http::StatusCode) -> ActixStatus {
+    ActixStatus::from_u16(status.as_u16()).unwrap_or(ActixStatus::INTERNAL_SERVER_ERROR)
+}

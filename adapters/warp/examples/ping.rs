@@ -1,0 +1,27 @@
+//! The classic first program: a JSON-RPC server on 127.0.0.1:5000 that
+//! answers `ping` with `"pong"`, over HTTP at `/`.
+//!
+//! ```text
+//! cargo run -p sansrpc-warp --example ping
+//! ```
+
+use sansrpc::Router;
+use warp::Filter;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let mut router = Router::new();
+    router
+        .method("ping", || "pong")
+        .expect("`ping` is a valid, new name");
+    let routes = warp::path::end().and(sansrpc_warp::filter(router));
+
+    let addr = "127.0.0.1:5000";
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("sansrpc-warp: JSON-RPC 2.0 on http://{addr}/");
+    println!(
+        r#"try: curl -s http://{addr}/ -H 'Content-Type: application/json' -d '{{"jsonrpc":"2.0","method":"ping","id":1}}'"#
+    );
+    warp::serve(routes).incoming(listener).run().await;
+    Ok(())
+}
