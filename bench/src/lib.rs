@@ -9,6 +9,8 @@
 pub mod inputs;
 pub mod limit;
 pub mod load;
+pub mod matrix;
 pub mod peer;
+pub mod report;
 pub mod servers;
 pub mod subject;

@@ -140,20 +140,42 @@ enum Parsed {
     Broken,
 }
 
-struct HttpReader {
+/// Splits answers off the front of the read buffer.
+struct Reader {
+    http: bool,
     head_end: memmem::Finder<'static>,
     result: memmem::Finder<'static>,
 }
 
-impl HttpReader {
-    fn new() -> Self {
+impl Reader {
+    fn new(http: bool) -> Self {
         Self {
+            http,
             head_end: memmem::Finder::new(b"\r\n\r\n"),
             result: memmem::Finder::new(b"\"result\""),
         }
     }
 
     fn parse(&self, buf: &[u8]) -> Parsed {
+        if self.http {
+            self.parse_http(buf)
+        } else {
+            self.parse_line(buf)
+        }
+    }
+
+    fn parse_line(&self, buf: &[u8]) -> Parsed {
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => Parsed::Done {
+                len: i + 1,
+                ok: self.result.find(&buf[..i]).is_some(),
+            },
+            None if buf.len() > 16 * 1024 * 1024 => Parsed::Broken,
+            None => Parsed::Partial,
+        }
+    }
+
+    fn parse_http(&self, buf: &[u8]) -> Parsed {
         let Some(end) = self.head_end.find(buf) else {
             return if buf.len() > 64 * 1024 {
                 Parsed::Broken
@@ -189,37 +211,6 @@ impl HttpReader {
         }
         let ok = status_ok && self.result.find(&buf[end + 4..total]).is_some();
         Parsed::Done { len: total, ok }
-    }
-}
-
-struct LineReader {
-    result: memmem::Finder<'static>,
-}
-
-impl LineReader {
-    fn parse(&self, buf: &[u8]) -> Parsed {
-        match memchr::memchr(b'\n', buf) {
-            Some(i) => Parsed::Done {
-                len: i + 1,
-                ok: self.result.find(&buf[..i]).is_some(),
-            },
-            None if buf.len() > 16 * 1024 * 1024 => Parsed::Broken,
-            None => Parsed::Partial,
-        }
-    }
-}
-
-enum Reader {
-    Http(HttpReader),
-    Line(LineReader),
-}
-
-impl Reader {
-    fn parse(&self, buf: &[u8]) -> Parsed {
-        match self {
-            Self::Http(r) => r.parse(buf),
-            Self::Line(r) => r.parse(buf),
-        }
     }
 }
 
@@ -341,12 +332,7 @@ pub async fn run(config: &LoadConfig) -> io::Result<LoadReport> {
     let pipeline = config.pipeline.max(1);
     let one = frame_request(&config.protocol, config.addr, &config.body);
     let request = std::sync::Arc::new(one.repeat(pipeline));
-    let reader = std::sync::Arc::new(match config.protocol {
-        Protocol::Http { .. } => Reader::Http(HttpReader::new()),
-        Protocol::Tcp => Reader::Line(LineReader {
-            result: memmem::Finder::new(b"\"result\""),
-        }),
-    });
+    let reader = std::sync::Arc::new(Reader::new(matches!(config.protocol, Protocol::Http { .. })));
     let start = Instant::now();
     let measure_from = start + config.warmup;
     let stop_at = measure_from + config.duration;
