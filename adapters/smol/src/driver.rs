@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use futures_lite::future;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use sansrpc::{ClientConnection, Outcome, Peer, ServerConnection, Ticket, UsageError};
+use sansrpc::{Connection, Outcome, Ticket};
 
 use crate::client::Command;
 
@@ -19,114 +19,10 @@ pub(crate) enum Msg {
     Command(Command),
 }
 
-/// The verbs the loop needs, common to the core's three state machines.
-pub(crate) trait Machine: Send {
-    fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError>;
-    fn handle_eof(&mut self);
-    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize>;
-    fn wants_input(&self) -> bool;
-    fn is_idle(&self) -> bool;
-    fn is_finished(&mut self) -> bool;
-    /// The remote's calls still awaiting our answer: what a graceful close
-    /// waits for.
-    fn serving(&self) -> usize;
-    /// The earliest deadline of our own calls.
-    fn deadline(&self) -> Option<Instant>;
-    fn expire(&mut self, now: Instant);
-}
-
-impl Machine for ServerConnection {
-    fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
-        ServerConnection::handle_input(self, bytes)
-    }
-    fn handle_eof(&mut self) {
-        ServerConnection::handle_eof(self)
-    }
-    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-        ServerConnection::poll_transmit(self, buf)
-    }
-    fn wants_input(&self) -> bool {
-        ServerConnection::wants_input(self)
-    }
-    fn is_idle(&self) -> bool {
-        ServerConnection::is_idle(self)
-    }
-    fn is_finished(&mut self) -> bool {
-        ServerConnection::is_finished(self)
-    }
-    fn serving(&self) -> usize {
-        self.in_flight()
-    }
-    fn deadline(&self) -> Option<Instant> {
-        None
-    }
-    fn expire(&mut self, _now: Instant) {}
-}
-
-impl Machine for ClientConnection {
-    fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
-        ClientConnection::handle_input(self, bytes)
-    }
-    fn handle_eof(&mut self) {
-        ClientConnection::handle_eof(self)
-    }
-    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-        ClientConnection::poll_transmit(self, buf)
-    }
-    fn wants_input(&self) -> bool {
-        ClientConnection::wants_input(self)
-    }
-    fn is_idle(&self) -> bool {
-        ClientConnection::is_idle(self)
-    }
-    fn is_finished(&mut self) -> bool {
-        ClientConnection::is_finished(self)
-    }
-    fn serving(&self) -> usize {
-        0
-    }
-    fn deadline(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn expire(&mut self, now: Instant) {
-        self.handle_timeout(now)
-    }
-}
-
-impl Machine for Peer {
-    fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
-        Peer::handle_input(self, bytes)
-    }
-    fn handle_eof(&mut self) {
-        Peer::handle_eof(self)
-    }
-    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-        Peer::poll_transmit(self, buf)
-    }
-    fn wants_input(&self) -> bool {
-        Peer::wants_input(self)
-    }
-    fn is_idle(&self) -> bool {
-        Peer::is_idle(self)
-    }
-    fn is_finished(&mut self) -> bool {
-        Peer::is_finished(self)
-    }
-    fn serving(&self) -> usize {
-        self.in_flight()
-    }
-    fn deadline(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn expire(&mut self, now: Instant) {
-        self.handle_timeout(now)
-    }
-}
-
 /// The application end of a connection: it owns the state machine, runs
 /// what the machine yields, and takes what arrives on the channel.
 pub(crate) trait Side: Send {
-    type M: Machine;
+    type M: Connection + Send;
     fn machine(&mut self) -> &mut Self::M;
     /// Takes every event the machine has and acts on it.
     fn step(&mut self);
@@ -240,7 +136,7 @@ where
             Some(limit) if out.is_empty() && m.is_idle() => Some(last_activity + limit),
             _ => None,
         };
-        let wake_at = match (idle_at, m.deadline()) {
+        let wake_at = match (idle_at, m.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -325,7 +221,7 @@ where
                     tracing::debug!("closing idle connection");
                     break Ok(());
                 }
-                m.expire(now);
+                m.handle_timeout(now);
             }
             Wake::Shutdown => draining = true,
             Wake::Abort => break Ok(()),

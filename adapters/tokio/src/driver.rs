@@ -4,7 +4,7 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use sansrpc::{ClientConnection, Outcome, Peer, ServerConnection, Ticket, UsageError};
+use sansrpc::{Connection, Outcome, Ticket};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -18,85 +18,10 @@ pub(crate) enum Msg {
     Command(Command),
 }
 
-/// The verbs the loop needs, common to the core's three state machines.
-pub(crate) trait Machine: Send {
-    fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError>;
-    fn handle_eof(&mut self);
-    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize>;
-    fn wants_input(&self) -> bool;
-    fn is_idle(&self) -> bool;
-    fn is_finished(&mut self) -> bool;
-    /// The remote's calls still awaiting our answer: what a graceful close
-    /// waits for.
-    fn serving(&self) -> usize;
-    fn poll_timeout(&self) -> Option<Instant>;
-    fn handle_timeout(&mut self, now: Instant);
-}
-
-macro_rules! forward {
-    () => {
-        fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
-            Self::handle_input(self, bytes)
-        }
-        fn handle_eof(&mut self) {
-            Self::handle_eof(self)
-        }
-        fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-            Self::poll_transmit(self, buf)
-        }
-        fn wants_input(&self) -> bool {
-            Self::wants_input(self)
-        }
-        fn is_idle(&self) -> bool {
-            Self::is_idle(self)
-        }
-        fn is_finished(&mut self) -> bool {
-            Self::is_finished(self)
-        }
-    };
-}
-
-impl Machine for ServerConnection {
-    forward!();
-    fn serving(&self) -> usize {
-        self.in_flight()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-}
-
-impl Machine for ClientConnection {
-    forward!();
-    fn serving(&self) -> usize {
-        0
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        Self::poll_timeout(self)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        Self::handle_timeout(self, now)
-    }
-}
-
-impl Machine for Peer {
-    forward!();
-    fn serving(&self) -> usize {
-        self.in_flight()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        Self::poll_timeout(self)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        Self::handle_timeout(self, now)
-    }
-}
-
 /// The application end of a connection: it owns the state machine, runs
 /// what the machine yields, and takes what arrives on the channel.
 pub(crate) trait Side: Send {
-    type M: Machine;
+    type M: Connection + Send;
     fn machine(&mut self) -> &mut Self::M;
     /// Takes every event the machine has and acts on it.
     fn step(&mut self);
