@@ -151,6 +151,7 @@ where
     for (name, value) in &context.response_parts().headers {
         response.append_header((name.as_str(), value.as_bytes()));
     }
+    // `insert_header` replaces: a JSON answer's content type is always ours.
     match answer {
         Some(json) => response
             .insert_header((actix_web::http::header::CONTENT_TYPE, JSON_CONTENT_TYPE))

@@ -134,19 +134,16 @@ where
     let answer = router.handle_message(&body, context.clone()).await;
 
     let status = answer_status(answer.as_deref());
-    let mut response = match answer {
-        Some(json) => {
-            let mut response = Response::new(json.into());
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
-            response
-        }
-        None => Response::new(Bytes::new().into()),
-    };
+    let has_body = answer.is_some();
+    let mut response = Response::new(answer.unwrap_or_default().into());
     *response.status_mut() = status;
-    for (name, value) in &context.response_parts().headers {
-        response.headers_mut().append(name, value.clone());
+    // The handlers' headers first, so a JSON answer's content type is
+    // always ours (as in the actix adapter).
+    *response.headers_mut() = context.response_parts().headers;
+    if has_body {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     }
     response
 }

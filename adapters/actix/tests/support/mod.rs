@@ -51,6 +51,11 @@ pub(crate) fn main_router() -> Router {
             ctx.set_response_header("x-sansrpc", "yes");
             true
         })
+        .unwrap()
+        .method("html", |ctx: Context| {
+            ctx.set_response_header("content-type", "text/html");
+            "<p>"
+        })
         .unwrap();
     router
 }
@@ -536,6 +541,10 @@ pub(crate) fn handlers_set_response_headers_and_cookies(addr: SocketAddr) {
     let reply = post(addr, "/", r#"{"jsonrpc":"2.0","method":"login"}"#);
     reply.assert_no_content();
     assert_eq!(reply.all("set-cookie").len(), 2, "{reply:?}");
+    // A JSON-RPC answer is JSON, whatever content type a handler asked for.
+    let reply = post(addr, "/", r#"{"jsonrpc":"2.0","method":"html","id":2}"#);
+    reply.assert_json(r#"{"jsonrpc":"2.0","result":"<p>","id":2}"#);
+    assert_eq!(reply.all("content-type"), ["application/json"]);
 }
 
 pub(crate) fn mounted_beside_other_routes(addr: SocketAddr) {
