@@ -169,6 +169,11 @@ impl Caller {
         self.pending.insert(n, Pending { id, group, deadline });
     }
 
+    /// Forgets the pending call `id`; whether it was pending.
+    pub(crate) fn cancel(&mut self, id: &Id) -> bool {
+        id.as_u64().and_then(|n| self.remove(n)).is_some()
+    }
+
     /// Forgets call `n`; returns its id if it was pending.
     fn remove(&mut self, n: u64) -> Option<Id> {
         let p = self.pending.remove(&n)?;
@@ -694,6 +699,13 @@ impl<F: Framer> ClientConnection<F> {
         self.caller.handle_timeout(now, &mut self.events);
     }
 
+    /// Forgets pending call `id` (its caller gave up): it no longer counts
+    /// against the in-flight limit, and a response that arrives for it
+    /// later is reported as unmatched. Returns whether the call was pending.
+    pub fn cancel(&mut self, id: &Id) -> bool {
+        self.caller.cancel(id)
+    }
+
     /// Calls sent and not yet answered, timed out or closed.
     pub fn in_flight(&self) -> usize {
         self.caller.in_flight()
@@ -707,9 +719,11 @@ impl<F: Framer> ClientConnection<F> {
     }
 
     /// Whether the connection has nothing to do: no call pending, nothing
-    /// to send, no partial input, no event waiting.
+    /// to send, no event waiting. A
+    /// partial message does not count, so idle timeouts also end slow-drip
+    /// connections.
     pub fn is_idle(&self) -> bool {
-        self.in_flight() == 0 && self.out.is_empty() && self.events.is_empty() && self.framer.buffered() == 0
+        self.in_flight() == 0 && self.out.is_empty() && self.events.is_empty()
     }
 
     /// Whether the connection is done: the input ended (or could no longer

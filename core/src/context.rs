@@ -179,6 +179,26 @@ impl Context {
         }
     }
 
+    /// This context with a typed extension added (replacing one of the same
+    /// type); other clones of the original are unchanged.
+    pub fn with_extension<T: Clone + Send + Sync + 'static>(self, value: T) -> Context {
+        let mut inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(shared) => Inner {
+                transport: shared.transport,
+                peer_addr: shared.peer_addr,
+                headers: shared.headers.clone(),
+                extensions: shared.extensions.clone(),
+                connection: shared.connection.clone(),
+                response: Mutex::new(shared.response.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+            },
+        };
+        inner.extensions.insert(value);
+        Context {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// The transport the call arrived on.
     pub fn transport(&self) -> Transport {
         self.inner.transport

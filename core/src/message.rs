@@ -51,9 +51,20 @@ impl RawParams {
     }
 
     /// Serializes `value` as parameters; it must serialize to an array or
-    /// an object.
+    /// an object, or to `null` (`()`, `None`), which means no params.
+    ///
+    /// ```
+    /// use sansrpc::RawParams;
+    ///
+    /// assert_eq!(RawParams::serialize(&(42, 23)).unwrap().as_str(), Some("[42,23]"));
+    /// assert!(RawParams::serialize(&()).unwrap().is_none());
+    /// assert!(RawParams::serialize(&7).is_err());
+    /// ```
     pub fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, Error> {
         let text = serde_json::to_string(value)?;
+        if text == "null" {
+            return Ok(Self::none());
+        }
         Self::from_json(text)
     }
 

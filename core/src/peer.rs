@@ -74,6 +74,32 @@ impl From<Event> for PeerEvent {
     }
 }
 
+impl PeerEvent {
+    /// Splits the event by side: the remote's requests as a server
+    /// [`Event`] (ready for [`crate::Router::dispatch`]), answers to our own
+    /// calls as a [`ClientEvent`].
+    pub fn into_event(self) -> Result<Event, ClientEvent> {
+        match self {
+            Self::Call {
+                ticket,
+                id,
+                method,
+                params,
+            } => Ok(Event::Call {
+                ticket,
+                id,
+                method,
+                params,
+            }),
+            Self::Notification { method, params } => Ok(Event::Notification { method, params }),
+            Self::Response(r) => Err(ClientEvent::Response(r)),
+            Self::TimedOut { id } => Err(ClientEvent::TimedOut { id }),
+            Self::Closed { id } => Err(ClientEvent::Closed { id }),
+            Self::Unexpected(e) => Err(ClientEvent::Unexpected(e)),
+        }
+    }
+}
+
 impl From<ClientEvent> for PeerEvent {
     fn from(e: ClientEvent) -> Self {
         match e {
@@ -146,6 +172,7 @@ pub struct Peer<F = Newline> {
     out: VecDeque<Vec<u8>>,
     out_bytes: usize,
     eof: bool,
+    input_closed: bool,
     closed: bool,
     scratch: Vec<u8>,
     answers: Vec<Vec<u8>>,
@@ -164,6 +191,7 @@ impl<F: Framer> Peer<F> {
             out: VecDeque::new(),
             out_bytes: 0,
             eof: false,
+            input_closed: false,
             closed: false,
             scratch: Vec::new(),
             answers: Vec::new(),
@@ -284,6 +312,16 @@ impl<F: Framer> Peer<F> {
         }
     }
 
+    /// Stops input now, for a graceful shutdown: nothing more is read or
+    /// parsed (complete messages still buffered and a partial one are
+    /// dropped), the remote's calls already handed out may still be
+    /// answered and transmitted, and our own pending calls fail with
+    /// [`PeerEvent::Closed`]. [`is_finished`](Self::is_finished) then
+    /// turns true once the answers are out.
+    pub fn close_input(&mut self) {
+        self.input_closed = true;
+    }
+
     fn backpressured(&self) -> bool {
         self.responder.in_flight() >= self.limits.max_in_flight
             || self.out_bytes >= self.limits.max_buffered_out
@@ -300,12 +338,17 @@ impl<F: Framer> Peer<F> {
             if self.backpressured() {
                 return None;
             }
-            let message = match self.framer.next_frame() {
+            let next = if self.input_closed {
+                None
+            } else {
+                self.framer.next_frame()
+            };
+            let message = match next {
                 Some(Ok(bytes)) => parse_message(&bytes, &self.limits, Accept::Both),
                 // As a server would: answer it, and keep going if the framer can.
                 Some(Err(e)) => Message::Rejected(e.to_rpc_error()),
                 None => {
-                    if (self.eof || self.framer.is_failed()) && !self.closed {
+                    if (self.eof || self.input_closed || self.framer.is_failed()) && !self.closed {
                         self.closed = true;
                         self.caller.close(&mut self.events);
                         continue;
@@ -382,6 +425,13 @@ impl<F: Framer> Peer<F> {
         self.responder.in_flight()
     }
 
+    /// Forgets our pending call `id` (its caller gave up); a response that
+    /// arrives for it later is reported as unmatched. Returns whether the
+    /// call was pending.
+    pub fn cancel(&mut self, id: &Id) -> bool {
+        self.caller.cancel(id)
+    }
+
     /// Our calls sent and not yet answered, timed out or closed.
     pub fn pending_calls(&self) -> usize {
         self.caller.in_flight()
@@ -391,17 +441,19 @@ impl<F: Framer> Peer<F> {
     /// while events wait to be polled, and while a limit applies
     /// backpressure.
     pub fn wants_input(&self) -> bool {
-        !self.eof && !self.framer.is_failed() && self.events.is_empty() && !self.backpressured()
+        !self.eof
+            && !self.input_closed
+            && !self.framer.is_failed()
+            && self.events.is_empty()
+            && !self.backpressured()
     }
 
     /// Whether the connection has nothing to do: no call in flight either
-    /// way, nothing to send, no partial input, no event waiting.
+    /// way, nothing to send, no event waiting. A
+    /// partial message does not count, so idle timeouts also end slow-drip
+    /// connections.
     pub fn is_idle(&self) -> bool {
-        self.in_flight() == 0
-            && self.pending_calls() == 0
-            && self.out.is_empty()
-            && self.events.is_empty()
-            && self.framer.buffered() == 0
+        self.in_flight() == 0 && self.pending_calls() == 0 && self.out.is_empty() && self.events.is_empty()
     }
 
     /// Whether the connection is done: the input ended (or could no longer
@@ -409,7 +461,10 @@ impl<F: Framer> Peer<F> {
     /// transmitted, and every event was polled. The transport may close
     /// now.
     pub fn is_finished(&mut self) -> bool {
-        if !(self.eof || self.framer.is_failed()) || self.in_flight() > 0 || !self.out.is_empty() {
+        if !(self.eof || self.input_closed || self.framer.is_failed())
+            || self.in_flight() > 0
+            || !self.out.is_empty()
+        {
             return false;
         }
         if let Some(event) = self.poll_event() {

@@ -288,6 +288,7 @@ pub struct ServerConnection<F = Newline> {
     out: VecDeque<Vec<u8>>,
     out_bytes: usize,
     eof: bool,
+    input_closed: bool,
     scratch: Vec<Vec<u8>>,
 }
 
@@ -302,6 +303,7 @@ impl<F: Framer> ServerConnection<F> {
             out: VecDeque::new(),
             out_bytes: 0,
             eof: false,
+            input_closed: false,
             scratch: Vec::new(),
         }
     }
@@ -334,6 +336,15 @@ impl<F: Framer> ServerConnection<F> {
         }
     }
 
+    /// Stops input now, for a graceful shutdown: nothing more is read or
+    /// parsed (complete messages still buffered and a partial one are
+    /// dropped); calls already handed out may still be answered and
+    /// transmitted, and [`is_finished`](Self::is_finished) turns true once
+    /// they are.
+    pub fn close_input(&mut self) {
+        self.input_closed = true;
+    }
+
     fn backpressured(&self) -> bool {
         self.responder.in_flight() >= self.limits.max_in_flight
             || self.out_bytes >= self.limits.max_buffered_out
@@ -348,6 +359,9 @@ impl<F: Framer> ServerConnection<F> {
                 return Some(e);
             }
             if self.backpressured() {
+                return None;
+            }
+            if self.input_closed {
                 return None;
             }
             let frame = self.framer.next_frame()?;
@@ -417,20 +431,29 @@ impl<F: Framer> ServerConnection<F> {
     /// while events wait to be polled, and while a limit applies
     /// backpressure.
     pub fn wants_input(&self) -> bool {
-        !self.eof && !self.framer.is_failed() && self.events.is_empty() && !self.backpressured()
+        !self.eof
+            && !self.input_closed
+            && !self.framer.is_failed()
+            && self.events.is_empty()
+            && !self.backpressured()
     }
 
     /// Whether the connection has nothing to do: nothing in flight, nothing
-    /// to send, no partial input. Idle timeouts apply only then.
+    /// to send. A partial
+    /// message does not count: a peer that trickles bytes without finishing
+    /// a message is idle, so idle timeouts also end slow-drip connections.
     pub fn is_idle(&self) -> bool {
-        self.in_flight() == 0 && self.out.is_empty() && self.events.is_empty() && self.framer.buffered() == 0
+        self.in_flight() == 0 && self.out.is_empty() && self.events.is_empty()
     }
 
     /// Whether the connection is done: the input ended (or could no longer
     /// be framed), every call was answered and every answer transmitted.
     /// The transport may close now.
     pub fn is_finished(&mut self) -> bool {
-        if !(self.eof || self.framer.is_failed()) || self.in_flight() > 0 || !self.out.is_empty() {
+        if !(self.eof || self.input_closed || self.framer.is_failed())
+            || self.in_flight() > 0
+            || !self.out.is_empty()
+        {
             return false;
         }
         // Frames still buffered must be processed before the end.
