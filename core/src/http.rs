@@ -21,6 +21,10 @@ pub enum HttpReject {
     /// The body is (or is declared to be) over the limit (`413`).
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The request cannot be read: a malformed `Content-Length`, a body cut
+    /// short or a broken chunked encoding (`400`).
+    #[error("bad request: the body cannot be read")]
+    BadRequest,
 }
 
 impl HttpReject {
@@ -30,6 +34,7 @@ impl HttpReject {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -52,6 +57,7 @@ impl HttpReject {
             Self::MethodNotAllowed => "method not allowed: JSON-RPC requests use POST\n",
             Self::UnsupportedMediaType => "unsupported media type: send application/json\n",
             Self::PayloadTooLarge => "payload too large\n",
+            Self::BadRequest => "bad request: the body cannot be read\n",
         }
     }
 }
@@ -101,12 +107,101 @@ pub fn check_head(method: &Method, headers: &HeaderMap, max_body: usize) -> Resu
         }
     }
     if let Some(len) = headers.get(header::CONTENT_LENGTH) {
-        let declared = len.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|n| n > max_body as u64) {
-            return Err(HttpReject::PayloadTooLarge);
+        let declared = len
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .map(|v| v.parse::<u64>().unwrap_or(u64::MAX));
+        match declared {
+            None => return Err(HttpReject::BadRequest),
+            Some(n) if n > max_body as u64 => return Err(HttpReject::PayloadTooLarge),
+            Some(_) => {}
         }
     }
     Ok(())
+}
+
+/// Collects a request body as it streams in, refusing it at the first chunk
+/// that takes it over the limit — before it is all buffered.
+///
+/// ```
+/// use sansrpc::http::{BodyLimit, HttpReject};
+///
+/// let mut body = BodyLimit::new(8);
+/// body.push(b"{\"a\":").unwrap();
+/// assert_eq!(body.push(b"12345"), Err(HttpReject::PayloadTooLarge));
+///
+/// let mut body = BodyLimit::new(8);
+/// body.push(b"[1,").unwrap();
+/// body.push(b"2]").unwrap();
+/// assert_eq!(&body.finish()[..], b"[1,2]");
+/// ```
+#[derive(Debug)]
+pub struct BodyLimit {
+    buf: bytes::BytesMut,
+    max: usize,
+}
+
+impl BodyLimit {
+    /// A collector for bodies of at most `max` bytes.
+    pub fn new(max: usize) -> Self {
+        Self {
+            buf: bytes::BytesMut::new(),
+            max,
+        }
+    }
+
+    /// Adds a chunk; over the limit the collected bytes are dropped and
+    /// `PayloadTooLarge` returned (and returned again for any later chunk).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), HttpReject> {
+        if chunk.len() > self.max.saturating_sub(self.buf.len()) {
+            self.buf = bytes::BytesMut::new();
+            self.max = 0;
+            return Err(HttpReject::PayloadTooLarge);
+        }
+        self.buf.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// Bytes collected so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing was collected.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The whole body.
+    pub fn finish(self) -> bytes::Bytes {
+        self.buf.freeze()
+    }
+}
+
+/// The headers of an answer: those handlers asked for (cookies included),
+/// then `Content-Type: application/json` when there is a body — ours always
+/// wins, since the body is JSON whatever a handler set.
+///
+/// ```
+/// use sansrpc::{Context, http::answer_headers};
+///
+/// let ctx = Context::default();
+/// ctx.set_cookie("a=1");
+/// ctx.set_response_header("content-type", "text/html");
+/// let h = answer_headers(Some(b"{}"), &ctx.response_parts());
+/// assert_eq!(h["content-type"], "application/json");
+/// assert_eq!(h["set-cookie"], "a=1");
+/// assert!(!answer_headers(None, &ctx.response_parts()).contains_key("content-type"));
+/// ```
+pub fn answer_headers(answer: Option<&[u8]>, parts: &crate::context::ResponseParts) -> HeaderMap {
+    let mut h = parts.headers.clone();
+    h.remove(header::CONTENT_TYPE);
+    if answer.is_some() {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    }
+    h
 }
 
 /// The status for a JSON-RPC answer: `200` when there is a body to send,
