@@ -65,3 +65,117 @@ fn register(r: &mut Router) -> Result<(), UsageError> {
         .method("ping", || "pong")?;
     Ok(())
 }
+
+/// The specification's section 7 examples as test vectors: `(name,
+/// request, answer)`, where the answer is the spec's, compacted, byte for
+/// byte, and `None` means nothing is sent. Multi-line requests are pretty
+/// printed as in the spec; join their lines to send them over newline
+/// framing.
+///
+/// ```
+/// let (_, request, answer) = sansrpc::reference::SECTION_7[0];
+/// let got = futures_executor::block_on(
+///     sansrpc::reference::router().handle_message(request.as_bytes(), sansrpc::Context::default()),
+/// );
+/// assert_eq!(got.as_deref(), answer.map(str::as_bytes));
+/// ```
+pub const SECTION_7: &[(&str, &str, Option<&str>)] = &[
+    (
+        "positional params",
+        r#"{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}"#,
+        Some(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
+    ),
+    (
+        "positional params, reversed",
+        r#"{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}"#,
+        Some(r#"{"jsonrpc":"2.0","result":-19,"id":2}"#),
+    ),
+    (
+        "named params",
+        r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}"#,
+        Some(r#"{"jsonrpc":"2.0","result":19,"id":3}"#),
+    ),
+    (
+        "named params, reordered",
+        r#"{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}"#,
+        Some(r#"{"jsonrpc":"2.0","result":19,"id":4}"#),
+    ),
+    (
+        "notification",
+        r#"{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}"#,
+        None,
+    ),
+    (
+        "notification, unknown method",
+        r#"{"jsonrpc": "2.0", "method": "foobar"}"#,
+        None,
+    ),
+    (
+        "non-existent method",
+        r#"{"jsonrpc": "2.0", "method": "foobar", "id": "1"}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"1"}"#),
+    ),
+    (
+        "invalid JSON",
+        r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+    ),
+    (
+        "invalid request object",
+        r#"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "batch, invalid JSON",
+        r#"[
+  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+  {"jsonrpc": "2.0", "method"
+]"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+    ),
+    (
+        "empty array",
+        r#"[]"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "invalid batch, not empty",
+        r#"[1]"#,
+        Some(r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#),
+    ),
+    (
+        "invalid batch",
+        r#"[1,2,3]"#,
+        Some(concat!(
+            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#
+        )),
+    ),
+    (
+        "batch",
+        r#"[
+        {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
+        {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
+        {"foo": "boo"},
+        {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
+        {"jsonrpc": "2.0", "method": "get_data", "id": "9"}
+    ]"#,
+        Some(concat!(
+            r#"[{"jsonrpc":"2.0","result":7,"id":"1"},"#,
+            r#"{"jsonrpc":"2.0","result":19,"id":"2"},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"5"},"#,
+            r#"{"jsonrpc":"2.0","result":["hello",5],"id":"9"}]"#
+        )),
+    ),
+    (
+        "batch, all notifications",
+        r#"[
+        {"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}
+    ]"#,
+        None,
+    ),
+];
