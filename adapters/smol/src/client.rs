@@ -261,10 +261,13 @@ impl Side for ClientSide {
     fn machine(&mut self) -> &mut ClientConnection {
         &mut self.conn
     }
-    fn step(&mut self) {
+    fn step(&mut self) -> bool {
+        let mut took = false;
         while let Some(event) = self.conn.poll_event() {
+            took = true;
             self.waiters.on_event(event);
         }
+        took
     }
     fn on_msg(&mut self, msg: Msg) -> bool {
         match msg {
@@ -297,8 +300,10 @@ impl<S: Clone + Send + Sync + 'static> Side for PeerSide<S> {
     fn machine(&mut self) -> &mut Peer {
         &mut self.conn
     }
-    fn step(&mut self) {
+    fn step(&mut self) -> bool {
+        let mut took = false;
         while let Some(event) = self.conn.poll_event() {
+            took = true;
             match event {
                 PeerEvent::Call {
                     ticket,
@@ -314,6 +319,7 @@ impl<S: Clone + Send + Sync + 'static> Side for PeerSide<S> {
                 _ => {}
             }
         }
+        took
     }
     fn on_msg(&mut self, msg: Msg) -> bool {
         match msg {

@@ -23,8 +23,10 @@ pub(crate) enum Msg {
 pub(crate) trait Side: Send {
     type M: Connection + Send;
     fn machine(&mut self) -> &mut Self::M;
-    /// Takes every event the machine has and acts on it.
-    fn step(&mut self);
+    /// Takes every event the machine has and acts on it; returns whether
+    /// it took any (a complete message arrived: activity, for the idle
+    /// timeout).
+    fn step(&mut self) -> bool;
     /// Handles one message; returns `true` when it asks for a graceful close.
     fn on_msg(&mut self, msg: Msg) -> bool;
 }
@@ -76,7 +78,9 @@ where
 
     let result = loop {
         loop {
-            side.step();
+            if side.step() {
+                last_activity = Instant::now();
+            }
             if written == out.len() {
                 out.clear();
                 written = 0;
@@ -110,7 +114,10 @@ where
                     side.machine().handle_eof();
                 }
                 Ok(n) => {
-                    last_activity = Instant::now();
+                    // Bytes alone are not activity: a peer that trickles a
+                    // message it never finishes stays idle (the core's
+                    // `is_idle`), so the idle timeout ends it. Completed
+                    // messages (`step`) and written answers are activity.
                     // Cannot fail: input is only fed before EOF.
                     let _ = side.machine().handle_input(buf.get(..n).unwrap_or_default());
                 }

@@ -83,11 +83,14 @@ impl<S: Clone + Send + Sync + 'static> Side for ServerSide<S> {
     fn machine(&mut self) -> &mut ServerConnection {
         &mut self.conn
     }
-    fn step(&mut self) {
+    fn step(&mut self) -> bool {
+        let mut took = false;
         while let Some(event) = self.conn.poll_event() {
+            took = true;
             let dispatch = self.dispatcher.router.dispatch(event, &self.dispatcher.context);
             self.dispatcher.run(dispatch);
         }
+        took
     }
     fn on_msg(&mut self, msg: Msg) -> bool {
         if let Msg::Answer(ticket, outcome) = msg {
