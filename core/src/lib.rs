@@ -93,6 +93,7 @@ mod peer;
 pub mod reference;
 mod router;
 mod server;
+mod waiters;
 
 pub use connection::Connection;
 pub use context::{ConnectionState, Context, ContextBuilder, ResponseParts, Transport};
@@ -110,6 +111,7 @@ pub use message::{
 };
 pub use router::{CallInfo, Dispatch, Hook, MethodStats, Router, Stats};
 pub use server::{Event, ServerConnection, Ticket};
+pub use waiters::{CallFailure, Requester, Settled, Waiters};
 // Filled by the client/peer work: keep these two lines, edit only what they export.
 pub use client::{BatchEntry, ClientConnection, ClientEvent};
 pub use peer::{Peer, PeerEvent};
