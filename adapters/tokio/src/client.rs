@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sansrpc::{
-    BatchEntry, ClientConnection, ClientEvent, Context, Error, Id, Limits, Newline, Outcome, Peer, PeerEvent,
-    RawParams, Router, Transport, UsageError,
+    BatchEntry, ClientConnection, ClientEvent, Context, Error, Framer, Id, Limits, Newline, Outcome, Peer,
+    PeerEvent, RawParams, Router, Transport, UsageError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -47,7 +47,7 @@ pub enum ClientError {
 
 /// Serializes `params`: an array or an object is sent as is; `()`, `None`
 /// and anything else serializing to `null` sends no `params` member.
-fn to_params<P: Serialize>(params: P) -> Result<RawParams, ClientError> {
+pub(crate) fn to_params<P: Serialize>(params: P) -> Result<RawParams, ClientError> {
     let text = serde_json::to_string(&params).map_err(|e| UsageError::InvalidParams(e.to_string()))?;
     match text.as_bytes().first() {
         Some(b'[' | b'{') => {
@@ -97,7 +97,7 @@ pub(crate) trait Caller {
 
 macro_rules! caller {
     ($t:ty) => {
-        impl Caller for $t {
+        impl<F: Framer> Caller for $t {
             fn call(
                 &mut self,
                 method: &str,
@@ -119,8 +119,22 @@ macro_rules! caller {
         }
     };
 }
-caller!(ClientConnection);
-caller!(Peer);
+impl<F: Framer> Caller for ClientConnection<F> {
+    fn call(&mut self, method: &str, params: RawParams, deadline: Option<Instant>) -> Result<Id, UsageError> {
+        Self::call(self, method, params, deadline)
+    }
+    fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
+        Self::notify(self, method, params)
+    }
+    fn batch(
+        &mut self,
+        entries: Vec<BatchEntry>,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Option<Id>>, UsageError> {
+        Self::batch(self, entries, deadline)
+    }
+}
+caller!(Peer<F>);
 
 enum Waiter {
     Single(CallReply),
@@ -251,14 +265,23 @@ impl Waiters {
 }
 
 /// A client connection task's side: a [`ClientConnection`] and its waiters.
-struct ClientSide {
-    conn: ClientConnection,
+pub(crate) struct ClientSide<F = Newline> {
+    conn: ClientConnection<F>,
     waiters: Waiters,
 }
 
-impl Side for ClientSide {
-    type M = ClientConnection;
-    fn machine(&mut self) -> &mut ClientConnection {
+impl<F> ClientSide<F> {
+    pub(crate) fn new(conn: ClientConnection<F>) -> Self {
+        Self {
+            conn,
+            waiters: Waiters::default(),
+        }
+    }
+}
+
+impl<F: Framer + Send> Side for ClientSide<F> {
+    type M = ClientConnection<F>;
+    fn machine(&mut self) -> &mut ClientConnection<F> {
         &mut self.conn
     }
     fn step(&mut self) -> bool {
@@ -279,25 +302,34 @@ impl Side for ClientSide {
 
 /// A peer connection task's side: a [`Peer`] that serves a router and
 /// makes calls.
-pub(crate) struct PeerSide<S> {
-    conn: Peer,
+pub(crate) struct PeerSide<S, F = Newline> {
+    conn: Peer<F>,
     waiters: Waiters,
     dispatcher: Dispatcher<S>,
 }
 
 impl<S: Clone + Send + Sync + 'static> PeerSide<S> {
     pub(crate) fn new(limits: Limits, dispatcher: Dispatcher<S>) -> Self {
+        Self::with_machine(
+            Peer::new(Newline::new(limits.max_message_bytes), limits),
+            dispatcher,
+        )
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static, F> PeerSide<S, F> {
+    pub(crate) fn with_machine(conn: Peer<F>, dispatcher: Dispatcher<S>) -> Self {
         Self {
-            conn: Peer::new(Newline::new(limits.max_message_bytes), limits),
+            conn,
             waiters: Waiters::default(),
             dispatcher,
         }
     }
 }
 
-impl<S: Clone + Send + Sync + 'static> Side for PeerSide<S> {
-    type M = Peer;
-    fn machine(&mut self) -> &mut Peer {
+impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F> {
+    type M = Peer<F>;
+    fn machine(&mut self) -> &mut Peer<F> {
         &mut self.conn
     }
     fn step(&mut self) -> bool {
@@ -536,9 +568,9 @@ impl Client {
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct ClientBuilder {
-    timeout: Option<Duration>,
-    limits: Limits,
-    read_buffer: usize,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) limits: Limits,
+    pub(crate) read_buffer: usize,
 }
 
 impl Default for ClientBuilder {
@@ -604,10 +636,10 @@ impl ClientBuilder {
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut side = ClientSide {
-            conn: ClientConnection::new(Newline::new(self.limits.max_message_bytes), self.limits.clone()),
-            waiters: Waiters::default(),
-        };
+        let mut side = ClientSide::new(ClientConnection::new(
+            Newline::new(self.limits.max_message_bytes),
+            self.limits.clone(),
+        ));
         let opts = Options::new(self.read_buffer, None);
         tokio::spawn(async move {
             if let Err(e) = drive(io, &mut side, &mut rx, &opts).await {
@@ -677,8 +709,8 @@ impl ClientBuilder {
 /// ```
 #[derive(Debug)]
 pub struct PeerConnection {
-    client: Client,
-    task: JoinHandle<io::Result<()>>,
+    pub(crate) client: Client,
+    pub(crate) task: JoinHandle<io::Result<()>>,
 }
 
 impl PeerConnection {

@@ -46,6 +46,8 @@
 mod client;
 mod driver;
 mod server;
+mod ws;
 
 pub use client::{Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT, PeerConnection};
 pub use server::{DEFAULT_READ_BUFFER, Server, serve, serve_connection, serve_with_shutdown};
+pub use ws::{DEFAULT_PING_INTERVAL, WsClose, WsError, WsFrame, WsServer};
