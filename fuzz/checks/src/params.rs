@@ -10,7 +10,8 @@
 //! Legitimate differences, encoded explicitly:
 //! - `DIFF: duplicates` — a struct rejects a duplicate field where `Value`
 //!   keeps the last one: with a duplicate of a struct's field the core
-//!   must fail;
+//!   must fail; with other duplicate members the reference abstains, as
+//!   `Value` has dropped the overwritten values the core still reads;
 //! - `DIFF: unrepresentable` — text `Value` cannot hold (numbers beyond
 //!   `f64`, lone surrogates): the reference abstains;
 //! - `DIFF: absent` — no params read as `null`, else `[]`, else `{}`.
@@ -77,8 +78,18 @@ pub fn reference<T: DeserializeOwned>(text: Option<&str>, fields: &[&str]) -> Ex
         Err(_) if is_json_text(text) => return Expect::Abstain, // DIFF: unrepresentable
         Err(_) => return Expect::Err,
     };
-    if !fields.is_empty() && has_duplicate(&object_keys(text).unwrap_or_default(), fields) {
+    let keys = object_keys(text).unwrap_or_default();
+    if !fields.is_empty() && has_duplicate(&keys, fields) {
         return Expect::Err; // DIFF: duplicates
+    }
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != keys.len() {
+        // DIFF: duplicates — `Value` dropped the overwritten values, which
+        // the core still reads (a map keeps the last, but fails on a bad
+        // earlier one, e.g. `{"y": -0, "y": 1}` into `HashMap<_, i64>`).
+        return Expect::Abstain;
     }
     match serde_json::from_value(v) {
         Ok(t) => Expect::Ok(t),
