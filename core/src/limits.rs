@@ -31,7 +31,10 @@ pub struct Limits {
     /// On overflow: one `-32600 Invalid Request` object for the whole batch,
     /// and no entry runs.
     pub max_batch_len: usize,
-    /// Deepest JSON nesting (arrays and objects) in one message. Default: 64.
+    /// Deepest JSON nesting (arrays and objects) in one message, the
+    /// request object and a batch array included. Default: 100 (params
+    /// nested 64 deep pass even inside a batch; serde_json's own recursion
+    /// limit of 128 is never reached).
     ///
     /// On overflow: `-32600 Invalid Request` with `id: null` before any
     /// parsing, so deep input never recurses.
@@ -61,7 +64,7 @@ impl Limits {
     pub const DEFAULT: Self = Self {
         max_message_bytes: 1024 * 1024,
         max_batch_len: 1024,
-        max_depth: 64,
+        max_depth: 100,
         max_in_flight: 128,
         max_buffered_out: 4 * 1024 * 1024,
         max_connections: 1024,

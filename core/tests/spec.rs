@@ -241,12 +241,12 @@ fn deep_nesting_is_refused_before_parsing() {
     let answer = body(&router, &deep).unwrap();
     assert_eq!(
         answer,
-        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"nesting deeper than 65 levels (limit 64)"},"id":null}"#
+        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"nesting deeper than 101 levels (limit 100)"},"id":null}"#
     );
     let deep_params = format!(
         r#"{{"jsonrpc":"2.0","method":"sum","params":{}1{},"id":1}}"#,
-        "[".repeat(70),
-        "]".repeat(70)
+        "[".repeat(100),
+        "]".repeat(100)
     );
     assert!(body(&router, &deep_params).unwrap().contains("nesting deeper"));
 }

@@ -12,11 +12,7 @@ use sansrpc_tests::{Adapter, start};
 /// Cases that fail or warn on every adapter because of a known core bug,
 /// with the bug. The test requires them to still fail, so that fixing the
 /// bug makes this test say to remove the line.
-const KNOWN_CORE_BUGS: &[(&str, &str)] = &[(
-    "2/deep-nesting-moderate",
-    "core `check_depth` counts the request object itself, so params nested 64 deep are 65 levels and \
-     `Limits::DEFAULT.max_depth` (64) answers -32600 instead of dispatching the call",
-)];
+const KNOWN_CORE_BUGS: &[(&str, &str)] = &[];
 
 /// The bound on one adapter's whole run (115 cases, each with its own
 /// 2-second timeout, normally a few milliseconds).
