@@ -1,6 +1,5 @@
 //! The calling side: [`Client`], its builder, and [`PeerConnection`].
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::ops::Deref;
@@ -8,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sansrpc::{
-    BatchEntry, ClientConnection, ClientEvent, Context, Error, Framer, Id, Limits, Newline, Outcome, Peer,
-    PeerEvent, RawParams, Router, Transport, UsageError,
+    BatchEntry, CallFailure, ClientConnection, ClientEvent, Context, Error, Framer, Limits, Newline, Outcome,
+    Peer, PeerEvent, RawParams, Requester, Router, Settled, Transport, UsageError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -84,81 +83,21 @@ pub(crate) enum Command {
     Close,
 }
 
-/// What [`ClientConnection`] and [`Peer`] share for making calls.
-pub(crate) trait Caller {
-    fn call(&mut self, method: &str, params: RawParams, deadline: Option<Instant>) -> Result<Id, UsageError>;
-    fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError>;
-    fn batch(
-        &mut self,
-        entries: Vec<BatchEntry>,
-        deadline: Option<Instant>,
-    ) -> Result<Vec<Option<Id>>, UsageError>;
-}
-
-macro_rules! caller {
-    ($t:ty) => {
-        impl<F: Framer> Caller for $t {
-            fn call(
-                &mut self,
-                method: &str,
-                params: RawParams,
-                deadline: Option<Instant>,
-            ) -> Result<Id, UsageError> {
-                Self::call(self, method, params, deadline)
-            }
-            fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
-                Self::notify(self, method, params)
-            }
-            fn batch(
-                &mut self,
-                entries: Vec<BatchEntry>,
-                deadline: Option<Instant>,
-            ) -> Result<Vec<Option<Id>>, UsageError> {
-                Self::batch(self, entries, deadline)
-            }
-        }
-    };
-}
-impl<F: Framer> Caller for ClientConnection<F> {
-    fn call(&mut self, method: &str, params: RawParams, deadline: Option<Instant>) -> Result<Id, UsageError> {
-        Self::call(self, method, params, deadline)
-    }
-    fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
-        Self::notify(self, method, params)
-    }
-    fn batch(
-        &mut self,
-        entries: Vec<BatchEntry>,
-        deadline: Option<Instant>,
-    ) -> Result<Vec<Option<Id>>, UsageError> {
-        Self::batch(self, entries, deadline)
+fn failure(f: CallFailure) -> ClientError {
+    match f {
+        CallFailure::TimedOut => ClientError::TimedOut,
+        _ => ClientError::Closed,
     }
 }
-caller!(Peer<F>);
 
-enum Waiter {
-    Single(CallReply),
-    InBatch { batch: u64, index: usize },
-}
-
-struct BatchWait {
-    slots: Vec<Option<Outcome>>,
-    remaining: usize,
-    failure: Option<ClientError>,
-    reply: BatchReply,
-}
-
-/// Who waits for which answer.
+/// Who waits for which answer: the core's [`sansrpc::Waiters`], with this
+/// crate's reply channels.
 #[derive(Default)]
-struct Waiters {
-    calls: HashMap<Id, Waiter>,
-    batches: HashMap<u64, BatchWait>,
-    next_batch: u64,
-}
+struct Waiters(sansrpc::Waiters<CallReply, BatchReply>);
 
 impl Waiters {
     /// Runs a command on the machine; returns `true` for [`Command::Close`].
-    fn command(&mut self, m: &mut impl Caller, command: Command) -> bool {
+    fn command(&mut self, m: &mut impl Requester, command: Command) -> bool {
         match command {
             Command::Call {
                 method,
@@ -166,9 +105,7 @@ impl Waiters {
                 deadline,
                 reply,
             } => match m.call(&method, params, deadline) {
-                Ok(id) => {
-                    self.calls.insert(id, Waiter::Single(reply));
-                }
+                Ok(id) => self.0.call(id, reply),
                 Err(e) => {
                     let _ = reply.send(Err(e.into()));
                 }
@@ -186,28 +123,8 @@ impl Waiters {
                 reply,
             } => match m.batch(entries, deadline) {
                 Ok(ids) => {
-                    let batch = self.next_batch;
-                    self.next_batch = self.next_batch.wrapping_add(1);
-                    let mut remaining = 0;
-                    for (index, id) in ids.iter().enumerate() {
-                        if let Some(id) = id {
-                            remaining += 1;
-                            self.calls.insert(id.clone(), Waiter::InBatch { batch, index });
-                        }
-                    }
-                    let slots = ids.iter().map(|_| None).collect();
-                    if remaining == 0 {
-                        let _ = reply.send(Ok(slots));
-                    } else {
-                        self.batches.insert(
-                            batch,
-                            BatchWait {
-                                slots,
-                                remaining,
-                                failure: None,
-                                reply,
-                            },
-                        );
+                    if let Some(settled) = self.0.batch(&ids, reply) {
+                        deliver(settled);
                     }
                 }
                 Err(e) => {
@@ -219,48 +136,24 @@ impl Waiters {
         false
     }
 
-    /// Delivers the fate of call `id`.
-    fn settle(&mut self, id: &Id, fate: Result<Outcome, ClientError>) {
-        match self.calls.remove(id) {
-            Some(Waiter::Single(reply)) => {
-                let _ = reply.send(fate.and_then(|o| o.map_err(ClientError::Rpc)));
-            }
-            Some(Waiter::InBatch { batch, index }) => {
-                let Some(wait) = self.batches.get_mut(&batch) else {
-                    return;
-                };
-                match fate {
-                    Ok(outcome) => {
-                        if let Some(slot) = wait.slots.get_mut(index) {
-                            *slot = Some(outcome);
-                        }
-                    }
-                    Err(e) => {
-                        wait.failure.get_or_insert(e);
-                    }
-                }
-                wait.remaining = wait.remaining.saturating_sub(1);
-                if wait.remaining == 0 {
-                    if let Some(wait) = self.batches.remove(&batch) {
-                        let _ = wait.reply.send(match wait.failure {
-                            Some(e) => Err(e),
-                            None => Ok(wait.slots),
-                        });
-                    }
-                }
-            }
-            None => {}
+    fn on_event(&mut self, event: ClientEvent) {
+        if let Some(settled) = self.0.on_event(event) {
+            deliver(settled);
         }
     }
+}
 
-    fn on_event(&mut self, event: ClientEvent) {
-        match event {
-            ClientEvent::Response(r) => self.settle(&r.id, Ok(r.outcome)),
-            ClientEvent::TimedOut { id } => self.settle(&id, Err(ClientError::TimedOut)),
-            ClientEvent::Closed { id } => self.settle(&id, Err(ClientError::Closed)),
-            ClientEvent::Unexpected(e) => tracing::debug!("ignoring unexpected message: {e}"),
-            _ => {}
+/// Sends a settled wait's result to its caller (who may have gone away).
+fn deliver(settled: Settled<CallReply, BatchReply>) {
+    match settled {
+        Settled::Call(reply, fate) => {
+            let _ = reply.send(fate.map_err(failure).and_then(|o| o.map_err(ClientError::Rpc)));
         }
+        Settled::Batch(reply, fate) => {
+            let _ = reply.send(fate.map_err(failure));
+        }
+        Settled::Unexpected(e) => tracing::debug!("ignoring unexpected message: {e}"),
+        _ => {}
     }
 }
 
@@ -344,11 +237,11 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F>
                     params,
                 } => self.dispatcher.call(ticket, method, id, params),
                 PeerEvent::Notification { method, params } => self.dispatcher.notification(method, params),
-                PeerEvent::Response(r) => self.waiters.on_event(ClientEvent::Response(r)),
-                PeerEvent::TimedOut { id } => self.waiters.on_event(ClientEvent::TimedOut { id }),
-                PeerEvent::Closed { id } => self.waiters.on_event(ClientEvent::Closed { id }),
-                PeerEvent::Unexpected(e) => self.waiters.on_event(ClientEvent::Unexpected(e)),
-                _ => {}
+                other => {
+                    if let Err(client_event) = other.into_event() {
+                        self.waiters.on_event(client_event);
+                    }
+                }
             }
         }
         took
