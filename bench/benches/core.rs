@@ -68,6 +68,59 @@ fn core(c: &mut Criterion) {
     }
 }
 
+/// Where `ping`'s time goes inside sansrpc, through the public API only.
+fn breakdown(c: &mut Criterion) {
+    let router = subject::router();
+    let request = inputs::PING.as_bytes();
+    let frame = bytes::Bytes::from_static(inputs::PING.as_bytes());
+    let shared = sansrpc::Context::default();
+    let limits = sansrpc::Limits::default();
+    assert_eq!(
+        subject::handle_inline(&router, request, &shared),
+        subject::handle(&router, request).expect("ping is answered")
+    );
+    let mut g = c.benchmark_group("ping_breakdown");
+    g.bench_function("handle_message_fresh_context", |b| {
+        b.iter(|| subject::handle(&router, black_box(request)))
+    });
+    g.bench_function("handle_message_shared_context", |b| {
+        b.iter(|| subject::poll_ready(router.handle_message(black_box(request), shared.clone())))
+    });
+    g.bench_function("connection_inline_shared_context", |b| {
+        b.iter(|| subject::handle_inline(&router, black_box(request), &shared))
+    });
+    g.bench_function("parse_message_only", |b| {
+        b.iter(|| sansrpc::parse_message(black_box(&frame), &limits, sansrpc::Accept::Requests))
+    });
+    g.bench_function("context_default_only", |b| b.iter(sansrpc::Context::default));
+    g.bench_function("server_connection_new_only", |b| {
+        b.iter(|| {
+            let limits = router.limits().clone();
+            sansrpc::ServerConnection::new(sansrpc::Body::new(limits.max_message_bytes), limits)
+        })
+    });
+    g.bench_function("router_call_only", |b| {
+        b.iter(|| {
+            subject::poll_ready(router.call(
+                black_box("ping").to_owned(),
+                Some(sansrpc::Id::null()),
+                sansrpc::RawParams::none(),
+                shared.clone(),
+            ))
+        })
+    });
+    g.bench_function("write_response_only", |b| {
+        let id = sansrpc::Id::null();
+        let outcome = sansrpc::result("pong");
+        b.iter(|| {
+            let mut out = Vec::new();
+            sansrpc::write_response(black_box(&id), &outcome, &mut out);
+            out
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     // Short enough that `bench/run.sh` stays within its time budget; the
     // env vars let a quiet machine measure longer.
@@ -85,6 +138,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = core
+    targets = core, breakdown
 }
 criterion_main!(benches);

@@ -41,6 +41,21 @@ pub fn criterion_median_ns(dir: &Path, group: &str, line: &str) -> Option<f64> {
     v.pointer("/median/point_estimate")?.as_f64()
 }
 
+/// Instructions per request by (case, line), from `case\tline\tcount`
+/// lines.
+pub type Instructions = std::collections::HashMap<(String, String), u64>;
+
+/// Parses the tab-separated instruction counts `bench/run.sh` writes.
+pub fn parse_instructions(text: &str) -> Instructions {
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.split('\t');
+            let (case, line, n) = (parts.next()?, parts.next()?, parts.next()?.trim().parse().ok()?);
+            Some(((case.to_owned(), line.to_owned()), n))
+        })
+        .collect()
+}
+
 /// Versions of `names` as locked in `lock` (a Cargo.lock's text).
 pub fn locked_versions(lock: &str, names: &[&str]) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -111,7 +126,13 @@ fn div(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 }
 
 /// Renders the whole document.
-pub fn render(meta: &Meta, criterion_dir: &Path, load: &Results, findings: &str) -> String {
+pub fn render(
+    meta: &Meta,
+    criterion_dir: &Path,
+    load: &Results,
+    instructions: &Instructions,
+    findings: &str,
+) -> String {
     let mut md = String::new();
     let mut targets: Vec<Target> = Vec::new();
     let w = &mut md;
@@ -197,16 +218,23 @@ pub fn render(meta: &Meta, criterion_dir: &Path, load: &Results, findings: &str)
         if case.name == "ping" {
             let vs_limit = div(floor, ours);
             let vs_peer = div(peer, ours);
+            let ir = |line: &str| {
+                instructions
+                    .get(&("ping".to_owned(), line.to_owned()))
+                    .map(|&n| n as f64)
+            };
+            let ir_limit = div(ir("serde_json_limit"), ir("sansrpc"));
+            let ir_peer = div(ir("jsonrpsee"), ir("sansrpc"));
             targets.push(Target {
-                what: "Core `ping` vs the serde_json limit".into(),
+                what: "Core `ping` vs the serde_json limit (time; instructions)".into(),
                 goal: "≥ 0.8x".into(),
-                figure: ratio(vs_limit),
+                figure: format!("{}; {}", ratio(vs_limit), ratio(ir_limit)),
                 ok: vs_limit.map(|r| r >= 0.8),
             });
             targets.push(Target {
-                what: "Core `ping` vs jsonrpsee `RpcModule`".into(),
+                what: "Core `ping` vs jsonrpsee `RpcModule` (time; instructions)".into(),
                 goal: "≥ 3x".into(),
-                figure: ratio(vs_peer),
+                figure: format!("{}; {}", ratio(vs_peer), ratio(ir_peer)),
                 ok: vs_peer.map(|r| r >= 3.0),
             });
         }
@@ -233,6 +261,98 @@ pub fn render(meta: &Meta, criterion_dir: &Path, load: &Results, findings: &str)
             figure: format!("{:.2}x", per_call / single),
             ok: Some(per_call <= single),
         });
+    }
+
+    if !instructions.is_empty() {
+        let _ = writeln!(
+            w,
+            "The same lines counted in instructions per request (`valgrind --tool=callgrind`, \
+             `sansrpc-core-profile`): these do not move with the machine's load, so they are the \
+             steadier ratio on a shared machine.\n"
+        );
+        let _ = writeln!(
+            w,
+            "| input | sansrpc | limit (serde_json) | jsonrpsee | sansrpc vs limit | vs jsonrpsee |"
+        );
+        let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
+        for case in inputs::cases() {
+            let ir = |line: &str| {
+                instructions
+                    .get(&(case.name.to_owned(), line.to_owned()))
+                    .map(|&n| n as f64)
+            };
+            let (ours, floor, peer) = (ir("sansrpc"), ir("serde_json_limit"), ir("jsonrpsee"));
+            let show = |x: Option<f64>| x.map_or_else(|| "–".to_owned(), |n| format!("{n:.0}"));
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} |",
+                case.name,
+                show(ours),
+                show(floor),
+                show(peer),
+                ratio(div(floor, ours)),
+                ratio(div(peer, ours))
+            );
+        }
+        let _ = writeln!(w);
+        let ir = |case: &str| {
+            instructions
+                .get(&(case.to_owned(), "sansrpc".to_owned()))
+                .map(|&n| n as f64)
+        };
+        if let (Some(b), Some(s1)) = (ir("batch_100"), ir("subtract_positional")) {
+            let _ = writeln!(
+                w,
+                "In instructions, a call in the batch of 100 costs {:.0} against {:.0} for a single call \
+                 ({:.2}x).\n",
+                b / 100.0,
+                s1,
+                b / 100.0 / s1
+            );
+        }
+    }
+
+    let parts = [
+        (
+            "handle_message_fresh_context",
+            "`Router::handle_message`, fresh `Context` (the line above)",
+        ),
+        (
+            "handle_message_shared_context",
+            "`Router::handle_message`, a cloned shared `Context`",
+        ),
+        (
+            "connection_inline_shared_context",
+            "`ServerConnection<Body>` + `Router::dispatch`, futures polled inline (no batch join)",
+        ),
+        ("parse_message_only", "`parse_message` alone"),
+        (
+            "router_call_only",
+            "`Router::call(\"ping\")` polled to its outcome",
+        ),
+        ("write_response_only", "`write_response` into a new `Vec`"),
+        ("context_default_only", "`Context::default()` and its drop"),
+        (
+            "server_connection_new_only",
+            "`ServerConnection::new` with a `Body` framer, and its drop",
+        ),
+    ];
+    if parts
+        .iter()
+        .any(|(id, _)| criterion_median_ns(criterion_dir, "ping_breakdown", id).is_some())
+    {
+        let _ = writeln!(
+            w,
+            "Where sansrpc's `ping` time goes (public API pieces timed on their own):\n"
+        );
+        let _ = writeln!(w, "| piece | median |");
+        let _ = writeln!(w, "|---|---:|");
+        for (id, what) in parts {
+            if let Some(t) = criterion_median_ns(criterion_dir, "ping_breakdown", id) {
+                let _ = writeln!(w, "| {what} | {} |", time(t));
+            }
+        }
+        let _ = writeln!(w);
     }
 
     // HTTP.

@@ -273,12 +273,22 @@ fn tokio_line(listener: TcpListener) -> io::Result<()> {
     })
 }
 
+/// `SANSRPC_BENCH_READ_BUFFER`: a per-connection read buffer size for the
+/// stream adapters, to test how much of their idle memory it is.
+#[allow(dead_code)]
+fn read_buffer_override() -> Option<usize> {
+    std::env::var("SANSRPC_BENCH_READ_BUFFER").ok()?.parse().ok()
+}
+
 #[cfg(feature = "tokio-adapter")]
 fn tokio_sansrpc(listener: TcpListener, max_connections: usize) -> io::Result<()> {
-    let router = router(max_connections);
+    let mut server = sansrpc_tokio::Server::new(router(max_connections));
+    if let Some(bytes) = read_buffer_override() {
+        server = server.read_buffer(bytes);
+    }
     current_thread()?.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        sansrpc_tokio::serve(listener, router).await
+        server.serve(listener).await
     })
 }
 
@@ -289,10 +299,13 @@ fn tokio_sansrpc(_: TcpListener, _: usize) -> io::Result<()> {
 
 #[cfg(feature = "smol-adapter")]
 fn smol_sansrpc(listener: TcpListener, max_connections: usize) -> io::Result<()> {
-    let router = router(max_connections);
+    let mut server = sansrpc_smol::Server::new(router(max_connections));
+    if let Some(bytes) = read_buffer_override() {
+        server = server.read_buffer(bytes);
+    }
     smol::block_on(async move {
         let listener = smol::net::TcpListener::try_from(listener)?;
-        sansrpc_smol::serve(listener, router).await
+        server.serve(listener).await
     })
 }
 

@@ -39,3 +39,27 @@ pub fn poll_ready<F: Future>(fut: F) -> F::Output {
 pub fn handle(router: &Router, request: &[u8]) -> Option<Bytes> {
     poll_ready(router.handle_message(request, Context::default()))
 }
+
+/// The same answer as [`handle`], without `handle_message`'s batch
+/// machinery: a `ServerConnection` over a `Body` framer, each call's future
+/// polled inline, a shared [`Context`]. Used by the breakdown benchmark to
+/// show what `handle_message` itself costs.
+pub fn handle_inline(router: &Router, request: &[u8], context: &Context) -> Vec<u8> {
+    let limits = router.limits().clone();
+    let mut conn = sansrpc::ServerConnection::new(sansrpc::Body::new(limits.max_message_bytes), limits);
+    let mut out = Vec::new();
+    if conn.handle_input(request).is_err() {
+        return out;
+    }
+    conn.handle_eof();
+    while let Some(event) = conn.poll_event() {
+        match router.dispatch(event, context) {
+            sansrpc::Dispatch::Call(ticket, call) => {
+                let _ = conn.respond(ticket, poll_ready(call));
+            }
+            sansrpc::Dispatch::Notification(run) => poll_ready(run),
+        }
+    }
+    conn.poll_transmit(&mut out);
+    out
+}

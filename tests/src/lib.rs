@@ -201,6 +201,14 @@ fn tokio_runtime() -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// A listener on an ephemeral port whose accept queue holds a connection
+/// flood (tokio's `bind` asks for 1024; actix-web's servers get 2048 too).
+fn tokio_listener() -> io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    socket.listen(2048)
+}
+
 fn run_tokio(
     router: Router,
     addr_tx: mpsc::SyncSender<io::Result<SocketAddr>>,
@@ -211,7 +219,7 @@ fn run_tokio(
         Err(e) => return drop(addr_tx.send(Err(e))),
     };
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        let listener = match tokio_listener() {
             Ok(l) => l,
             Err(e) => return drop(addr_tx.send(Err(e))),
         };
@@ -240,7 +248,7 @@ fn run_warp(
         Err(e) => return drop(addr_tx.send(Err(e))),
     };
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        let listener = match tokio_listener() {
             Ok(l) => l,
             Err(e) => return drop(addr_tx.send(Err(e))),
         };
@@ -354,8 +362,11 @@ async fn hang() {
     std::future::pending::<()>().await;
 }
 
+/// What the `panic` method of [`hostile_router`] panics with.
+pub const PANIC_MESSAGE: &str = "a handler that panics, on purpose";
+
 fn panic() -> &'static str {
-    panic!("a handler that panics, on purpose")
+    std::panic::panic_any(PANIC_MESSAGE)
 }
 
 /// This process's resident set size, in bytes (`VmRSS` of

@@ -67,9 +67,9 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
-use sansrpc::http::{HttpReject, JSON_CONTENT_TYPE, answer_status, check_head};
+use sansrpc::http::{BodyLimit, HttpReject, answer_headers, answer_status, check_head};
 use sansrpc::{Context, Router, Transport};
 
 /// An actix-web resource at `path` that answers JSON-RPC requests with
@@ -134,10 +134,18 @@ where
     if let Err(reject) = check_head(&convert_method(req.method()), &headers, max) {
         return rejection(reject);
     }
-    let body = match read_body(payload, max).await {
+    let read = read_body(payload, max);
+    // A body still incomplete after the idle timeout is a body cut short:
+    // a slow-drip peer is idle (as on the stream transports).
+    let body = match router.limits().idle_timeout {
+        Some(limit) => actix_web::rt::time::timeout(limit, read)
+            .await
+            .unwrap_or(Err(HttpReject::BadRequest)),
+        None => read.await,
+    };
+    let body = match body {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => return rejection(HttpReject::PayloadTooLarge),
-        Err(BodyError::Read) => return bad_body(),
+        Err(reject) => return rejection(reject),
     };
 
     let mut context = Context::builder(Transport::Http).headers(headers);
@@ -148,35 +156,24 @@ where
     let answer = router.handle_message(&body, context.clone()).await;
 
     let mut response = HttpResponse::build(convert_status(answer_status(answer.as_deref())));
-    for (name, value) in &context.response_parts().headers {
+    for (name, value) in &answer_headers(answer.as_deref(), &context.response_parts()) {
         response.append_header((name.as_str(), value.as_bytes()));
     }
-    // `insert_header` replaces: a JSON answer's content type is always ours.
     match answer {
-        Some(json) => response
-            .insert_header((actix_web::http::header::CONTENT_TYPE, JSON_CONTENT_TYPE))
-            .body(json),
+        Some(json) => response.body(json),
         None => response.finish(),
     }
 }
 
-enum BodyError {
-    TooLarge,
-    Read,
-}
-
-/// Reads the body chunk by chunk and stops at the first chunk that passes
-/// `max`, so a peer can never make us hold more than `max` bytes.
-async fn read_body(mut payload: web::Payload, max: usize) -> Result<Bytes, BodyError> {
-    let mut body = BytesMut::new();
+/// Reads the body chunk by chunk; [`BodyLimit`] refuses it at the first
+/// chunk that passes `max`, so a peer can never make us hold more.
+async fn read_body(mut payload: web::Payload, max: usize) -> Result<Bytes, HttpReject> {
+    let mut body = BodyLimit::new(max);
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Read)?;
-        if chunk.len() > max.saturating_sub(body.len()) {
-            return Err(BodyError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
+        // The peer hung up or broke the chunked encoding.
+        body.push(&chunk.map_err(|_| HttpReject::BadRequest)?)?;
     }
-    Ok(body.freeze())
+    Ok(body.finish())
 }
 
 fn rejection(reject: HttpReject) -> HttpResponse {
@@ -185,14 +182,6 @@ fn rejection(reject: HttpReject) -> HttpResponse {
         response.append_header((name.as_str(), value.as_bytes()));
     }
     response.body(reject.body())
-}
-
-/// A body that could not be read (the peer hung up, or broke the chunked
-/// encoding): nothing JSON-RPC can answer.
-fn bad_body() -> HttpResponse {
-    HttpResponse::BadRequest()
-        .insert_header((actix_web::http::header::CONTENT_TYPE, "text/plain; charset=utf-8"))
-        .body("bad request: the body could not be read\n")
 }
 
 // actix-web 4 is built on `http` 0.2 and the core on `http` 1: the

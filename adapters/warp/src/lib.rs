@@ -60,10 +60,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use sansrpc::http::{HttpReject, JSON_CONTENT_TYPE, answer_status, check_head};
+use http::{HeaderMap, Method};
+use sansrpc::http::{BodyLimit, HttpReject, answer_headers, answer_status, check_head};
 use sansrpc::{Context, Router, Transport};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -120,10 +120,18 @@ where
     if let Err(reject) = check_head(method, &headers, max) {
         return rejection(reject);
     }
-    let body = match read_body(body, max).await {
+    let read = read_body(body, max);
+    // A body still incomplete after the idle timeout is a body cut short:
+    // a slow-drip peer is idle (as on the stream transports).
+    let body = match router.limits().idle_timeout {
+        Some(limit) => tokio::time::timeout(limit, read)
+            .await
+            .unwrap_or(Err(HttpReject::BadRequest)),
+        None => read.await,
+    };
+    let body = match body {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => return rejection(HttpReject::PayloadTooLarge),
-        Err(BodyError::Read) => return bad_body(),
+        Err(reject) => return rejection(reject),
     };
 
     let mut context = Context::builder(Transport::Http).headers(headers);
@@ -134,58 +142,37 @@ where
     let answer = router.handle_message(&body, context.clone()).await;
 
     let status = answer_status(answer.as_deref());
-    let has_body = answer.is_some();
+    let headers = answer_headers(answer.as_deref(), &context.response_parts());
     let mut response = Response::new(answer.unwrap_or_default().into());
     *response.status_mut() = status;
-    // The handlers' headers first, so a JSON answer's content type is
-    // always ours (as in the actix adapter).
-    *response.headers_mut() = context.response_parts().headers;
-    if has_body {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
-    }
+    *response.headers_mut() = headers;
     response
 }
 
-enum BodyError {
-    TooLarge,
-    Read,
-}
-
-/// Reads the body chunk by chunk and stops at the first chunk that passes
-/// `max`, so a peer can never make us hold more than `max` bytes.
+/// Reads the body chunk by chunk; [`BodyLimit`] refuses it at the first
+/// chunk that passes `max`, so a peer can never make us hold more.
 async fn read_body<B: Buf, E>(
     body: impl Stream<Item = Result<B, E>>,
     max: usize,
-) -> Result<Bytes, BodyError> {
+) -> Result<Bytes, HttpReject> {
     let mut body = std::pin::pin!(body);
-    let mut buf = BytesMut::new();
+    let mut buf = BodyLimit::new(max);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Read)?;
-        if chunk.remaining() > max.saturating_sub(buf.len()) {
-            return Err(BodyError::TooLarge);
+        // The peer hung up or broke the chunked encoding.
+        let mut chunk = chunk.map_err(|_| HttpReject::BadRequest)?;
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            buf.push(part)?;
+            chunk.advance(n);
         }
-        buf.put(chunk);
     }
-    Ok(buf.freeze())
+    Ok(buf.finish())
 }
 
 fn rejection(reject: HttpReject) -> Response {
     let mut response = Response::new(reject.body().into());
     *response.status_mut() = reject.status();
     *response.headers_mut() = reject.headers();
-    response
-}
-
-/// A body that could not be read (the peer hung up, or broke the chunked
-/// encoding): nothing JSON-RPC can answer.
-fn bad_body() -> Response {
-    let mut response = Response::new("bad request: the body could not be read\n".into());
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
     response
 }

@@ -96,7 +96,11 @@ fn run() -> Result<(), String> {
                 get("--load-before").unwrap_or_default(),
                 get("--pinned").is_some() || has("--pinned"),
             );
-            let md = report::render(&meta, &criterion, &load, &findings);
+            let instructions = get("--instructions")
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .map(|t| report::parse_instructions(&t))
+                .unwrap_or_default();
+            let md = report::render(&meta, &criterion, &load, &instructions, &findings);
             std::fs::write(&out, md).map_err(|e| format!("{}: {e}", out.display()))?;
             Ok(())
         }

@@ -1,0 +1,57 @@
+//! Runs one line of the core benchmark on one input `N` times, for
+//! profilers (`perf`, `valgrind --tool=callgrind`): instruction counts do not
+//! depend on how busy the machine is.
+//!
+//! `sansrpc-core-profile LINE CASE N` with LINE one of `sansrpc`,
+//! `serde_json_limit`, `jsonrpsee`, and CASE a core benchmark input
+//! (`ping`, `subtract_positional`, ...).
+
+use std::hint::black_box;
+
+use sansrpc_bench::{inputs, limit, peer, subject};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!(
+            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|serde_json_limit|jsonrpsee CASE N"
+        );
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [line, case, n] = args.as_slice() else {
+        return Err("three arguments are required".into());
+    };
+    let n: u64 = n.parse().map_err(|e| format!("N: {e}"))?;
+    let case = inputs::cases()
+        .into_iter()
+        .find(|c| c.name == case)
+        .ok_or_else(|| format!("unknown case {case}"))?;
+    let text = std::str::from_utf8(&case.request).map_err(|e| e.to_string())?;
+    match line.as_str() {
+        "sansrpc" => {
+            let router = subject::router();
+            for _ in 0..n {
+                black_box(subject::handle(&router, black_box(&case.request)));
+            }
+        }
+        "serde_json_limit" => {
+            for _ in 0..n {
+                black_box(limit::handle(black_box(&case.request)));
+            }
+        }
+        "jsonrpsee" => {
+            let module = peer::module().map_err(|e| e.to_string())?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .map_err(|e| e.to_string())?;
+            for _ in 0..n {
+                black_box(rt.block_on(peer::handle(&module, black_box(text))));
+            }
+        }
+        other => return Err(format!("unknown line {other}")),
+    }
+    Ok(())
+}

@@ -1,0 +1,1001 @@
+//! Hostile input against all four adapters' real servers, over real
+//! sockets on 127.0.0.1, in this process.
+//!
+//! One `#[test]` per adapter × attack family (`tokio::deep_nesting`,
+//! `warp::slow_drip`, ...). Each test starts a fresh server serving
+//! [`hostile_router`], and while it attacks, a background load of 100
+//! calls across 10 connections per round (rounds repeat until the attack
+//! ends) must get every exact answer; after the attack a fresh client's
+//! `ping` must get `pong`. In every case the offender gets a clear JSON-RPC
+//! error, an HTTP error status or a clean close, and nothing crashes.
+//!
+//! Memory: the servers run in this process, so its resident set size
+//! (`VmRSS`) is measured before and after each test, with the tests of this
+//! file serialized (one lock) so that each figure is one test's own. The
+//! bound, per test and summed over one adapter's battery, is
+//! [`RSS_BOUND`] (200 MB) — with the default 1 MiB message limit a server
+//! must never hold anything close to the 100 MB the attacks send. The
+//! figures are printed (`cargo test -p sansrpc-tests --test hostile --
+//! --nocapture`).
+//!
+//! Every socket has timeouts, every loop a count bound, every test a
+//! [`TEST_TIMEOUT`].
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use sansrpc::Limits;
+use sansrpc_tests::{
+    Adapter, PANIC_MESSAGE, Running, hostile_router, open_files_soft_limit, rss_bytes, start,
+};
+use serde_json::{Value, json};
+
+/// The most one test, or one adapter's whole battery, may add to this
+/// process's resident set: 200 MB.
+const RSS_BOUND: u64 = 200 * 1024 * 1024;
+
+/// The bound on one test, server start and stop included.
+const TEST_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// The bound on any one socket read or write.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The idle timeout configured for the slow-drip attack.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// How long the slow-drip attack drips (one byte per [`DRIP_EVERY`]).
+const DRIP_FOR: Duration = Duration::from_secs(3);
+const DRIP_EVERY: Duration = Duration::from_millis(100);
+
+/// The size of the huge message: 100 MB, streamed in [`CHUNK`]s.
+const HUGE: usize = 100 * 1024 * 1024;
+const CHUNK: usize = 64 * 1024;
+
+/// How many connections the connection flood opens at once.
+const FLOOD: usize = 1000;
+
+/// Tests of this file run one at a time: RSS figures are then each
+/// test's own, and two cores are enough.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Per adapter: tests run, the sum of their RSS increments, the largest
+/// RSS seen.
+static BATTERY: Mutex<Option<HashMap<Adapter, (usize, i64, u64)>>> = Mutex::new(None);
+
+// ---------------------------------------------------------------------------
+// The harness.
+
+/// Runs one attack against a fresh `adapter` server under `limits`, with
+/// the background load, the fresh-client check and the memory check.
+fn run(adapter: Adapter, family: &'static str, limits: Limits, attack: fn(Adapter, SocketAddr)) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    quiet_on_purpose_panics();
+    let name = format!("{adapter}/{family}");
+    bounded(&name.clone(), TEST_TIMEOUT, move || {
+        let before = rss_bytes().expect("/proc/self/status has VmRSS");
+        let started = Instant::now();
+        let server: Running = start(adapter, hostile_router(), limits).expect("server starts");
+        let addr = server.addr();
+
+        let load = Load::start(adapter, addr);
+        let attack_started = Instant::now();
+        attack(adapter, addr);
+        let attack_took = attack_started.elapsed();
+        let (rounds, calls) = load.finish();
+        fresh_ping(adapter, addr);
+
+        let after = rss_bytes().expect("/proc/self/status has VmRSS");
+        drop(server);
+        let delta = after as i64 - before as i64;
+        let (runs, sum, max) = {
+            let mut battery = BATTERY.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = battery
+                .get_or_insert_with(HashMap::new)
+                .entry(adapter)
+                .or_insert((0, 0, 0));
+            entry.0 += 1;
+            entry.1 += delta;
+            entry.2 = entry.2.max(after);
+            *entry
+        };
+        println!(
+            "{name}: attack {attack_took:.2?}, test {:.2?}; load {calls} exact answers in {rounds} rounds; \
+             RSS before {}, after {} ({:+.1} MB); {adapter} battery so far: {runs} tests, {:+.1} MB summed, \
+             max {}",
+            started.elapsed(),
+            mb(before),
+            mb(after),
+            delta as f64 / 1e6,
+            sum as f64 / 1e6,
+            mb(max),
+        );
+        assert!(
+            delta < RSS_BOUND as i64,
+            "{name}: RSS grew by {:.1} MB (bound {} MB)",
+            delta as f64 / 1e6,
+            RSS_BOUND / 1_000_000
+        );
+        assert!(
+            sum < RSS_BOUND as i64,
+            "{adapter}: the battery's RSS grew by {:.1} MB in all (bound {} MB)",
+            sum as f64 / 1e6,
+            RSS_BOUND / 1_000_000
+        );
+    });
+}
+
+/// The `panic` method's panics are expected: they are not printed.
+fn quiet_on_purpose_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&PANIC_MESSAGE) {
+                default(info);
+            }
+        }));
+    });
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// Runs `f` on a thread of its own and fails if it takes longer than
+/// `limit` (the thread is then left behind; the test process ends anyway).
+fn bounded(what: &str, limit: Duration, f: impl FnOnce() + Send + 'static) {
+    let (done_tx, done) = mpsc::channel::<()>();
+    let handle = thread::spawn(move || {
+        f();
+        drop(done_tx);
+    });
+    match done.recv_timeout(limit) {
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: not done within {limit:?}"),
+        _ => {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+}
+
+/// 100 calls across 10 connections per round, rounds repeated while the
+/// attack runs (at least one, at most [`Load::MAX_ROUNDS`]); every answer
+/// is checked against the exact expected result.
+struct Load {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<(usize, usize)>,
+}
+
+impl Load {
+    const CONNECTIONS: usize = 10;
+    const CALLS: usize = 10;
+    const MAX_ROUNDS: usize = 200;
+
+    fn start(adapter: Adapter, addr: SocketAddr) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = thread::spawn(move || {
+            let answered = AtomicUsize::new(0);
+            let mut rounds = 0;
+            while rounds < Self::MAX_ROUNDS && (rounds == 0 || !flag.load(Ordering::SeqCst)) {
+                thread::scope(|s| {
+                    for c in 0..Self::CONNECTIONS {
+                        let answered = &answered;
+                        s.spawn(move || {
+                            let n = load_connection(adapter, addr, rounds, c);
+                            answered.fetch_add(n, Ordering::SeqCst);
+                        });
+                    }
+                });
+                rounds += 1;
+            }
+            (rounds, answered.into_inner())
+        });
+        Load { stop, thread }
+    }
+
+    /// Stops after the current round; returns (rounds, calls answered).
+    fn finish(self) -> (usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        match self.thread.join() {
+            Ok(figures) => figures,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// One load connection's calls: `subtract [a, b]` with distinct operands;
+/// panics on any wrong, missing or extra answer. Returns the calls answered.
+fn load_connection(adapter: Adapter, addr: SocketAddr, round: usize, conn: usize) -> usize {
+    let calls: Vec<(u64, i64, i64)> = (0..Load::CALLS)
+        .map(|k| {
+            let id = (round * 1000 + conn * 100 + k) as u64;
+            (id, id as i64 * 3 + 1, k as i64)
+        })
+        .collect();
+    let request = |(id, a, b): (u64, i64, i64)| {
+        json!({"jsonrpc": "2.0", "method": "subtract", "params": [a, b], "id": id}).to_string()
+    };
+    let mut answers: HashMap<u64, Value> = HashMap::new();
+    if adapter.is_http() {
+        let mut http = Http::connect(addr);
+        for &call in &calls {
+            let reply = http.post(request(call).as_bytes());
+            assert_eq!(reply.status, 200, "load call {call:?}: {reply:?}");
+            let v = reply.json();
+            answers.insert(v["id"].as_u64().expect("numeric id"), v);
+        }
+    } else {
+        let mut line = Line::connect(addr);
+        // Pipelined: all ten written, then the ten answers, in any order.
+        let mut batch = String::new();
+        for &call in &calls {
+            batch.push_str(&request(call));
+            batch.push('\n');
+        }
+        line.send(batch.as_bytes());
+        for _ in 0..calls.len() {
+            let v = line.recv_json();
+            answers.insert(v["id"].as_u64().expect("numeric id"), v);
+        }
+    }
+    for (id, a, b) in &calls {
+        let answer = answers
+            .get(id)
+            .unwrap_or_else(|| panic!("{adapter}: load call {id} lost its answer"));
+        assert_eq!(
+            answer,
+            &json!({"jsonrpc": "2.0", "result": a - b, "id": id}),
+            "{adapter}: load call {id}"
+        );
+    }
+    assert_eq!(
+        answers.len(),
+        calls.len(),
+        "{adapter}: extra answers: {answers:?}"
+    );
+    calls.len()
+}
+
+/// A fresh client's `ping` gets `pong`.
+fn fresh_ping(adapter: Adapter, addr: SocketAddr) {
+    let answer = rpc(
+        adapter,
+        addr,
+        br#"{"jsonrpc":"2.0","method":"ping","id":"fresh"}"#,
+    );
+    assert_eq!(
+        answer,
+        json!({"jsonrpc": "2.0", "result": "pong", "id": "fresh"}),
+        "{adapter}: a fresh client's ping after the attack"
+    );
+}
+
+/// One message on a fresh connection; its answer (HTTP: status 200).
+fn rpc(adapter: Adapter, addr: SocketAddr, message: &[u8]) -> Value {
+    if adapter.is_http() {
+        let reply = Http::connect(addr).post(message);
+        assert_eq!(reply.status, 200, "{adapter}: {reply:?}");
+        reply.json()
+    } else {
+        let mut line = Line::connect(addr);
+        line.send(message);
+        line.send(b"\n");
+        line.recv_json()
+    }
+}
+
+/// Asserts `v` is a JSON-RPC error answer with one of `codes`.
+fn assert_error(adapter: Adapter, what: &str, v: &Value, codes: &[i64]) {
+    let code = v["error"]["code"].as_i64();
+    assert!(
+        v["jsonrpc"] == "2.0"
+            && code.is_some_and(|c| codes.contains(&c))
+            && v["error"]["message"].is_string(),
+        "{adapter}: {what}: expected a JSON-RPC error with a code in {codes:?}, got {v}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Raw clients over std sockets: the tests control every byte.
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
+    stream.set_write_timeout(Some(IO_TIMEOUT)).expect("write timeout");
+    let _ = stream.set_nodelay(true);
+    stream
+}
+
+/// A newline-delimited JSON connection.
+struct Line {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Line {
+    fn connect(addr: SocketAddr) -> Line {
+        let stream = connect(addr);
+        Line {
+            writer: stream.try_clone().expect("clone"),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// The next line, without its newline; `None` at a clean end of stream.
+    fn recv(&mut self) -> Option<String> {
+        let mut buf = Vec::new();
+        match self.reader.read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                let text = String::from_utf8(buf).expect("answers are UTF-8");
+                Some(text.trim_end().to_owned())
+            }
+            Err(e) => panic!("reading an answer line: {e}"),
+        }
+    }
+
+    fn recv_json(&mut self) -> Value {
+        let line = self.recv().expect("an answer line, not the end of stream");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("answer {line:?} is not JSON: {e}"))
+    }
+}
+
+/// An HTTP/1.1 keep-alive connection.
+struct Http {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body {:?} is not JSON: {e}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+fn head(length: &str) -> String {
+    format!("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{length}\r\n\r\n")
+}
+
+impl Http {
+    fn connect(addr: SocketAddr) -> Http {
+        let stream = connect(addr);
+        Http {
+            writer: stream.try_clone().expect("clone"),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    fn post(&mut self, body: &[u8]) -> Reply {
+        let mut request = head(&format!("Content-Length: {}", body.len())).into_bytes();
+        request.extend_from_slice(body);
+        self.writer.write_all(&request).expect("write request");
+        self.read_reply().expect("a response")
+    }
+
+    /// Reads one response; `None` when the connection ends before one.
+    fn read_reply(&mut self) -> Option<Reply> {
+        let mut status_line = String::new();
+        match self.reader.read_line(&mut status_line) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) =>
+            {
+                return None;
+            }
+            Err(e) => panic!("reading a status line: {e}"),
+        }
+        let status: u16 = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+        let mut length = None;
+        let mut chunked = false;
+        for _ in 0..100 {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).expect("a header line");
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').expect("a header");
+            let value = value.trim();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.parse::<usize>().ok(),
+                "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
+                _ => {}
+            }
+        }
+        let mut body = Vec::new();
+        if chunked {
+            for _ in 0..10_000 {
+                let mut size = String::new();
+                self.reader.read_line(&mut size).expect("a chunk size");
+                let size = usize::from_str_radix(size.trim(), 16).expect("a hex chunk size");
+                let mut chunk = vec![0; size + 2];
+                self.reader.read_exact(&mut chunk).expect("a chunk");
+                body.extend_from_slice(&chunk[..size]);
+                if size == 0 {
+                    break;
+                }
+            }
+        } else if let Some(n) = length {
+            body.resize(n, 0);
+            self.reader.read_exact(&mut body).expect("the body");
+        }
+        Some(Reply { status, body })
+    }
+}
+
+/// Whether the server has closed `stream`: a read sees the end of stream
+/// or a reset within `wait`.
+fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    stream.set_read_timeout(Some(wait)).expect("read timeout");
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + wait;
+    // Anything the server sends first (an error, a 408) is read past.
+    for _ in 0..64 {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return false,
+            Err(_) => return true,
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------
+// The attacks.
+
+/// JSON nested 100,000 deep, balanced and unbalanced, as params and as the
+/// whole message: a JSON-RPC error, never a stack overflow.
+fn deep_nesting(adapter: Adapter, addr: SocketAddr) {
+    const DEPTH: usize = 100_000;
+    let params = format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
+    let messages = [
+        format!(r#"{{"jsonrpc":"2.0","method":"echo","params":[{params}],"id":7}}"#),
+        format!(
+            r#"{{"jsonrpc":"2.0","method":"echo","params":[{}"#,
+            "[".repeat(DEPTH)
+        ),
+        "{\"a\":".repeat(DEPTH),
+        params,
+    ];
+    for m in &messages {
+        let v = rpc(adapter, addr, m.as_bytes());
+        assert_error(adapter, "100,000-deep JSON", &v, &[-32600, -32700]);
+    }
+    if !adapter.is_http() {
+        // The same connection goes on.
+        let mut line = Line::connect(addr);
+        line.send(messages[0].as_bytes());
+        line.send(b"\n{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":2}\n");
+        assert_error(adapter, "100,000-deep JSON", &line.recv_json(), &[-32600, -32700]);
+        assert_eq!(line.recv_json(), json!({"jsonrpc":"2.0","result":"pong","id":2}));
+    }
+}
+
+/// Writes `total` bytes of `fill` in [`CHUNK`]s (one buffer, reused);
+/// stops at the first error (the server may refuse and close early).
+/// Returns the bytes written.
+fn stream_bytes(stream: &mut TcpStream, total: usize, http_chunked: bool) -> usize {
+    let chunk = vec![b'x'; CHUNK];
+    let chunk_head = format!("{CHUNK:x}\r\n");
+    let mut written = 0;
+    while written < total {
+        let result = if http_chunked {
+            stream
+                .write_all(chunk_head.as_bytes())
+                .and_then(|()| stream.write_all(&chunk))
+                .and_then(|()| stream.write_all(b"\r\n"))
+        } else {
+            stream.write_all(&chunk)
+        };
+        if result.is_err() {
+            break;
+        }
+        written += CHUNK;
+    }
+    written
+}
+
+/// A 100 MB line (TCP) or body (HTTP, chunked so nothing is declared),
+/// streamed: TCP answers one `-32600` and the connection goes on; HTTP
+/// answers `413`.
+fn huge_message(adapter: Adapter, addr: SocketAddr) {
+    if adapter.is_http() {
+        let http = Http::connect(addr);
+        let mut writer = http.writer.try_clone().expect("clone");
+        writer
+            .write_all(head("Transfer-Encoding: chunked").as_bytes())
+            .expect("write head");
+        let streamer = thread::spawn(move || {
+            let n = stream_bytes(&mut writer, HUGE, true);
+            let _ = writer.write_all(b"0\r\n\r\n");
+            n
+        });
+        let mut http = http;
+        let reply = http.read_reply().expect("a response to a 100 MB body");
+        assert_eq!(reply.status, 413, "{adapter}: 100 MB chunked body: {reply:?}");
+        // Unblocks the streamer if the server stopped reading.
+        let _ = http.writer.shutdown(Shutdown::Both);
+        let sent = streamer.join().expect("streamer");
+        println!(
+            "{adapter}: 413 after the client wrote {} of 100 MB",
+            mb(sent as u64)
+        );
+    } else {
+        let mut line = Line::connect(addr);
+        line.send(br#"{"jsonrpc":"2.0","method":"echo","params":[""#);
+        let sent = stream_bytes(&mut line.writer, HUGE, false);
+        assert_eq!(
+            sent, HUGE,
+            "{adapter}: the server must keep reading (and skipping) a huge line"
+        );
+        line.send(b"\"],\"id\":1}\n{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":2}\n");
+        let v = line.recv_json();
+        assert_error(adapter, "100 MB line", &v, &[-32600]);
+        assert_eq!(v["id"], Value::Null, "{adapter}: the over-long line's error: {v}");
+        assert_eq!(line.recv_json(), json!({"jsonrpc":"2.0","result":"pong","id":2}));
+    }
+}
+
+/// `Content-Length: 10 GB` with a few bytes of body: `413` at once, never an
+/// allocation of what was declared (HTTP only).
+fn declared_ten_gigabytes(adapter: Adapter, addr: SocketAddr) {
+    let mut http = Http::connect(addr);
+    let started = Instant::now();
+    http.writer
+        .write_all(head("Content-Length: 10737418240").as_bytes())
+        .expect("write head");
+    let _ = http.writer.write_all(br#"{"jsonrpc":"2.0","method":"ping","#);
+    let reply = http.read_reply().expect("a response to a 10 GB declaration");
+    assert_eq!(reply.status, 413, "{adapter}: Content-Length 10 GB: {reply:?}");
+    println!("{adapter}: 413 for a declared 10 GB in {:.2?}", started.elapsed());
+}
+
+/// One byte per 100 ms of a message never finished, for up to 3 s, with a
+/// 1 s idle timeout: the server must close the connection.
+fn slow_drip(adapter: Adapter, addr: SocketAddr) {
+    // What is dripped, and a known reason when the server is not expected
+    // to close it.
+    let cases: &[(&str, Vec<u8>, Option<&str>)] = if adapter.is_http() {
+        &[
+            (
+                "request head",
+                head("Content-Length: 40").into_bytes(),
+                // Before the adapter sees a request: the HTTP server's job.
+                (adapter == Adapter::Warp).then_some(
+                    "warp 0.4's `serve` has no request-head timeout (hyper's `header_read_timeout` \
+                     is not exposed)",
+                ),
+            ),
+            (
+                "body",
+                [
+                    head("Content-Length: 100").as_bytes(),
+                    br#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+                ]
+                .concat(),
+                None,
+            ),
+        ]
+    } else {
+        &[(
+            "line",
+            br#"{"jsonrpc":"2.0","method":"ping","params":["drip"],"id":1}"#.to_vec(),
+            None,
+        )]
+    };
+    for (what, bytes, known_open) in cases {
+        let mut stream = connect(addr);
+        // A body drip sends the head at once, then drips the body.
+        let (at_once, drip) = match adapter.is_http() && *what == "body" {
+            true => bytes.split_at(head("Content-Length: 100").len()),
+            false => bytes.split_at(0),
+        };
+        stream.write_all(at_once).expect("write");
+        let started = Instant::now();
+        let mut closed_after = None;
+        for &b in drip
+            .iter()
+            .cycle()
+            .take((DRIP_FOR.as_millis() / DRIP_EVERY.as_millis()) as usize)
+        {
+            if stream.write_all(&[b]).is_err() {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+            // The pacing wait is itself the check: a read that ends early
+            // means the server closed.
+            if closed_within(&mut stream, DRIP_EVERY) {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+        }
+        match (closed_after, known_open) {
+            (Some(t), None) => {
+                println!("{adapter}: slow drip of the {what}: closed by the server after {t:.2?}")
+            }
+            (None, Some(why)) => {
+                println!("{adapter}: slow drip of the {what}: still open after {DRIP_FOR:?}, known: {why}")
+            }
+            (None, None) => {
+                panic!(
+                    "{adapter}: slow drip of the {what}: still open after {DRIP_FOR:?} (idle timeout {IDLE:?})"
+                )
+            }
+            (Some(t), Some(why)) => {
+                panic!(
+                    "{adapter}: slow drip of the {what}: closed after {t:.2?}, though known not to be ({why}): update the test"
+                )
+            }
+        }
+    }
+}
+
+fn slow_drip_limits() -> Limits {
+    Limits {
+        idle_timeout: Some(IDLE),
+        ..Limits::default()
+    }
+}
+
+/// 1,000 connections opened at once, each then calls `ping`: every one is
+/// answered (the default connection limit is 1024).
+fn many_connections(adapter: Adapter, addr: SocketAddr) {
+    // This process holds both ends, plus the load's and some slack.
+    let soft = open_files_soft_limit().unwrap_or(1024);
+    let count = FLOOD.min((soft.saturating_sub(300) / 2) as usize);
+    if count < FLOOD {
+        println!(
+            "note: open-file soft limit {soft}: opening {count} connections instead of {FLOOD} \
+             (raise it with `ulimit -n 4096`)"
+        );
+    }
+    let started = Instant::now();
+    let mut streams: Vec<TcpStream> = (0..count).map(|_| connect(addr)).collect();
+    let opened = started.elapsed();
+    for (i, s) in streams.iter_mut().enumerate() {
+        let body = format!(r#"{{"jsonrpc":"2.0","method":"ping","id":{i}}}"#);
+        let bytes = if adapter.is_http() {
+            [
+                head(&format!("Content-Length: {}", body.len())).as_bytes(),
+                body.as_bytes(),
+            ]
+            .concat()
+        } else {
+            format!("{body}\n").into_bytes()
+        };
+        s.write_all(&bytes).expect("write ping");
+    }
+    for (i, s) in streams.into_iter().enumerate() {
+        let v = if adapter.is_http() {
+            let mut http = Http {
+                writer: s.try_clone().expect("clone"),
+                reader: BufReader::new(s),
+            };
+            let reply = http.read_reply().expect("a response");
+            assert_eq!(reply.status, 200, "{adapter}: connection {i}: {reply:?}");
+            reply.json()
+        } else {
+            Line {
+                writer: s.try_clone().expect("clone"),
+                reader: BufReader::new(s),
+            }
+            .recv_json()
+        };
+        assert_eq!(
+            v,
+            json!({"jsonrpc":"2.0","result":"pong","id":i}),
+            "{adapter}: connection {i}"
+        );
+    }
+    println!(
+        "{adapter}: {count} connections opened in {opened:.2?}, all answered in {:.2?}",
+        started.elapsed()
+    );
+}
+
+/// Peers that vanish mid-request: half a message, half a head, half a
+/// body, and slow calls dropped before their answer.
+fn vanishing_peers(adapter: Adapter, addr: SocketAddr) {
+    let halves: Vec<Vec<u8>> = if adapter.is_http() {
+        vec![
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty".to_vec(),
+            [
+                head("Content-Length: 80").as_bytes(),
+                br#"{"jsonrpc":"2.0","method""#,
+            ]
+            .concat(),
+            [
+                head("Transfer-Encoding: chunked").as_bytes(),
+                b"50\r\n{\"jsonrpc\":",
+            ]
+            .concat(),
+        ]
+    } else {
+        vec![br#"{"jsonrpc":"2.0","method":"pi"#.to_vec()]
+    };
+    for _ in 0..20 {
+        for half in &halves {
+            let mut s = connect(addr);
+            s.write_all(half).expect("write half a request");
+            drop(s);
+        }
+    }
+    // A slow call, dropped before its answer; half of them with the write
+    // side shut first (an EOF the server sees), half just dropped.
+    let call = br#"{"jsonrpc":"2.0","method":"sleep","params":[300],"id":1}"#;
+    for i in 0..20 {
+        let mut s = connect(addr);
+        if adapter.is_http() {
+            s.write_all(&[head(&format!("Content-Length: {}", call.len())).as_bytes(), call].concat())
+        } else {
+            s.write_all(&[call.as_slice(), b"\n"].concat())
+        }
+        .expect("write a slow call");
+        if i % 2 == 0 {
+            let _ = s.shutdown(Shutdown::Write);
+        }
+        drop(s);
+    }
+    // Calls dropped mid-flight do not disturb calls that are answered.
+    let v = rpc(adapter, addr, call);
+    assert_eq!(
+        v,
+        json!({"jsonrpc":"2.0","result":300,"id":1}),
+        "{adapter}: a slow call kept"
+    );
+}
+
+/// Invalid UTF-8 and NUL bytes, in strings, names and as the whole message:
+/// each a JSON-RPC error (TCP: the connection goes on); an escaped NUL is
+/// ordinary JSON and echoes back.
+fn invalid_utf8_and_nul(adapter: Adapter, addr: SocketAddr) {
+    let bad: [&[u8]; 6] = [
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\xff\xfe\",\"id\":1}",
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":[\"\xc3\x28\"],\"id\":2}",
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":[\"a\x00b\"],\"id\":3}",
+        b"\x00\x00\x00\x00",
+        b"\xef\xbb\xbf\xff\xff{\"jsonrpc\":\"2.0\"}",
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":4}\x00",
+    ];
+    for m in bad {
+        let v = rpc(adapter, addr, m);
+        assert_error(
+            adapter,
+            &format!("{:?}", String::from_utf8_lossy(m)),
+            &v,
+            &[-32700, -32600],
+        );
+    }
+    let v = rpc(
+        adapter,
+        addr,
+        br#"{"jsonrpc":"2.0","method":"echo","params":["a\u0000b"],"id":5}"#,
+    );
+    assert_eq!(
+        v,
+        json!({"jsonrpc":"2.0","result":"a\u{0}b","id":5}),
+        "{adapter}: escaped NUL"
+    );
+    if !adapter.is_http() {
+        let mut line = Line::connect(addr);
+        for m in bad {
+            line.send(m);
+            line.send(b"\n");
+        }
+        line.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":\"after\"}\n");
+        for _ in bad {
+            assert_error(
+                adapter,
+                "bad bytes on one connection",
+                &line.recv_json(),
+                &[-32700, -32600],
+            );
+        }
+        assert_eq!(
+            line.recv_json(),
+            json!({"jsonrpc":"2.0","result":"pong","id":"after"})
+        );
+    }
+}
+
+/// A handler that panics answers `-32603` with the call's id, alone and in
+/// a batch beside a good call, again and again; the connection lives on.
+fn panicking_handler(adapter: Adapter, addr: SocketAddr) {
+    let batch = br#"[{"jsonrpc":"2.0","method":"panic","id":1},{"jsonrpc":"2.0","method":"ping","id":2}]"#;
+    for i in 0..20 {
+        let v = rpc(
+            adapter,
+            addr,
+            format!(r#"{{"jsonrpc":"2.0","method":"panic","id":{i}}}"#).as_bytes(),
+        );
+        assert_error(adapter, "a panicking handler", &v, &[-32603]);
+        assert_eq!(v["id"], json!(i), "{adapter}: {v}");
+    }
+    let v = rpc(adapter, addr, batch);
+    assert_error(adapter, "a panicking handler in a batch", &v[0], &[-32603]);
+    assert_eq!(
+        v[1],
+        json!({"jsonrpc":"2.0","result":"pong","id":2}),
+        "{adapter}: {v}"
+    );
+    if !adapter.is_http() {
+        let mut line = Line::connect(addr);
+        line.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"panic\",\"id\":1}\n");
+        line.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":2}\n");
+        let mut got = [line.recv_json(), line.recv_json()];
+        got.sort_by_key(|v| v["id"].as_i64());
+        assert_error(adapter, "a panicking handler", &got[0], &[-32603]);
+        assert_eq!(got[1], json!({"jsonrpc":"2.0","result":"pong","id":2}));
+    }
+}
+
+/// Calls to a handler that never returns, with `max_in_flight` 4: the
+/// offending connections wait forever (by design: nothing is dropped),
+/// other connections are served all along.
+fn hanging_handler(adapter: Adapter, addr: SocketAddr) {
+    let hang = |id: usize| format!(r#"{{"jsonrpc":"2.0","method":"hang","id":{id}}}"#);
+    let mut stuck = Vec::new();
+    if adapter.is_http() {
+        for i in 0..8 {
+            let mut s = connect(addr);
+            let body = hang(i);
+            s.write_all(
+                &[
+                    head(&format!("Content-Length: {}", body.len())).as_bytes(),
+                    body.as_bytes(),
+                ]
+                .concat(),
+            )
+            .expect("write");
+            stuck.push(s);
+        }
+        // A batch of hanging calls larger than the in-flight limit.
+        let batch = format!("[{}]", (100..110).map(hang).collect::<Vec<_>>().join(","));
+        let mut s = connect(addr);
+        s.write_all(
+            &[
+                head(&format!("Content-Length: {}", batch.len())).as_bytes(),
+                batch.as_bytes(),
+            ]
+            .concat(),
+        )
+        .expect("write");
+        stuck.push(s);
+    } else {
+        for _ in 0..3 {
+            let mut s = connect(addr);
+            let lines: String = (0..8).map(|i| hang(i) + "\n").collect();
+            s.write_all(lines.as_bytes()).expect("write");
+            stuck.push(s);
+        }
+    }
+    // Served meanwhile, several times over.
+    for _ in 0..10 {
+        fresh_ping(adapter, addr);
+    }
+    for s in &mut stuck {
+        assert!(
+            !closed_within(s, Duration::from_millis(50)),
+            "{adapter}: a connection waiting for a hanging call was closed or answered"
+        );
+    }
+    drop(stuck);
+}
+
+fn hanging_limits() -> Limits {
+    Limits {
+        max_in_flight: 4,
+        ..Limits::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The tests: one module per adapter, one test per attack family.
+
+macro_rules! battery {
+    ($adapter:expr; $($extra:ident: $attack:expr, $limits:expr;)*) => {
+        use super::*;
+
+        const ADAPTER: Adapter = $adapter;
+
+        #[test]
+        fn deep_nesting() {
+            run(ADAPTER, "deep-nesting", Limits::default(), super::deep_nesting);
+        }
+
+        #[test]
+        fn huge_message() {
+            run(ADAPTER, "huge-message", Limits::default(), super::huge_message);
+        }
+
+        #[test]
+        fn slow_drip() {
+            run(ADAPTER, "slow-drip", slow_drip_limits(), super::slow_drip);
+        }
+
+        #[test]
+        fn many_connections() {
+            run(ADAPTER, "many-connections", Limits::default(), super::many_connections);
+        }
+
+        #[test]
+        fn vanishing_peers() {
+            run(ADAPTER, "vanishing-peers", Limits::default(), super::vanishing_peers);
+        }
+
+        #[test]
+        fn invalid_utf8_and_nul() {
+            run(ADAPTER, "invalid-utf8-and-nul", Limits::default(), super::invalid_utf8_and_nul);
+        }
+
+        #[test]
+        fn panicking_handler() {
+            run(ADAPTER, "panicking-handler", Limits::default(), super::panicking_handler);
+        }
+
+        #[test]
+        fn hanging_handler() {
+            run(ADAPTER, "hanging-handler", hanging_limits(), super::hanging_handler);
+        }
+
+        $(
+            #[test]
+            fn $extra() {
+                run(ADAPTER, stringify!($extra), $limits, $attack);
+            }
+        )*
+    };
+}
+
+mod tokio {
+    battery!(Adapter::Tokio;);
+}
+
+mod smol {
+    battery!(Adapter::Smol;);
+}
+
+mod actix {
+    battery!(Adapter::Actix; declared_ten_gigabytes: super::declared_ten_gigabytes, Limits::default(););
+}
+
+mod warp {
+    battery!(Adapter::Warp; declared_ten_gigabytes: super::declared_ten_gigabytes, Limits::default(););
+}
+
+#[test]
+fn the_harness_reads_memory_figures() {
+    assert!(rss_bytes().is_some_and(|b| b > 0));
+    assert!(open_files_soft_limit().is_some_and(|n| n > 0));
+    let _ = io::stderr().flush();
+}
