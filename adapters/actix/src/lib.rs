@@ -52,6 +52,42 @@
 //!     .await
 //! }
 //! ```
+//!
+//! ## WebSocket
+//!
+//! [`websocket`] serves JSON-RPC over WebSocket (`actix-ws`): one message
+//! per text frame, and calls in both directions — handlers (and the
+//! `on_connect` hook) get a [`Client`] that notifies or calls the remote.
+//! The connection is run by the driver shared with the other adapters,
+//! [`WsServer`] (from `sansrpc-tokio`, re-exported here).
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer};
+//! use sansrpc::{Extension, Router};
+//! use sansrpc_actix::{Client, WsServer};
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let mut router = Router::new();
+//!     router
+//!         .method("ping", || "pong")
+//!         .expect("a valid, new method name")
+//!         .method("whoareyou", |Extension(page): Extension<Client>| async move {
+//!             // Calls the browser back and waits for its answer.
+//!             page.call::<serde_json::Value>("page.info", ()).await.ok()
+//!         })
+//!         .expect("a valid, new method name");
+//!     let server = WsServer::new(router).on_connect(|_ctx, page: Client| {
+//!         actix_web::rt::spawn(async move {
+//!             let _ = page.notify("server.notice", serde_json::json!({"text": "welcome"})).await;
+//!         });
+//!     });
+//!     HttpServer::new(move || App::new().service(sansrpc_actix::websocket("/ws", server.clone())))
+//!         .bind("127.0.0.1:5000")?
+//!         .run()
+//!         .await
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -71,6 +107,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use sansrpc::http::{BodyLimit, HttpReject, answer_headers, answer_status, check_head};
 use sansrpc::{Context, Router, Transport};
+
+mod ws;
+
+pub use sansrpc_tokio::{Client, ClientBuilder, ClientError, WsClose, WsServer};
+pub use ws::{websocket, websocket_respond};
 
 /// An actix-web resource at `path` that answers JSON-RPC requests with
 /// `router`, for [`App::service`](actix_web::App::service).

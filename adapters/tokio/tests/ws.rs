@@ -2,6 +2,8 @@
 //! one connection, no deadlock when both sides call at once, nothing lost
 //! under load, the hooks, binary frames, oversized messages, ping and idle.
 
+mod ws_common;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -401,4 +403,10 @@ async fn pings_go_out_and_a_silent_client_is_closed_after_the_idle_time() {
         assert_eq!(code, 1001);
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_shared_websocket_suite_passes() {
+    let addr = start(ws_common::server()).await;
+    ws_common::suite(&url(addr)).await;
 }

@@ -46,6 +46,40 @@
 //!     warp::serve(rpc.or(health)).run(([127, 0, 0, 1], 5000)).await;
 //! }
 //! ```
+//!
+//! ## WebSocket
+//!
+//! [`websocket`] serves JSON-RPC over warp's own WebSocket upgrade: one
+//! message per text frame, and calls in both directions — handlers (and
+//! the `on_connect` hook) get a [`Client`] that notifies or calls the
+//! remote. The connection is run by the driver shared with the other
+//! adapters, [`WsServer`] (from `sansrpc-tokio`, re-exported here).
+//!
+//! ```no_run
+//! use sansrpc::{Extension, Router};
+//! use sansrpc_warp::{Client, WsServer};
+//! use warp::Filter;
+//!
+//! #[tokio::main]
+//! async fn main() {
+//!     let mut router = Router::new();
+//!     router
+//!         .method("ping", || "pong")
+//!         .expect("a valid, new method name")
+//!         .method("whoareyou", |Extension(page): Extension<Client>| async move {
+//!             // Calls the browser back and waits for its answer.
+//!             page.call::<serde_json::Value>("page.info", ()).await.ok()
+//!         })
+//!         .expect("a valid, new method name");
+//!     let server = WsServer::new(router).on_connect(|_ctx, page: Client| {
+//!         tokio::spawn(async move {
+//!             let _ = page.notify("server.notice", serde_json::json!({"text": "welcome"})).await;
+//!         });
+//!     });
+//!     let ws = warp::path("ws").and(warp::path::end()).and(sansrpc_warp::websocket(server));
+//!     warp::serve(ws).run(([127, 0, 0, 1], 5000)).await;
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -67,6 +101,11 @@ use sansrpc::http::{BodyLimit, HttpReject, answer_headers, answer_status, check_
 use sansrpc::{Context, Router, Transport};
 use warp::reply::Response;
 use warp::{Filter, Rejection};
+
+mod ws;
+
+pub use sansrpc_tokio::{Client, ClientBuilder, ClientError, WsClose, WsServer};
+pub use ws::websocket;
 
 /// A warp filter that answers JSON-RPC requests with `router`.
 ///
