@@ -63,9 +63,12 @@ const FLOOD: usize = 1000;
 /// test's own, and two cores are enough.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Per adapter: tests run, the sum of their RSS increments, the largest
-/// RSS seen.
-static BATTERY: Mutex<Option<HashMap<Adapter, (usize, i64, u64)>>> = Mutex::new(None);
+/// One adapter's battery so far: tests run, the sum of their RSS
+/// increments, the largest RSS seen.
+type Figures = (usize, i64, u64);
+
+/// [`Figures`] per adapter.
+static BATTERY: Mutex<Option<HashMap<Adapter, Figures>>> = Mutex::new(None);
 
 // ---------------------------------------------------------------------------
 // The harness.
