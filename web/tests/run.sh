@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The browser test: installs what is missing (Debian's chromium, the npm
+# packages; quick when present), builds the warp and actix `web` examples,
+# and runs web/tests/browser.mjs against each in headless Chromium.
+# Screenshots go to artifacts/browser-{warp,actix}.png. Exits non-zero on
+# any failure.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+    echo "== installing chromium (Debian)"
+    sudo_cmd=""
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium
+fi
+
+if [ ! -d web/node_modules/playwright-core ]; then
+    echo "== npm ci (web/)"
+    (cd web && npm ci --no-audit --no-fund)
+fi
+
+# Both crates have an example named `web`: build one at a time and keep a copy,
+# since the second build overwrites target/debug/examples/web.
+bin_dir="$(mktemp -d)"
+trap 'rm -rf "$bin_dir"' EXIT
+target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+for adapter in warp actix; do
+    echo "== building the $adapter web example"
+    cargo build --quiet -p "sansrpc-$adapter" --example web
+    cp "$target_dir/debug/examples/web" "$bin_dir/web-$adapter"
+done
+
+echo "== headless Chromium"
+(cd web && node tests/browser.mjs "warp=$bin_dir/web-warp" "actix=$bin_dir/web-actix")
