@@ -119,6 +119,8 @@ pub enum TransportKind {
     Http,
     /// A byte stream with newline-delimited JSON (e.g. `tcp://`).
     Stream,
+    /// WebSocket (`ws://`): one message per text frame.
+    WebSocket,
 }
 
 impl fmt::Display for TransportKind {
@@ -126,6 +128,7 @@ impl fmt::Display for TransportKind {
         f.pad(match self {
             TransportKind::Http => "http",
             TransportKind::Stream => "stream",
+            TransportKind::WebSocket => "websocket",
         })
     }
 }
@@ -140,6 +143,8 @@ pub enum Applies {
     Http,
     /// Newline-delimited streams only.
     Stream,
+    /// WebSocket only (frame kinds, close codes).
+    WebSocket,
 }
 
 impl Applies {
@@ -150,6 +155,7 @@ impl Applies {
             (Applies::Any, _)
                 | (Applies::Http, TransportKind::Http)
                 | (Applies::Stream, TransportKind::Stream)
+                | (Applies::WebSocket, TransportKind::WebSocket)
         )
     }
 }

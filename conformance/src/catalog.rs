@@ -31,6 +31,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("8", "Extensions"),
     ("http", "HTTP transport conventions"),
     ("tcp", "Newline-delimited stream conventions"),
+    ("ws", "WebSocket conventions"),
 ];
 
 impl Case {
@@ -65,6 +66,11 @@ impl Case {
 
     fn stream_only(mut self) -> Case {
         self.applies = Applies::Stream;
+        self
+    }
+
+    fn ws_only(mut self) -> Case {
+        self.applies = Applies::WebSocket;
         self
     }
 
@@ -219,6 +225,30 @@ fn parse_error_then_probe(obs: &Observed) -> Result<(), String> {
     } else {
         Err("the probe call sent on the next line was not answered".to_owned())
     }
+}
+
+/// A close (and nothing else), or one error answer.
+fn closed_or_error(obs: &Observed) -> Result<(), String> {
+    if obs.end == End::Closed && obs.messages.is_empty() {
+        return Ok(());
+    }
+    match obs.messages.as_slice() {
+        [m] => {
+            let v = crate::expect::parse(m)?;
+            Resp::error_null_or(json!(1), &[]).check(&v)
+        }
+        [] => Err("neither a close nor an answer".to_owned()),
+        more => Err(format!("{} messages, expected a close or one error", more.len())),
+    }
+}
+
+/// At most one error then the probe answered, or a close with nothing
+/// before it.
+fn error_then_probe_or_closed(obs: &Observed) -> Result<(), String> {
+    if obs.end == End::Closed && obs.messages.is_empty() {
+        return Ok(());
+    }
+    error_then_probe(obs)
 }
 
 fn error_then_probe(obs: &Observed) -> Result<(), String> {
@@ -1208,6 +1238,46 @@ pub fn catalog() -> Vec<Case> {
                 },
             )
             .stream_only()
+        },
+        // ---- ws: one message per WebSocket text frame --------------------------
+        // The ws:// transport sends a case's bytes as one text frame, or as a
+        // binary frame when they are not UTF-8 (which a text frame cannot
+        // carry), then a probe call in its own text frame.
+        Case::new(
+            "ws/binary-frame",
+            Should,
+            "a binary frame (here: bytes that are not UTF-8): refused with a close (1003), or an error answer",
+            b"\xFF\xFE{\"jsonrpc\":\"2.0\",\"method\":\"conformance.unknown\",\"id\":1}".to_vec(),
+            Expect::Custom {
+                describe: "a close frame with nothing before it, or one error response",
+                check: closed_or_error,
+            },
+        )
+        .ws_only(),
+        Case::new(
+            "ws/survives-parse-error",
+            Should,
+            "after a parse error the connection stays usable: the next frame is answered",
+            r#"{"jsonrpc":"2.0","method""#,
+            Expect::Custom {
+                describe: "a -32700 with id null, then the probe in the next frame answered",
+                check: parse_error_then_probe,
+            },
+        )
+        .ws_only(),
+        Case {
+            payload: Payload::Oversized(OVERSIZED_BYTES),
+            ..Case::new(
+                "ws/oversized-message",
+                Info,
+                "a 16 MiB text frame: an error (and the next frame answered), or a clean close (1009)",
+                "",
+                Expect::Custom {
+                    describe: "at most one error then the probe answered, or a close with nothing before it",
+                    check: error_then_probe_or_closed,
+                },
+            )
+            .ws_only()
         },
     ]
 }

@@ -7,8 +7,9 @@
 //!   for what the spec leaves open), the exact bytes sent and an [`Expect`]ation
 //!   of what comes back, or that nothing does.
 //! - A **runner** ([`Suite`]) that talks to a live server over a
-//!   [`Transport`]: `http://host:port/path` (POST) or `tcp://host:port`
-//!   (newline-delimited JSON). Every case has a timeout; a silent server
+//!   [`Transport`]: `http://host:port/path` (POST), `tcp://host:port`
+//!   (newline-delimited JSON) or `ws://host:port/path` (one message per
+//!   WebSocket text frame). Every case has a timeout; a silent server
 //!   fails cases, it never hangs the run.
 //! - A **report** ([`Report`]) with a [`Verdict`] per case and text, JSON
 //!   and JUnit renderings.
@@ -70,4 +71,6 @@ pub use expect::{
 };
 pub use report::{CaseResult, Report, SectionSummary, Verdict};
 pub use runner::{RunError, RunOptions, Suite};
-pub use transport::{BoxFuture, Exchange, HttpTransport, PROBE_ID, Target, TcpTransport, Transport};
+pub use transport::{
+    BoxFuture, Exchange, HttpTransport, PROBE_ID, Target, TcpTransport, Transport, WsTransport,
+};

@@ -42,8 +42,9 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// The server: `http://host:port/path` (HTTP POST) or `tcp://host:port`
-    /// (newline-delimited JSON).
+    /// The server: `http://host:port/path` (HTTP POST), `tcp://host:port`
+    /// (newline-delimited JSON) or `ws://host:port/path` (WebSocket, one
+    /// message per text frame).
     url: Option<String>,
     /// Which cases to run, by what the server implements: `core` needs no
     /// method; `spec-examples` needs the methods of the spec's section-7
@@ -96,7 +97,7 @@ fn main() -> ExitCode {
         None => {
             let Some(url) = cli.run.url.clone() else {
                 eprintln!(
-                    "error: give a server URL (http://host:port/path or tcp://host:port), or `list`\n\nFor more information, try '--help'."
+                    "error: give a server URL (http://host:port/path, tcp://host:port or ws://host:port/path), or `list`\n\nFor more information, try '--help'."
                 );
                 return ExitCode::from(2);
             };
@@ -203,6 +204,7 @@ fn list(profile: Profile, patterns: &[String], format: Format) -> ExitCode {
             sansrpc_conformance::Applies::Any => "any",
             sansrpc_conformance::Applies::Http => "http",
             sansrpc_conformance::Applies::Stream => "stream",
+            sansrpc_conformance::Applies::WebSocket => "ws",
         };
         println!(
             "{:<36} {:<6} {:<8} {:<6} {}",

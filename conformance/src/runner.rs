@@ -160,6 +160,9 @@ async fn run_case(
     if !case.applies.to(kind) {
         return skip(format!("does not apply to {kind} transports"));
     }
+    if let Some(reason) = transport.skip(case) {
+        return skip(reason);
+    }
     let bytes = case.payload.bytes();
     let started = Instant::now();
     let deadline = started + options.timeout;

@@ -50,6 +50,7 @@ async function startServer(name, binary) {
   child.stderr.on("data", (d) => output.push(String(d)));
   let exited = null;
   child.once("exit", (code, signal) => (exited = { code, signal }));
+  child.once("error", (e) => (exited = { error: String(e) }));
   const deadline = Date.now() + 30000;
   while (!(await canConnect(port))) {
     if (exited) throw new Error(`${name}: the server exited early (${JSON.stringify(exited)}):\n${output.join("")}`);

@@ -6,6 +6,7 @@
 
 mod http;
 mod tcp;
+mod ws;
 
 use std::fmt;
 use std::future::Future;
@@ -16,6 +17,7 @@ use tokio::time::Instant;
 
 pub use self::http::HttpTransport;
 pub use self::tcp::{PROBE_ID, TcpTransport};
+pub use self::ws::WsTransport;
 use crate::case::{Case, TransportKind};
 use crate::expect::Observed;
 
@@ -50,9 +52,18 @@ pub trait Transport: Send + Sync {
     /// Checks that the server accepts connections at all, so a run against a
     /// dead address stops with one clear error instead of a page of failures.
     fn preflight(&self) -> BoxFuture<'_, Result<(), String>>;
+
+    /// Why this transport cannot send `case` at all, if it cannot (the case
+    /// is then reported as skipped with that reason). By default every
+    /// case that applies to [`kind`](Self::kind) is sent.
+    fn skip(&self, case: &Case) -> Option<String> {
+        let _ = case;
+        None
+    }
 }
 
-/// A parsed target URL: `http://host:port/path` or `tcp://host:port`.
+/// A parsed target URL: `http://host:port/path`, `tcp://host:port` or
+/// `ws://host:port/path`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     /// HTTP POST to this host, port and path (with query, if any).
@@ -71,6 +82,15 @@ pub enum Target {
         /// TCP port.
         port: u16,
     },
+    /// WebSocket: one message per text frame.
+    WebSocket {
+        /// Host name or address (IPv6 without brackets).
+        host: String,
+        /// TCP port (80 if not given).
+        port: u16,
+        /// Request target: path and query, starting with `/`.
+        path: String,
+    },
 }
 
 impl Target {
@@ -81,11 +101,12 @@ impl Target {
     /// let t = Target::parse("http://127.0.0.1:8080/rpc").unwrap();
     /// assert_eq!(t, Target::Http { host: "127.0.0.1".into(), port: 8080, path: "/rpc".into() });
     /// assert!(Target::parse("tcp://[::1]:9000").is_ok());
+    /// assert!(Target::parse("ws://127.0.0.1:5000/ws").is_ok());
     /// assert!(Target::parse("ftp://x").is_err());
     /// ```
     pub fn parse(url: &str) -> Result<Target, String> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-            format!("{url:?} is not a URL (expected http://host:port/path or tcp://host:port)")
+            format!("{url:?} is not a URL (expected http://host:port/path, tcp://host:port or ws://host:port/path)")
         })?;
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -96,19 +117,22 @@ impl Target {
         if host.is_empty() {
             return Err(format!("{url:?}: no host"));
         }
+        let full_path = match path {
+            "" => "/".to_owned(),
+            p if p.starts_with('?') => format!("/{p}"),
+            p => p.to_owned(),
+        };
         match scheme.to_ascii_lowercase().as_str() {
-            "http" => {
-                let path = match path {
-                    "" => "/".to_owned(),
-                    p if p.starts_with('?') => format!("/{p}"),
-                    p => p.to_owned(),
-                };
-                Ok(Target::Http {
-                    host,
-                    port: port.unwrap_or(80),
-                    path,
-                })
-            }
+            "http" => Ok(Target::Http {
+                host,
+                port: port.unwrap_or(80),
+                path: full_path,
+            }),
+            "ws" => Ok(Target::WebSocket {
+                host,
+                port: port.unwrap_or(80),
+                path: full_path,
+            }),
             "tcp" => {
                 if !path.is_empty() && path != "/" {
                     return Err(format!("{url:?}: a tcp:// target has no path"));
@@ -116,11 +140,11 @@ impl Target {
                 let port = port.ok_or_else(|| format!("{url:?}: a tcp:// target needs a port"))?;
                 Ok(Target::Tcp { host, port })
             }
-            "https" | "ws" | "wss" => Err(format!(
-                "{url:?}: {scheme}:// is not supported yet (http:// and tcp:// are)"
+            "https" | "wss" => Err(format!(
+                "{url:?}: {scheme}:// is not supported yet (http://, tcp:// and ws:// are)"
             )),
             _ => Err(format!(
-                "{url:?}: unknown scheme {scheme:?} (expected http:// or tcp://)"
+                "{url:?}: unknown scheme {scheme:?} (expected http://, tcp:// or ws://)"
             )),
         }
     }
@@ -132,6 +156,9 @@ impl Target {
                 Box::new(HttpTransport::new(host.clone(), *port, path.clone()))
             }
             Target::Tcp { host, port } => Box::new(TcpTransport::new(host.clone(), *port)),
+            Target::WebSocket { host, port, path } => {
+                Box::new(WsTransport::new(host.clone(), *port, path.clone()))
+            }
         }
     }
 }
@@ -143,6 +170,9 @@ impl fmt::Display for Target {
                 write!(f, "http://{}:{port}{path}", bracket(host))
             }
             Target::Tcp { host, port } => write!(f, "tcp://{}:{port}", bracket(host)),
+            Target::WebSocket { host, port, path } => {
+                write!(f, "ws://{}:{port}{path}", bracket(host))
+            }
         }
     }
 }
@@ -232,7 +262,7 @@ mod tests {
             "tcp://127.0.0.1",
             "tcp://127.0.0.1:x",
             "http://:80/",
-            "ws://127.0.0.1:1",
+            "wss://127.0.0.1:1",
             "tcp://127.0.0.1:1/path",
         ] {
             assert!(Target::parse(bad).is_err(), "{bad}");
