@@ -25,6 +25,10 @@ pub enum HttpReject {
     /// short or a broken chunked encoding (`400`).
     #[error("bad request: the body cannot be read")]
     BadRequest,
+    /// The body did not arrive within [`crate::Limits::idle_timeout`]
+    /// (`408`, with `Connection: close`): a slow-drip peer.
+    #[error("request timeout: the body did not arrive in time")]
+    RequestTimeout,
 }
 
 impl HttpReject {
@@ -35,6 +39,7 @@ impl HttpReject {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -43,6 +48,9 @@ impl HttpReject {
         let mut h = HeaderMap::new();
         if self == Self::MethodNotAllowed {
             h.insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        if self == Self::RequestTimeout {
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         h.insert(
             header::CONTENT_TYPE,
@@ -58,6 +66,7 @@ impl HttpReject {
             Self::UnsupportedMediaType => "unsupported media type: send application/json\n",
             Self::PayloadTooLarge => "payload too large\n",
             Self::BadRequest => "bad request: the body cannot be read\n",
+            Self::RequestTimeout => "request timeout: the body did not arrive in time\n",
         }
     }
 }

@@ -54,8 +54,12 @@ pub struct Limits {
     ///
     /// On overflow: stream servers close new connections at once.
     pub max_connections: usize,
-    /// Longest a connection may stay idle (nothing read, nothing in flight)
-    /// before the server closes it. Default: 5 minutes. `None` disables it.
+    /// Longest a connection may stay idle before the server closes it.
+    /// Idle means nothing in flight and nothing to send, and no *complete*
+    /// message read: bytes that never finish a message (a slow-drip peer)
+    /// do not count as activity. HTTP adapters apply it to reading a body
+    /// and answer `408` when it runs out. Default: 5 minutes. `None`
+    /// disables it.
     pub idle_timeout: Option<Duration>,
 }
 

@@ -160,12 +160,12 @@ where
         return rejection(reject);
     }
     let read = read_body(body, max);
-    // A body still incomplete after the idle timeout is a body cut short:
-    // a slow-drip peer is idle (as on the stream transports).
+    // A body still incomplete after the idle timeout: a slow-drip peer is
+    // idle (as on the stream transports).
     let body = match router.limits().idle_timeout {
         Some(limit) => tokio::time::timeout(limit, read)
             .await
-            .unwrap_or(Err(HttpReject::BadRequest)),
+            .unwrap_or(Err(HttpReject::RequestTimeout)),
         None => read.await,
     };
     let body = match body {
