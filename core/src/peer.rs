@@ -177,6 +177,12 @@ pub struct Peer<F = Newline> {
     scratch: Vec<u8>,
     answers: Vec<Vec<u8>>,
     server_events: VecDeque<Event>,
+    /// The remote's requests parsed while the in-flight limit holds, in
+    /// order, and how many of them are calls: parsing goes on past the
+    /// limit (up to `max_in_flight` held requests) so answers to our own
+    /// calls keep arriving while every handler awaits one of them.
+    held: VecDeque<PeerEvent>,
+    held_calls: usize,
 }
 
 impl<F: Framer> Peer<F> {
@@ -196,6 +202,8 @@ impl<F: Framer> Peer<F> {
             scratch: Vec::new(),
             answers: Vec::new(),
             server_events: VecDeque::new(),
+            held: VecDeque::new(),
+            held_calls: 0,
         }
     }
 
@@ -322,20 +330,39 @@ impl<F: Framer> Peer<F> {
         self.input_closed = true;
     }
 
-    fn backpressured(&self) -> bool {
-        self.responder.in_flight() >= self.limits.max_in_flight
-            || self.out_bytes >= self.limits.max_buffered_out
+    /// Whether more frames may be parsed: the held requests and the
+    /// outgoing buffer are under their bounds.
+    fn may_parse(&self) -> bool {
+        self.held.len() < self.limits.max_in_flight.max(1) && self.out_bytes < self.limits.max_buffered_out
     }
 
-    /// The next event, or `None` when more input (or time) is needed, or
-    /// while the in-flight or outgoing-buffer limit is reached (answer calls
-    /// and transmit to make room).
+    /// The next held request that may be handed out now.
+    fn release(&mut self) -> Option<PeerEvent> {
+        match self.held.front()? {
+            PeerEvent::Call { .. } if self.in_flight() >= self.limits.max_in_flight => None,
+            PeerEvent::Call { .. } => {
+                self.held_calls = self.held_calls.saturating_sub(1);
+                self.held.pop_front()
+            }
+            _ => self.held.pop_front(),
+        }
+    }
+
+    /// The next event, or `None` when more input (or time) is needed.
+    ///
+    /// At most [`Limits::max_in_flight`] of the remote's calls are handed
+    /// out unanswered at a time; past that, its requests are held (up to as
+    /// many again, then reading pauses) while frames keep being parsed, so
+    /// answers to our own calls are never stuck behind them.
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
         loop {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
             }
-            if self.backpressured() {
+            if let Some(e) = self.release() {
+                return Some(e);
+            }
+            if !self.may_parse() {
                 return None;
             }
             let next = if self.input_closed {
@@ -368,8 +395,10 @@ impl<F: Framer> Peer<F> {
             .accept(message, &mut self.server_events, &mut answers, &mut |r| {
                 responses.push(r)
             });
-        self.events
-            .extend(self.server_events.drain(..).map(PeerEvent::from));
+        for e in self.server_events.drain(..) {
+            self.held_calls += usize::from(matches!(e, Event::Call { .. }));
+            self.held.push_back(PeerEvent::from(e));
+        }
         if in_array {
             if !responses.is_empty() {
                 self.caller.handle_batch(responses, &mut self.events);
@@ -422,7 +451,7 @@ impl<F: Framer> Peer<F> {
     /// The remote's calls handed out and not yet answered (what the
     /// in-flight limit and [`wants_input`](Self::wants_input) count).
     pub fn in_flight(&self) -> usize {
-        self.responder.in_flight()
+        self.responder.in_flight().saturating_sub(self.held_calls)
     }
 
     /// Forgets our pending call `id` (its caller gave up); a response that
@@ -445,7 +474,7 @@ impl<F: Framer> Peer<F> {
             && !self.input_closed
             && !self.framer.is_failed()
             && self.events.is_empty()
-            && !self.backpressured()
+            && self.may_parse()
     }
 
     /// Whether the connection has nothing to do: no call in flight either
@@ -453,7 +482,11 @@ impl<F: Framer> Peer<F> {
     /// partial message does not count, so idle timeouts also end slow-drip
     /// connections.
     pub fn is_idle(&self) -> bool {
-        self.in_flight() == 0 && self.pending_calls() == 0 && self.out.is_empty() && self.events.is_empty()
+        self.in_flight() == 0
+            && self.pending_calls() == 0
+            && self.out.is_empty()
+            && self.events.is_empty()
+            && self.held.is_empty()
     }
 
     /// Whether the connection is done: the input ended (or could no longer

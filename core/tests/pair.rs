@@ -819,12 +819,14 @@ fn peer_batch_mixing_a_response_and_a_request() {
     let events = serve(&mut a);
     assert_eq!(
         events,
+        // Answers to our calls come first: the remote's requests wait behind
+        // the in-flight limit, responses never do.
         vec![
+            PeerEvent::Response(ok_id(id, r#""pong""#)),
             PeerEvent::Notification {
                 method: "note".into(),
                 params: RawParams::none()
             },
-            PeerEvent::Response(ok_id(id, r#""pong""#)),
         ]
     );
     out.clear();
@@ -1092,4 +1094,44 @@ proptest! {
         prop_assert_eq!(whole.1.len(), n);
         prop_assert_eq!(&whole, &split);
     }
+}
+
+#[test]
+fn peer_answers_to_our_calls_are_not_stuck_behind_the_in_flight_limit() {
+    let two = Limits {
+        max_in_flight: 2,
+        ..Limits::default()
+    };
+    let mut a = Peer::new(Newline::new(1024), two);
+    let ours = a.call("fetch", RawParams::none(), None).unwrap();
+    // The remote calls us twice (both handlers will await our own call),
+    // calls us a third time, then answers our call.
+    let call = |id: &str| format!("{{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":\"{id}\"}}\n");
+    let input = format!(
+        "{}{}{}{{\"jsonrpc\":\"2.0\",\"result\":42,\"id\":1}}\n",
+        call("r1"),
+        call("r2"),
+        call("r3")
+    );
+    a.handle_input(input.as_bytes()).unwrap();
+    let mut tickets = Vec::new();
+    for want in ["\"r1\"", "\"r2\""] {
+        match a.poll_event() {
+            Some(PeerEvent::Call { ticket, id, .. }) => {
+                assert_eq!(id.as_json(), want);
+                tickets.push(ticket);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Both handlers are in flight, at the limit: `r3` is held, yet the
+    // answer to our call still arrives, so the handlers can finish.
+    match a.poll_event() {
+        Some(PeerEvent::Response(r)) => assert_eq!(r.id, ours),
+        other => panic!("{other:?}"),
+    }
+    assert!(a.poll_event().is_none());
+    assert_eq!(a.in_flight(), 2);
+    a.respond(tickets.remove(0), result(&"done")).unwrap();
+    assert!(matches!(a.poll_event(), Some(PeerEvent::Call { id, .. }) if id.as_json() == "\"r3\""));
 }
