@@ -7,7 +7,7 @@
 # then writes the tables, the machine and the ratios.
 #
 # Knobs (environment): BENCH_WARMUP_SECS / BENCH_MEASURE_SECS (criterion, per
-# line; default 1 / 3), LOAD_SECS (per load cell; default 3), IDLE_CONNECTIONS
+# line; default 1 / 3), LOAD_SECS (per load cell and round; default 2), LOAD_ROUNDS (default 2; each cell keeps its best round), IDLE_CONNECTIONS
 # (default 10000). Everything targets 127.0.0.1 and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,7 +17,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 LOAD_BEFORE=$(cat /proc/loadavg)
 export BENCH_WARMUP_SECS=${BENCH_WARMUP_SECS:-1}
 export BENCH_MEASURE_SECS=${BENCH_MEASURE_SECS:-3}
-LOAD_SECS=${LOAD_SECS:-3}
+LOAD_SECS=${LOAD_SECS:-2}
+LOAD_ROUNDS=${LOAD_ROUNDS:-2}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 
 echo "== building (niced)" >&2
@@ -79,7 +80,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     PINNED=(--pinned)
 fi
 "${PIN[@]}" target/release/sansrpc-matrix load --out target/load.json \
-    --duration "${LOAD_SECS}s" --warmup 0.5s --idle "$IDLE_CONNECTIONS" ${PINNED:+--pin}
+    --duration "${LOAD_SECS}s" --warmup 0.5s --rounds "$LOAD_ROUNDS" --idle "$IDLE_CONNECTIONS" ${PINNED:+--pin}
 
 echo "== writing BENCHMARKS.md" >&2
 target/release/sansrpc-matrix report --load target/load.json --criterion target/criterion \

@@ -14,7 +14,7 @@ use sansrpc_bench::matrix::{self, Plan, Results};
 use sansrpc_bench::report::{self, Meta};
 use sansrpc_bench::servers::Kind;
 
-const USAGE: &str = "usage: sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--servers a,b]\n       sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--load-before TEXT]";
+const USAGE: &str = "usage: sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--rounds 2] [--servers a,b]\n       sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--load-before TEXT]";
 
 fn main() {
     if let Err(e) = run() {
@@ -63,6 +63,7 @@ fn run() -> Result<(), String> {
                 kinds,
                 connections: vec![1, 64, 256],
                 pipeline: 16,
+                rounds: get("--rounds").map_or(Ok(2), |v| v.parse().map_err(|e| format!("--rounds: {e}")))?,
                 warmup: get("--warmup").map_or(Ok(Duration::from_millis(500)), |v| parse_duration(&v))?,
                 duration: get("--duration").map_or(Ok(Duration::from_secs(3)), |v| parse_duration(&v))?,
                 idle_connections: get("--idle")
