@@ -217,7 +217,13 @@ impl<S: Clone + Send + Sync + 'static> Side for PeerSide<S> {
                     id,
                     method,
                     params,
-                } => self.dispatcher.call(ticket, method, id, params),
+                } => {
+                    if let Some((ticket, outcome)) = self.dispatcher.call(ticket, method, id, params) {
+                        if let Err(e) = self.conn.respond(ticket, outcome) {
+                            tracing::error!("answering a call: {e}");
+                        }
+                    }
+                }
                 PeerEvent::Notification { method, params } => self.dispatcher.notification(method, params),
                 other => {
                     if let Err(client_event) = other.into_event() {

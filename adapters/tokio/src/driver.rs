@@ -53,6 +53,9 @@ impl Options {
     }
 }
 
+/// The read buffer of a connection that is idle or reads little.
+const SMALL_READ_BUFFER: usize = 2048;
+
 /// Runs one connection until it is finished, idle for too long, closed, or
 /// broken.
 pub(crate) async fn drive<S, IO>(
@@ -66,7 +69,12 @@ where
     IO: AsyncRead + AsyncWrite,
 {
     let (mut reader, mut writer) = tokio::io::split(io);
-    let mut buf = vec![0u8; opts.read_buffer.max(1)];
+    // The read buffer starts small and grows while reads fill it, up to
+    // `read_buffer`; an idle connection shrinks it back, so ten thousand
+    // idle connections do not hold ten thousand large buffers.
+    let max_buf = opts.read_buffer.max(1);
+    let small_buf = SMALL_READ_BUFFER.min(max_buf);
+    let mut buf = vec![0u8; small_buf];
     // Bytes taken from the machine and not yet written. The machine is
     // asked for more only once these are out, so its outgoing limit is what
     // pauses reading when the peer does not read its answers.
@@ -95,6 +103,14 @@ where
         if out.is_empty() && (m.is_finished() || (draining && m.serving() == 0)) {
             break Ok(());
         }
+        if out.is_empty() && m.is_idle() {
+            if buf.len() > small_buf {
+                buf = vec![0u8; small_buf];
+            }
+            if out.capacity() > small_buf {
+                out = Vec::new();
+            }
+        }
 
         let wants_read = !eof && !draining && m.wants_input();
         let idle_at = match opts.idle_timeout {
@@ -114,6 +130,9 @@ where
                     side.machine().handle_eof();
                 }
                 Ok(n) => {
+                    if n == buf.len() && buf.len() < max_buf {
+                        buf.resize((buf.len() * 2).min(max_buf), 0);
+                    }
                     // Bytes alone are not activity: a peer that trickles a
                     // message it never finishes stays idle (the core's
                     // `is_idle`), so the idle timeout ends it. Completed
@@ -140,6 +159,13 @@ where
                 Some(msg) => {
                     if side.on_msg(msg) {
                         draining = true;
+                    }
+                    // Take every answer already waiting, so answers that
+                    // are ready together go out in one write.
+                    while let Ok(msg) = rx.try_recv() {
+                        if side.on_msg(msg) {
+                            draining = true;
+                        }
                     }
                 }
                 // Only a client's channel closes: every handle is gone, so

@@ -1,12 +1,14 @@
 //! The serving side: [`Server`] and the `serve*` functions.
 
+use futures_util::FutureExt;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sansrpc::{
-    ConnectionState, Context, Dispatch, Id, Newline, RawParams, Router, ServerConnection, Ticket, Transport,
+    ConnectionState, Context, Dispatch, Id, Newline, Outcome, RawParams, Router, ServerConnection, Ticket,
+    Transport,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -43,9 +45,16 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         }
     }
 
-    fn run(&self, dispatch: Dispatch) {
+    /// Runs a dispatched call or notification. A call whose future is
+    /// ready at once (every plain `fn` handler) is answered inline and
+    /// returned, saving a task and a channel hop; the rest run as tasks
+    /// and answer over the channel.
+    pub(crate) fn run(&self, dispatch: Dispatch) -> Option<(Ticket, Outcome)> {
         match dispatch {
-            Dispatch::Call(ticket, fut) => {
+            Dispatch::Call(ticket, mut fut) => {
+                if let Some(outcome) = (&mut fut).now_or_never() {
+                    return Some((ticket, outcome));
+                }
                 let tx = self.tx.clone();
                 self.tasks.spawn(async move {
                     let outcome = fut.await;
@@ -54,20 +63,29 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
                     let _ = tx.send(Msg::Answer(ticket, outcome));
                 });
             }
-            Dispatch::Notification(fut) => {
-                self.tasks.spawn(fut);
+            Dispatch::Notification(mut fut) => {
+                if (&mut fut).now_or_never().is_none() {
+                    self.tasks.spawn(fut);
+                }
             }
         }
+        None
     }
 
-    pub(crate) fn call(&self, ticket: Ticket, method: String, id: Id, params: RawParams) {
+    pub(crate) fn call(
+        &self,
+        ticket: Ticket,
+        method: String,
+        id: Id,
+        params: RawParams,
+    ) -> Option<(Ticket, Outcome)> {
         let fut = self.router.call(method, Some(id), params, self.context.clone());
-        self.run(Dispatch::Call(ticket, fut));
+        self.run(Dispatch::Call(ticket, fut))
     }
 
     pub(crate) fn notification(&self, method: String, params: RawParams) {
         let fut = self.router.call(method, None, params, self.context.clone());
-        self.run(Dispatch::Notification(Box::pin(async move {
+        let _ = self.run(Dispatch::Notification(Box::pin(async move {
             let _ = fut.await;
         })));
     }
@@ -88,7 +106,11 @@ impl<S: Clone + Send + Sync + 'static> Side for ServerSide<S> {
         while let Some(event) = self.conn.poll_event() {
             took = true;
             let dispatch = self.dispatcher.router.dispatch(event, &self.dispatcher.context);
-            self.dispatcher.run(dispatch);
+            if let Some((ticket, outcome)) = self.dispatcher.run(dispatch) {
+                if let Err(e) = self.conn.respond(ticket, outcome) {
+                    tracing::error!("answering a call: {e}");
+                }
+            }
         }
         took
     }
