@@ -527,10 +527,8 @@ impl<F: Framer> ClientConnection<F> {
     }
 
     fn push_out(&mut self) {
-        let mut framed = Vec::with_capacity(self.scratch.len() + 1);
-        self.framer.encode(&self.scratch, &mut framed);
-        self.scratch.clear();
-        self.out.push_back(framed);
+        let message = std::mem::take(&mut self.scratch);
+        self.out.push_back(self.framer.encode_owned(message));
     }
 
     /// Sends a call to `method`; its answer (or its failure) comes later as
@@ -675,6 +673,12 @@ impl<F: Framer> ClientConnection<F> {
             return None;
         }
         let start = buf.len();
+        if buf.is_empty() && self.out.len() == 1 {
+            // One frame into an empty buffer: hand over the allocation.
+            if let Some(frame) = self.out.pop_front() {
+                *buf = frame;
+            }
+        }
         for frame in self.out.drain(..) {
             buf.extend_from_slice(&frame);
         }

@@ -30,6 +30,14 @@ pub trait Framer {
     /// Appends `message`, framed, to `out`.
     fn encode(&self, message: &[u8], out: &mut Vec<u8>);
 
+    /// Frames an owned message, reusing its allocation where the framing
+    /// allows (a trailing newline, or nothing at all).
+    fn encode_owned(&self, message: Vec<u8>) -> Vec<u8> {
+        let mut framed = Vec::with_capacity(message.len() + 32);
+        self.encode(&message, &mut framed);
+        framed
+    }
+
     /// Bytes currently held.
     fn buffered(&self) -> usize;
 
@@ -207,6 +215,11 @@ impl Framer for Newline {
         out.push(b'\n');
     }
 
+    fn encode_owned(&self, mut message: Vec<u8>) -> Vec<u8> {
+        message.push(b'\n');
+        message
+    }
+
     fn buffered(&self) -> usize {
         self.buf.len()
     }
@@ -290,6 +303,10 @@ impl Framer for Body {
 
     fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(message);
+    }
+
+    fn encode_owned(&self, message: Vec<u8>) -> Vec<u8> {
+        message
     }
 
     fn buffered(&self) -> usize {
@@ -553,6 +570,10 @@ impl Framer for Messages {
 
     fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(message);
+    }
+
+    fn encode_owned(&self, message: Vec<u8>) -> Vec<u8> {
+        message
     }
 
     fn buffered(&self) -> usize {

@@ -66,6 +66,16 @@ impl Id {
         Some(Self { raw: text.into() })
     }
 
+    /// An id from the text of a value the JSON parser already validated:
+    /// only its kind needs checking.
+    pub(crate) fn from_valid_json(text: &str) -> Option<Self> {
+        match text.as_bytes().first()? {
+            b'"' | b'-' | b'0'..=b'9' => Some(Self { raw: text.into() }),
+            b'n' => Some(Self::null()),
+            _ => None,
+        }
+    }
+
     /// The id as the JSON text it was sent as.
     pub fn as_json(&self) -> &str {
         &self.raw

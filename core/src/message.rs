@@ -316,13 +316,28 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
             Ok(entries) => Message::Batch(
                 entries
                     .iter()
-                    .map(|e| parse_entry(frame, e.get(), accept))
+                    .map(|e| {
+                        // Each entry is valid JSON already: a mismatch is an
+                        // invalid request.
+                        parse_entry(frame, e.get(), accept).unwrap_or_else(|()| Incoming::Invalid {
+                            id: Id::null(),
+                            error: Error::invalid_request(),
+                        })
+                    })
                     .collect(),
             ),
         },
-        Some(b'{') => match serde_json::from_str::<&RawValue>(text) {
-            Ok(raw) => Message::Single(parse_entry(frame, raw.get(), accept)),
-            Err(_) => Message::Rejected(Error::parse_error()),
+        // One pass over a single object; only when it does not fit the
+        // request shape is the text checked again, to tell -32700 from -32600.
+        Some(b'{') => match parse_entry(frame, text, accept) {
+            Ok(entry) => Message::Single(entry),
+            Err(()) => match serde_json::from_str::<IgnoredAny>(text) {
+                Ok(_) => Message::Single(Incoming::Invalid {
+                    id: Id::null(),
+                    error: Error::invalid_request(),
+                }),
+                Err(_) => Message::Rejected(Error::parse_error()),
+            },
         },
         _ => match serde_json::from_str::<IgnoredAny>(text) {
             Ok(_) => Message::Rejected(Error::invalid_request()),
@@ -379,63 +394,67 @@ fn share(frame: &Bytes, part: &str) -> Bytes {
     }
 }
 
-fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Incoming {
-    let invalid = |id: Id| Incoming::Invalid {
-        id,
-        error: Error::invalid_request(),
+/// The value of a JSON string token, borrowed when it has no escapes.
+fn string_value(raw: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
+    let text = raw.get();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(std::borrow::Cow::Borrowed(inner));
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// One request or response object. `Err(())` when the text does not fit
+/// the object shape at all (a duplicate member, or not JSON: the caller
+/// tells those apart).
+fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Result<Incoming, ()> {
+    let invalid = |id: Id| {
+        Ok(Incoming::Invalid {
+            id,
+            error: Error::invalid_request(),
+        })
     };
-    if !text.starts_with('{') {
+    if !text.trim_start_matches(is_ws).starts_with('{') {
         return invalid(Id::null());
     }
-    let Ok(wire) = serde_json::from_str::<Wire<'_>>(text) else {
-        // Valid JSON (the caller checked) but not a usable object: a
-        // duplicate member, for example.
-        return invalid(Id::null());
-    };
+    let wire = serde_json::from_str::<Wire<'_>>(text).map_err(|_| ())?;
     let id = match wire.id {
         None => None,
-        Some(raw) => match Id::from_json(raw.get()) {
+        Some(raw) => match Id::from_valid_json(raw.get()) {
             Some(id) => Some(id),
             None => return invalid(Id::null()),
         },
     };
-    let version_ok = wire
-        .jsonrpc
-        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get()).ok())
-        .is_some_and(|v| v == "2.0");
+    let version_ok = wire.jsonrpc.and_then(string_value).is_some_and(|v| v == "2.0");
 
     let is_response = wire.method.is_none() && (wire.result.is_some() || wire.error.is_some());
     if is_response && accept != Accept::Requests {
-        return parse_response(&wire, id, version_ok);
+        return Ok(parse_response(&wire, id, version_ok));
     }
-    let answer_id = id.clone().unwrap_or_else(Id::null);
     if accept == Accept::Responses {
-        return Incoming::Invalid {
-            id: answer_id,
+        return Ok(Incoming::Invalid {
+            id: id.unwrap_or_else(Id::null),
             error: Error::invalid_request().with_reason("expected a response"),
-        };
+        });
     }
     if !version_ok {
-        return invalid(answer_id);
+        return invalid(id.unwrap_or_else(Id::null));
     }
-    let Some(method) = wire
-        .method
-        .and_then(|raw| serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get()).ok())
-    else {
-        return invalid(answer_id);
+    let Some(method) = wire.method.and_then(string_value) else {
+        return invalid(id.unwrap_or_else(Id::null));
     };
     let params = match wire.params {
         None => RawParams::none(),
         Some(raw) if matches!(raw.get().as_bytes().first(), Some(b'[' | b'{')) => {
             RawParams(Some(share(frame, raw.get())))
         }
-        Some(_) => return invalid(answer_id),
+        Some(_) => return invalid(id.unwrap_or_else(Id::null)),
     };
     let method = method.into_owned();
-    match id {
+    Ok(match id {
         Some(id) => Incoming::Call { id, method, params },
         None => Incoming::Notification { method, params },
-    }
+    })
 }
 
 fn parse_response(wire: &Wire<'_>, id: Option<Id>, version_ok: bool) -> Incoming {

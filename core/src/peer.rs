@@ -219,18 +219,15 @@ impl<F: Framer> Peer<F> {
         Ok(())
     }
 
-    fn push_out(&mut self, message: &[u8]) {
-        let mut framed = Vec::with_capacity(message.len() + 1);
-        self.framer.encode(message, &mut framed);
+    fn push_out(&mut self, message: Vec<u8>) {
+        let framed = self.framer.encode_owned(message);
         self.out_bytes += framed.len();
         self.out.push_back(framed);
     }
 
     fn push_scratch(&mut self) {
         let message = std::mem::take(&mut self.scratch);
-        self.push_out(&message);
-        self.scratch = message;
-        self.scratch.clear();
+        self.push_out(message);
     }
 
     /// Calls `method` on the remote; the answer comes later as
@@ -289,7 +286,7 @@ impl<F: Framer> Peer<F> {
     /// connection.
     pub fn respond(&mut self, ticket: Ticket, outcome: Outcome) -> Result<(), UsageError> {
         if let Some(message) = self.responder.respond(ticket, &outcome)? {
-            self.push_out(&message);
+            self.push_out(message);
         }
         Ok(())
     }
@@ -409,7 +406,7 @@ impl<F: Framer> Peer<F> {
             }
         }
         for m in answers.drain(..) {
-            self.push_out(&m);
+            self.push_out(m);
         }
         self.answers = answers;
     }
@@ -421,6 +418,12 @@ impl<F: Framer> Peer<F> {
             return None;
         }
         let start = buf.len();
+        if buf.is_empty() && self.out.len() == 1 {
+            // One frame into an empty buffer: hand over the allocation.
+            if let Some(frame) = self.out.pop_front() {
+                *buf = frame;
+            }
+        }
         for frame in self.out.drain(..) {
             buf.extend_from_slice(&frame);
         }

@@ -411,6 +411,14 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             if calls.is_empty() && notifications.is_empty() {
                 break;
             }
+            if calls.len() == 1 && notifications.is_empty() {
+                // A single call (the common case) needs no join machinery.
+                if let Some(call) = calls.pop() {
+                    let (ticket, outcome) = call.await;
+                    let _ = conn.respond(ticket, outcome);
+                }
+                continue;
+            }
             let (answers, _) = futures_util::future::join(
                 futures_util::future::join_all(calls),
                 futures_util::future::join_all(notifications),

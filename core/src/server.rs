@@ -211,7 +211,7 @@ impl Responder {
             .ok_or(UsageError::UnknownTicket)?;
         match slot {
             Slot::Single(id) => {
-                let mut buf = Vec::new();
+                let mut buf = Vec::with_capacity(response_len(&id, outcome));
                 write_response(&id, outcome, &mut buf);
                 Ok(Some(buf))
             }
@@ -219,7 +219,7 @@ impl Responder {
                 let Some(state) = self.batches.get_mut(&batch) else {
                     return Err(UsageError::UnknownTicket);
                 };
-                let mut buf = Vec::new();
+                let mut buf = Vec::with_capacity(response_len(&id, outcome));
                 write_response(&id, outcome, &mut buf);
                 if let Some(entry) = state.entries.get_mut(index) {
                     *entry = Some(buf);
@@ -232,6 +232,15 @@ impl Responder {
             }
         }
     }
+}
+
+/// A close upper guess of a response's length, to write it without regrowing.
+fn response_len(id: &Id, outcome: &Outcome) -> usize {
+    let body = match outcome {
+        Ok(r) => r.get().len(),
+        Err(e) => e.message().len() + e.data().map_or(0, |d| d.get().len()) + 48,
+    };
+    body + id.as_json().len() + 40
 }
 
 fn join_batch(entries: Vec<Option<Vec<u8>>>) -> Vec<u8> {
@@ -376,15 +385,14 @@ impl<F: Framer> ServerConnection<F> {
                     // already turned them into invalid requests.
                 });
             for m in scratch.drain(..) {
-                self.push_out(&m);
+                self.push_out(m);
             }
             self.scratch = scratch;
         }
     }
 
-    fn push_out(&mut self, message: &[u8]) {
-        let mut framed = Vec::with_capacity(message.len() + 1);
-        self.framer.encode(message, &mut framed);
+    fn push_out(&mut self, message: Vec<u8>) {
+        let framed = self.framer.encode_owned(message);
         self.out_bytes += framed.len();
         self.out.push_back(framed);
     }
@@ -395,7 +403,7 @@ impl<F: Framer> ServerConnection<F> {
     /// connection.
     pub fn respond(&mut self, ticket: Ticket, outcome: Outcome) -> Result<(), UsageError> {
         if let Some(message) = self.responder.respond(ticket, &outcome)? {
-            self.push_out(&message);
+            self.push_out(message);
         }
         Ok(())
     }
@@ -407,6 +415,12 @@ impl<F: Framer> ServerConnection<F> {
             return None;
         }
         let start = buf.len();
+        if buf.is_empty() && self.out.len() == 1 {
+            // One frame into an empty buffer: hand over the allocation.
+            if let Some(frame) = self.out.pop_front() {
+                *buf = frame;
+            }
+        }
         for frame in self.out.drain(..) {
             buf.extend_from_slice(&frame);
         }
