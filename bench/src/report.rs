@@ -445,7 +445,8 @@ pub fn render(
     let _ = writeln!(
         w,
         "tokio-line = raw tokio that answers every line with the fixed `pong` line without parsing it \
-         (the transport's limit). Pipelined = {deep} requests written at once per connection before \
+         (the transport's limit). tokio-line-json = the same server running the serde_json limit \
+         on every line (the transport plus the least JSON-RPC work). Pipelined = {deep} requests written at once per connection before \
          the answers are read.\n"
     );
     let _ = writeln!(
@@ -464,13 +465,19 @@ pub fn render(
                 } else {
                     div(Some(x.report.rps), rps(cells, "tokio-line", c, p))
                 };
+                let vs_json = if server.starts_with("tokio-line") {
+                    None
+                } else {
+                    div(Some(x.report.rps), rps(cells, "tokio-line-json", c, p))
+                };
                 let _ = writeln!(
                     w,
-                    "| {server} | {c} | {p} | {:.0} | {:.0} µs | {:.0} µs | {} |{}",
+                    "| {server} | {c} | {p} | {:.0} | {:.0} µs | {:.0} µs | {} | {} |{}",
                     x.report.rps,
                     x.report.p50_us,
                     x.report.p99_us,
                     ratio(vs),
+                    ratio(vs_json),
                     if x.report.errors > 0 {
                         format!(" {} errors", x.report.errors)
                     } else {
@@ -489,6 +496,20 @@ pub fn render(
             figure: ratio(vs),
             ok: vs.map(|r| r >= 0.8),
         });
+        let vs_json = div(
+            rps(cells, server, 64, deep),
+            rps(cells, "tokio-line-json", 64, deep),
+        );
+        if vs_json.is_some() {
+            targets.push(Target {
+                what: format!(
+                    "(for reference, not a target) `{server}` pipelined at 64 connections vs the JSON line server"
+                ),
+                goal: "–".into(),
+                figure: ratio(vs_json),
+                ok: None,
+            });
+        }
     }
 
     // Memory.
@@ -547,7 +568,11 @@ pub fn render(
             x.what,
             x.goal,
             x.figure,
-            x.ok.map_or("not measured", verdict)
+            match (x.ok, x.goal.as_str()) {
+                (_, "–") => "",
+                (None, _) => "not measured",
+                (Some(ok), _) => verdict(ok),
+            }
         );
     }
     let _ = writeln!(t);

@@ -26,6 +26,9 @@ pub enum Kind {
     /// Raw tokio: answers each newline-terminated line with the fixed pong
     /// line, without looking at it.
     TokioLine,
+    /// Raw tokio that runs the serde_json limit (`crate::limit::handle`) on
+    /// every line: the transport plus the least JSON-RPC work.
+    TokioLineJson,
     /// `sansrpc_tokio::serve` on a current-thread runtime.
     TokioSansrpc,
     /// `sansrpc_smol::serve` under `smol::block_on`, `SMOL_THREADS=1`.
@@ -43,7 +46,7 @@ pub enum Wire {
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::ActixSansrpc,
         Kind::ActixBare,
         Kind::WarpSansrpc,
@@ -51,6 +54,7 @@ impl Kind {
         Kind::JsonrpseeHttp,
         Kind::TokioSansrpc,
         Kind::SmolSansrpc,
+        Kind::TokioLineJson,
         Kind::TokioLine,
     ];
 
@@ -63,6 +67,7 @@ impl Kind {
             Kind::WarpSansrpc => "warp-sansrpc",
             Kind::JsonrpseeHttp => "jsonrpsee-http",
             Kind::TokioLine => "tokio-line",
+            Kind::TokioLineJson => "tokio-line-json",
             Kind::TokioSansrpc => "tokio-sansrpc",
             Kind::SmolSansrpc => "smol-sansrpc",
         }
@@ -76,7 +81,7 @@ impl Kind {
     /// HTTP or TCP.
     pub fn wire(self) -> Wire {
         match self {
-            Kind::TokioLine | Kind::TokioSansrpc | Kind::SmolSansrpc => Wire::Tcp,
+            Kind::TokioLine | Kind::TokioLineJson | Kind::TokioSansrpc | Kind::SmolSansrpc => Wire::Tcp,
             _ => Wire::Http,
         }
     }
@@ -148,6 +153,7 @@ pub fn serve(kind: Kind, listener: TcpListener, max_connections: usize) -> io::R
         Kind::WarpSansrpc => warp_sansrpc(listener, max_connections),
         Kind::JsonrpseeHttp => jsonrpsee_http(listener, max_connections),
         Kind::TokioLine => tokio_line(listener),
+        Kind::TokioLineJson => tokio_line_json(listener),
         Kind::TokioSansrpc => tokio_sansrpc(listener, max_connections),
         Kind::SmolSansrpc => smol_sansrpc(listener, max_connections),
     }
@@ -278,6 +284,42 @@ fn tokio_line(listener: TcpListener) -> io::Result<()> {
 #[allow(dead_code)]
 fn read_buffer_override() -> Option<usize> {
     std::env::var("SANSRPC_BENCH_READ_BUFFER").ok()?.parse().ok()
+}
+
+async fn line_json_connection(mut stream: tokio::net::TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(4 * 1024);
+    let mut out = Vec::new();
+    loop {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(4 * 1024);
+        }
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Ok(());
+        }
+        out.clear();
+        let mut start = 0;
+        while let Some(i) = memchr::memchr(b'\n', buf.get(start..).unwrap_or_default()) {
+            let line = buf.get(start..start + i).unwrap_or_default();
+            out.extend_from_slice(&crate::limit::handle(line));
+            out.push(b'\n');
+            start += i + 1;
+        }
+        buf.drain(..start);
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+        }
+    }
+}
+
+fn tokio_line_json(listener: TcpListener) -> io::Result<()> {
+    current_thread()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::spawn(line_json_connection(stream));
+        }
+    })
 }
 
 #[cfg(feature = "tokio-adapter")]
