@@ -84,6 +84,10 @@ where
     let mut draining = false;
     let mut last_activity = Instant::now();
 
+    let sleep = tokio::time::sleep_until(Instant::now().into());
+    tokio::pin!(sleep);
+    let mut armed: Option<Instant> = None;
+
     let result = loop {
         loop {
             if side.step() {
@@ -121,7 +125,14 @@ where
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let sleep = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now).into());
+        // One timer for the connection's life, moved only when the deadline
+        // moves: registering a new one per turn costs more than the turn.
+        if let Some(t) = wake_at {
+            if armed != Some(t) {
+                sleep.as_mut().reset(t.into());
+                armed = Some(t);
+            }
+        }
 
         tokio::select! {
             read = reader.read(&mut buf), if wants_read => match read {
@@ -172,7 +183,8 @@ where
                 // no one waits for anything on this connection.
                 None => break Ok(()),
             },
-            () = sleep, if wake_at.is_some() => {
+            () = &mut sleep, if wake_at.is_some() => {
+                armed = None;
                 let now = Instant::now();
                 let m = side.machine();
                 if idle_at.is_some_and(|t| t <= now) && out.is_empty() && m.is_idle() {
