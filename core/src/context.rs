@@ -83,7 +83,8 @@ struct Inner {
     peer_addr: Option<SocketAddr>,
     headers: HeaderMap,
     extensions: http::Extensions,
-    connection: ConnectionState,
+    /// Made on first use: most calls never touch it.
+    connection: std::sync::OnceLock<ConnectionState>,
     response: Mutex<ResponseParts>,
 }
 
@@ -146,7 +147,7 @@ impl ContextBuilder {
 
     /// The connection's shared state.
     pub fn connection(mut self, state: ConnectionState) -> Self {
-        self.inner.connection = state;
+        self.inner.connection = std::sync::OnceLock::from(state);
         self
     }
 
@@ -173,7 +174,7 @@ impl Context {
                 peer_addr: None,
                 headers: HeaderMap::new(),
                 extensions: http::Extensions::new(),
-                connection: ConnectionState::default(),
+                connection: std::sync::OnceLock::new(),
                 response: Mutex::new(ResponseParts::default()),
             },
         }
@@ -189,7 +190,10 @@ impl Context {
                 peer_addr: shared.peer_addr,
                 headers: shared.headers.clone(),
                 extensions: shared.extensions.clone(),
-                connection: shared.connection.clone(),
+                // Both contexts must share one connection state.
+                connection: std::sync::OnceLock::from(
+                    shared.connection.get_or_init(ConnectionState::default).clone(),
+                ),
                 response: Mutex::new(shared.response.lock().unwrap_or_else(|e| e.into_inner()).clone()),
             },
         };
@@ -254,7 +258,7 @@ impl Context {
 
     /// State shared by every call of this connection.
     pub fn connection(&self) -> &ConnectionState {
-        &self.inner.connection
+        self.inner.connection.get_or_init(ConnectionState::default)
     }
 
     fn response(&self) -> MutexGuard<'_, ResponseParts> {

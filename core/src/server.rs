@@ -21,6 +21,8 @@ pub struct Ticket {
     /// The connection that issued it: answering it on another connection
     /// is a [`UsageError::UnknownTicket`], never a wrong answer.
     conn: u64,
+    /// Where its slot is in the connection's slab.
+    slot: usize,
     number: u64,
 }
 
@@ -78,7 +80,11 @@ struct BatchState {
 #[derive(Debug)]
 pub(crate) struct Responder {
     conn: u64,
-    pending: HashMap<u64, Slot>,
+    /// Calls awaiting an answer: a slab indexed by `Ticket::slot` (no
+    /// hashing on the hot path), each entry tagged with its ticket number.
+    pending: Vec<Option<(u64, Slot)>>,
+    free: Vec<usize>,
+    live: usize,
     batches: HashMap<u64, BatchState>,
     next_ticket: u64,
     next_batch: u64,
@@ -88,7 +94,9 @@ impl Default for Responder {
     fn default() -> Self {
         Self {
             conn: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            pending: HashMap::new(),
+            pending: Vec::new(),
+            free: Vec::new(),
+            live: 0,
             batches: HashMap::new(),
             next_ticket: 0,
             next_batch: 0,
@@ -98,17 +106,41 @@ impl Default for Responder {
 
 impl Responder {
     pub(crate) fn in_flight(&self) -> usize {
-        self.pending.len()
+        self.live
     }
 
     fn ticket(&mut self, slot: Slot) -> Ticket {
-        let t = self.next_ticket;
+        let number = self.next_ticket;
         self.next_ticket = self.next_ticket.wrapping_add(1);
-        self.pending.insert(t, slot);
+        let index = match self.free.pop() {
+            Some(i) => {
+                if let Some(entry) = self.pending.get_mut(i) {
+                    *entry = Some((number, slot));
+                }
+                i
+            }
+            None => {
+                self.pending.push(Some((number, slot)));
+                self.pending.len() - 1
+            }
+        };
+        self.live += 1;
         Ticket {
             conn: self.conn,
-            number: t,
+            slot: index,
+            number,
         }
+    }
+
+    fn take(&mut self, ticket: &Ticket) -> Option<Slot> {
+        let entry = self.pending.get_mut(ticket.slot)?;
+        if !matches!(entry, Some((n, _)) if *n == ticket.number) {
+            return None;
+        }
+        let (_, slot) = entry.take()?;
+        self.free.push(ticket.slot);
+        self.live -= 1;
+        Some(slot)
     }
 
     /// Turns one incoming message into events; complete answers (errors the
@@ -205,10 +237,7 @@ impl Responder {
         if ticket.conn != self.conn {
             return Err(UsageError::UnknownTicket);
         }
-        let slot = self
-            .pending
-            .remove(&ticket.number)
-            .ok_or(UsageError::UnknownTicket)?;
+        let slot = self.take(&ticket).ok_or(UsageError::UnknownTicket)?;
         match slot {
             Slot::Single(id) => {
                 let mut buf = Vec::with_capacity(response_len(&id, outcome));

@@ -86,6 +86,9 @@ fn a_context_gains_an_extension_without_touching_other_clones() {
     assert_eq!(with.extension::<Handle>(), Some(&Handle(7)));
     assert_eq!(with.header("x-a"), Some("1"));
     assert_eq!(other.extension::<Handle>(), None);
+    // Both still share one connection state.
+    with.connection().insert(5u8);
+    assert_eq!(other.connection().get::<u8>(), Some(5));
     // Unshared: updated in place.
     let only = Context::default()
         .with_extension(Handle(1))
