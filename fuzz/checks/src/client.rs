@@ -160,15 +160,16 @@ impl<'a> Driver<'a> {
             );
             return false;
         }
+        if matches!(r, Err(UsageError::Closed)) && self.input_failed() {
+            // The input can no longer be framed: the connection closed,
+            // which comes before any limit.
+            return false;
+        }
         if before + calls > self.limits.max_in_flight {
             assert!(
                 matches!(r, Err(UsageError::TooManyInFlight(_))),
                 "over max_in_flight gave {r:?}"
             );
-            return false;
-        }
-        if matches!(r, Err(UsageError::Closed)) && self.input_failed() {
-            // The input can no longer be framed: the connection closed.
             return false;
         }
         assert!(r.is_ok(), "send failed: {r:?}");
