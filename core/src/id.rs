@@ -21,7 +21,9 @@ use serde_json::value::RawValue;
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Id {
-    raw: Box<str>,
+    /// Always valid UTF-8 JSON text; usually a slice of the frame it was
+    /// read from, so reading and echoing an id allocates nothing.
+    raw: bytes::Bytes,
 }
 
 /// What kind of JSON value an [`Id`] is.
@@ -38,7 +40,9 @@ pub enum IdKind {
 impl Id {
     /// The `null` id.
     pub fn null() -> Self {
-        Self { raw: "null".into() }
+        Self {
+            raw: bytes::Bytes::from_static(b"null"),
+        }
     }
 
     /// Reads an id from JSON text, if the text is a valid id (a string, a
@@ -63,14 +67,18 @@ impl Id {
             b'n' if text == "null" => {}
             _ => return None,
         }
-        Some(Self { raw: text.into() })
+        Some(Self {
+            raw: bytes::Bytes::copy_from_slice(text.as_bytes()),
+        })
     }
 
     /// An id from the text of a value the JSON parser already validated:
     /// only its kind needs checking.
-    pub(crate) fn from_valid_json(text: &str) -> Option<Self> {
+    pub(crate) fn from_valid_json(frame: &bytes::Bytes, text: &str) -> Option<Self> {
         match text.as_bytes().first()? {
-            b'"' | b'-' | b'0'..=b'9' => Some(Self { raw: text.into() }),
+            b'"' | b'-' | b'0'..=b'9' => Some(Self {
+                raw: crate::message::share(frame, text),
+            }),
             b'n' => Some(Self::null()),
             _ => None,
         }
@@ -78,12 +86,13 @@ impl Id {
 
     /// The id as the JSON text it was sent as.
     pub fn as_json(&self) -> &str {
-        &self.raw
+        // Built only from `&str`s, so this never falls back.
+        std::str::from_utf8(&self.raw).unwrap_or("null")
     }
 
     /// What kind of JSON value the id is.
     pub fn kind(&self) -> IdKind {
-        match self.raw.as_bytes().first() {
+        match self.raw.first() {
             Some(b'"') => IdKind::String,
             Some(b'n') => IdKind::Null,
             _ => IdKind::Number,
@@ -101,7 +110,7 @@ impl Id {
         if self.kind() != IdKind::Number {
             return None;
         }
-        self.raw.parse().ok()
+        self.as_json().parse().ok()
     }
 
     /// The id as a signed integer, if it is a JSON integer that fits an `i64`.
@@ -109,7 +118,7 @@ impl Id {
         if self.kind() != IdKind::Number {
             return None;
         }
-        self.raw.parse().ok()
+        self.as_json().parse().ok()
     }
 
     /// The id's string value, if it is a JSON string.
@@ -117,14 +126,14 @@ impl Id {
         if self.kind() != IdKind::String {
             return None;
         }
-        serde_json::from_str(&self.raw).ok()
+        serde_json::from_str(self.as_json()).ok()
     }
 }
 
 impl From<u64> for Id {
     fn from(v: u64) -> Self {
         Self {
-            raw: v.to_string().into(),
+            raw: bytes::Bytes::from(v.to_string()),
         }
     }
 }
@@ -132,7 +141,7 @@ impl From<u64> for Id {
 impl From<i64> for Id {
     fn from(v: i64) -> Self {
         Self {
-            raw: v.to_string().into(),
+            raw: bytes::Bytes::from(v.to_string()),
         }
     }
 }
@@ -142,7 +151,7 @@ impl From<&str> for Id {
         let mut out = Vec::with_capacity(v.len() + 2);
         crate::error::write_json_string(v, &mut out);
         Self {
-            raw: String::from_utf8_lossy(&out).into(),
+            raw: bytes::Bytes::from(String::from_utf8_lossy(&out).into_owned()),
         }
     }
 }
@@ -155,19 +164,19 @@ impl From<String> for Id {
 
 impl fmt::Debug for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Id({})", self.raw)
+        write!(f, "Id({})", self.as_json())
     }
 }
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(self.as_json())
     }
 }
 
 impl Serialize for Id {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match serde_json::from_str::<&RawValue>(&self.raw) {
+        match serde_json::from_str::<&RawValue>(self.as_json()) {
             Ok(raw) => raw.serialize(s),
             Err(_) => s.serialize_unit(),
         }

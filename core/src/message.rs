@@ -384,7 +384,7 @@ fn check_depth(bytes: &[u8], max: usize) -> Result<(), usize> {
 
 /// The sub-slice of `frame` that `part` borrows, without copying; falls
 /// back to a copy if `part` is not inside `frame` (it always is).
-fn share(frame: &Bytes, part: &str) -> Bytes {
+pub(crate) fn share(frame: &Bytes, part: &str) -> Bytes {
     let start = (part.as_ptr() as usize).checked_sub(frame.as_ptr() as usize);
     match start {
         Some(s) if s.checked_add(part.len()).is_some_and(|end| end <= frame.len()) => {
@@ -420,7 +420,7 @@ fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Result<Incoming, ()
     let wire = serde_json::from_str::<Wire<'_>>(text).map_err(|_| ())?;
     let id = match wire.id {
         None => None,
-        Some(raw) => match Id::from_valid_json(raw.get()) {
+        Some(raw) => match Id::from_valid_json(frame, raw.get()) {
             Some(id) => Some(id),
             None => return invalid(Id::null()),
         },
