@@ -43,19 +43,16 @@ pub enum ClientError {
     Decode(#[source] serde_json::Error),
 }
 
-/// Serializes `params`: an array or an object is sent as is; `()`, `None`
-/// and anything else serializing to `null` sends no `params` member.
+/// Serializes `params` with the core's rule ([`RawParams::serialize`]): an
+/// array or an object is sent as is; `()`, `None` and anything else
+/// serializing to `null` sends no `params` member; a scalar is refused.
 fn to_params<P: Serialize>(params: P) -> Result<RawParams, ClientError> {
-    let text = serde_json::to_string(&params).map_err(|e| UsageError::InvalidParams(e.to_string()))?;
-    match text.as_bytes().first() {
-        Some(b'[' | b'{') => {
-            RawParams::from_json(text).map_err(|e| UsageError::InvalidParams(e.to_string()).into())
-        }
-        Some(b'n') => Ok(RawParams::none()),
-        Some(b'"') => Err(UsageError::InvalidParams("a string".into()).into()),
-        Some(b't' | b'f') => Err(UsageError::InvalidParams("a boolean".into()).into()),
-        _ => Err(UsageError::InvalidParams("a number".into()).into()),
-    }
+    RawParams::serialize(&params).map_err(|e| {
+        let why = e
+            .data()
+            .map_or_else(|| e.message().to_owned(), |d| d.get().to_owned());
+        UsageError::InvalidParams(why).into()
+    })
 }
 
 // One-shot replies: a channel of one, sent into once.

@@ -203,3 +203,67 @@ where
     }
     result
 }
+
+/// What both tokio servers (newline TCP and WebSocket) do with a listener:
+/// accept until `signal`, close connections over `max_connections` at once,
+/// run each accepted one with `serve`, then shut down gracefully — cancel
+/// `shutdown`, wait for the connections, and cancel `abort` if they take
+/// longer than `shutdown_timeout`.
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: tokio::net::TcpListener,
+    max_connections: usize,
+    signal: impl std::future::Future<Output = ()>,
+    shutdown: &CancellationToken,
+    abort: &CancellationToken,
+    shutdown_timeout: Option<Duration>,
+    mut serve: F,
+) -> io::Result<()>
+where
+    F: FnMut(tokio::net::TcpStream, std::net::SocketAddr, tokio_util::task::TaskTracker) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let tasks = tokio_util::task::TaskTracker::new();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        max_connections.min(tokio::sync::Semaphore::MAX_PERMITS),
+    ));
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (stream, addr) = tokio::select! {
+            () = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    // Out of descriptors and the like: give it a moment
+                    // rather than spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%addr, "connection limit reached: closing the new connection");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = serve(stream, addr, tasks.clone());
+        tasks.spawn(async move {
+            conn.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    shutdown.cancel();
+    tasks.close();
+    match shutdown_timeout {
+        Some(limit) => {
+            if tokio::time::timeout(limit, tasks.wait()).await.is_err() {
+                tracing::warn!("shutdown timeout: closing the remaining connections");
+                abort.cancel();
+            }
+        }
+        None => tasks.wait().await,
+    }
+    Ok(())
+}

@@ -12,11 +12,11 @@ use sansrpc::{
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
 use crate::client::{ClientBuilder, PeerSide};
-use crate::driver::{Msg, Options, Side, drive};
+use crate::driver::{Msg, Options, Side, accept_loop, drive};
 
 /// The default for [`Server::read_buffer`]: 32 KiB.
 pub const DEFAULT_READ_BUFFER: usize = 32 * 1024;
@@ -231,55 +231,26 @@ impl<S: Clone + Send + Sync + 'static> Server<S> {
         signal: impl Future<Output = ()>,
     ) -> io::Result<()> {
         let opts = Options::new(self.read_buffer, self.router.limits().idle_timeout);
-        let tasks = TaskTracker::new();
-        let slots = Arc::new(Semaphore::new(
-            self.router.limits().max_connections.min(Semaphore::MAX_PERMITS),
-        ));
-        let mut signal = std::pin::pin!(signal);
-        loop {
-            let (stream, addr) = tokio::select! {
-                () = &mut signal => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        // Out of descriptors and the like: give it a moment
-                        // rather than spinning.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+        let (shutdown, abort) = (opts.shutdown.clone(), opts.abort.clone());
+        accept_loop(
+            listener,
+            self.router.limits().max_connections,
+            signal,
+            &shutdown,
+            &abort,
+            self.shutdown_timeout,
+            |stream, addr, conn_tasks| {
+                let server = self.clone();
+                let opts = opts.clone();
+                async move {
+                    let context = Context::builder(Transport::Tcp).peer_addr(addr);
+                    if let Err(e) = server.run(stream, context, &opts, conn_tasks).await {
+                        tracing::debug!(%addr, "connection failed: {e}");
                     }
-                },
-            };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                tracing::debug!(%addr, "connection limit reached: closing the new connection");
-                drop(stream);
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let server = self.clone();
-            let opts = opts.clone();
-            let conn_tasks = tasks.clone();
-            tasks.spawn(async move {
-                let context = Context::builder(Transport::Tcp).peer_addr(addr);
-                if let Err(e) = server.run(stream, context, &opts, conn_tasks).await {
-                    tracing::debug!(%addr, "connection failed: {e}");
                 }
-                drop(slot);
-            });
-        }
-        drop(listener);
-        opts.shutdown.cancel();
-        tasks.close();
-        match self.shutdown_timeout {
-            Some(limit) => {
-                if tokio::time::timeout(limit, tasks.wait()).await.is_err() {
-                    tracing::warn!("shutdown timeout: closing the remaining connections");
-                    opts.abort.cancel();
-                }
-            }
-            None => tasks.wait().await,
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 
     /// Serves one connection over any byte stream (a TCP stream, a Unix

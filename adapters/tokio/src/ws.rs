@@ -22,7 +22,7 @@ use sansrpc::{
     ClientConnection, Connection, ConnectionState, Context, ContextBuilder, Messages, Peer, Router, Transport,
 };
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::{Client, ClientBuilder, ClientSide, PeerConnection, PeerSide};
-use crate::driver::{Msg, Side};
+use crate::driver::{Msg, Side, accept_loop};
 use crate::server::Dispatcher;
 
 /// The default for [`WsServer::ping_interval`]: 30 seconds.
@@ -674,53 +674,25 @@ impl<S: Clone + Send + Sync + 'static> WsServer<S> {
             shutdown: CancellationToken::new(),
             abort: CancellationToken::new(),
         };
-        let tasks = TaskTracker::new();
-        let slots = Arc::new(Semaphore::new(
-            self.router.limits().max_connections.min(Semaphore::MAX_PERMITS),
-        ));
-        let mut signal = pin!(signal);
-        loop {
-            let (stream, addr) = tokio::select! {
-                () = &mut signal => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+        accept_loop(
+            listener,
+            self.router.limits().max_connections,
+            signal,
+            &task.shutdown,
+            &task.abort,
+            self.shutdown_timeout,
+            |stream, addr, conn_tasks| {
+                let server = self.clone();
+                let task = task.clone();
+                async move {
+                    let context = Context::builder(Transport::WebSocket).peer_addr(addr);
+                    if let Err(e) = server.accept(stream, context, &task, conn_tasks).await {
+                        tracing::debug!(%addr, "WebSocket connection failed: {e}");
                     }
-                },
-            };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                tracing::debug!(%addr, "connection limit reached: closing the new connection");
-                drop(stream);
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let server = self.clone();
-            let task = task.clone();
-            let conn_tasks = tasks.clone();
-            tasks.spawn(async move {
-                let context = Context::builder(Transport::WebSocket).peer_addr(addr);
-                if let Err(e) = server.accept(stream, context, &task, conn_tasks).await {
-                    tracing::debug!(%addr, "WebSocket connection failed: {e}");
                 }
-                drop(slot);
-            });
-        }
-        drop(listener);
-        task.shutdown.cancel();
-        tasks.close();
-        match self.shutdown_timeout {
-            Some(limit) => {
-                if tokio::time::timeout(limit, tasks.wait()).await.is_err() {
-                    tracing::warn!("shutdown timeout: closing the remaining connections");
-                    task.abort.cancel();
-                }
-            }
-            None => tasks.wait().await,
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 }
 
