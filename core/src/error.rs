@@ -179,7 +179,7 @@ impl Error {
     /// Writes the error object as compact JSON into `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"code\":");
-        out.extend_from_slice(itoa_i64(self.code.0).as_bytes());
+        out.extend_from_slice(self.code.0.to_string().as_bytes());
         out.extend_from_slice(b",\"message\":");
         write_json_string(&self.message, out);
         if let Some(data) = &self.data {
@@ -245,10 +245,6 @@ impl<'de> serde::Deserialize<'de> for Error {
             data: w.data,
         })
     }
-}
-
-pub(crate) fn itoa_i64(v: i64) -> String {
-    v.to_string()
 }
 
 pub(crate) fn write_json_string(s: &str, out: &mut Vec<u8>) {
