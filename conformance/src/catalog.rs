@@ -776,6 +776,16 @@ pub fn catalog() -> Vec<Case> {
             resp(Resp::result(json!(6), Value::Null)),
         )
         .examples(),
+        Case::new(
+            "5/invalid-request-keeps-id",
+            Should,
+            "an invalid request whose one \"id\" member is valid (here: \"method\" twice) is answered with that id, so the client can match the error to its call (5: id null only when the id could not be detected)",
+            r#"{"jsonrpc":"2.0","method":"conformance.first","method":"conformance.second","id":20}"#,
+            Expect::AnyOf(vec![
+                resp(Resp::error(json!(20), &[INVALID_REQUEST])),
+                mnf(json!(20)),
+            ]),
+        ),
         // ---- 5.1: error object ----------------------------------------------
         Case::new(
             "5.1/method-not-found",

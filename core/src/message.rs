@@ -320,7 +320,7 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
                         // Each entry is valid JSON already: a mismatch is an
                         // invalid request.
                         parse_entry(frame, e.get(), accept).unwrap_or_else(|()| Incoming::Invalid {
-                            id: Id::null(),
+                            id: lone_id(frame, e.get()).unwrap_or_else(Id::null),
                             error: Error::invalid_request(),
                         })
                     })
@@ -331,9 +331,10 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
         // request shape is the text checked again, to tell -32700 from -32600.
         Some(b'{') => match parse_entry(frame, text, accept) {
             Ok(entry) => Message::Single(entry),
-            Err(()) => match serde_json::from_str::<IgnoredAny>(text) {
-                Ok(_) => Message::Single(Incoming::Invalid {
-                    id: Id::null(),
+            // The scan for a lone id also tells valid JSON from invalid.
+            Err(()) => match serde_json::from_str::<IdScan<'_>>(text) {
+                Ok(scan) => Message::Single(Incoming::Invalid {
+                    id: scan.id(frame).unwrap_or_else(Id::null),
                     error: Error::invalid_request(),
                 }),
                 Err(_) => Message::Rejected(Error::parse_error()),
@@ -402,6 +403,58 @@ fn string_value(raw: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
         return Some(std::borrow::Cow::Borrowed(inner));
     }
     serde_json::from_str(text).ok()
+}
+
+/// The top-level `id` members of an object that did not fit the request
+/// shape (a duplicated member): only the error path reads it.
+struct IdScan<'a> {
+    /// The `id` member, when there was exactly one.
+    id: Option<&'a RawValue>,
+    /// How many `id` members there were.
+    count: usize,
+}
+
+impl<'a> IdScan<'a> {
+    /// The id to answer with: present once and a valid id, else `None`, so
+    /// the error goes out with `id: null` (a second `id` member makes it
+    /// ambiguous which call the error belongs to).
+    fn id(&self, frame: &Bytes) -> Option<Id> {
+        if self.count != 1 {
+            return None;
+        }
+        Id::from_valid_json(frame, self.id?.get())
+    }
+}
+
+impl<'de> Deserialize<'de> for IdScan<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = IdScan<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut scan = IdScan { id: None, count: 0 };
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "id" {
+                        scan.count += 1;
+                        scan.id = Some(map.next_value::<&'de RawValue>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(scan)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// The id of an entry that did not fit the request shape, when it has
+/// exactly one valid `id` member.
+fn lone_id(frame: &Bytes, text: &str) -> Option<Id> {
+    serde_json::from_str::<IdScan<'_>>(text).ok()?.id(frame)
 }
 
 /// One request or response object. `Err(())` when the text does not fit

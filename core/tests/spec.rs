@@ -156,9 +156,51 @@ const RULES: &[(&str, &str, Option<&str>)] = &[
         Some(r#"{"jsonrpc":"2.0","result":"pong","id":1}"#),
     ),
     (
-        "duplicate members are an invalid request",
+        "a duplicated member is an invalid request, answered with the lone valid id",
         r#"{"jsonrpc":"2.0","method":"ping","method":"ping","id":1}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+    ),
+    (
+        "the lone id is echoed as sent, wherever it stands",
+        r#"{"id":"a\u0062","jsonrpc":"2.0","jsonrpc":"2.0","method":"ping"}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"a\u0062"}"#),
+    ),
+    (
+        "a duplicated id is ambiguous: id null",
+        r#"{"jsonrpc":"2.0","method":"ping","id":1,"id":2}"#,
         Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "the same id twice is still two id members: id null",
+        r#"{"jsonrpc":"2.0","method":"ping","id":1,"id":1}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "a duplicated member with an id that is not a valid id: id null",
+        r#"{"jsonrpc":"2.0","method":"ping","method":"ping","id":{"a":1}}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "an escaped \"id\" key is the id member",
+        r#"{"jsonrpc":"2.0","method":"ping","method":"ping","i\u0064":7}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":7}"#),
+    ),
+    (
+        "a nested id does not count",
+        r#"{"jsonrpc":"2.0","method":"ping","method":"ping","params":{"id":3}}"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+    ),
+    (
+        "in a batch, each entry with a duplicated member keeps its lone id",
+        r#"[{"jsonrpc":"2.0","method":"ping","method":"ping","id":1},{"jsonrpc":"2.0","method":"ping","id":2,"id":3},{"jsonrpc":"2.0","method":"ping","id":4}]"#,
+        Some(
+            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1},{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},{"jsonrpc":"2.0","result":"pong","id":4}]"#,
+        ),
+    ),
+    (
+        "a duplicated member in broken JSON is still a parse error",
+        r#"{"jsonrpc":"2.0","method":"ping","method":"ping","id":1"#,
+        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
     ),
     (
         "a scalar message",

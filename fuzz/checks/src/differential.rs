@@ -12,7 +12,8 @@
 //! 3. `DIFF: batch` — a batch over `Limits::max_batch_len` is one `-32600`.
 //! 4. `DIFF: duplicates` — `Value` keeps the last of duplicate members; the
 //!    core rejects an entry with a duplicate `jsonrpc`/`method`/`params`/
-//!    `id`/`result`/`error` member as `-32600` with `id: null` (and an
+//!    `id`/`result`/`error` member as `-32600`, with the entry's id when it
+//!    has exactly one valid `id` member, else with `id: null` (and an
 //!    error object with a duplicate `code`/`message`/`data` as malformed).
 //!    Duplicates of other members are ignored by both.
 //! 5. `DIFF: unrepresentable` — `Value` cannot hold numbers beyond `f64`
@@ -132,8 +133,17 @@ fn entry(v: Value, raw: &str, accept: Accept) -> Entry {
     let Value::Object(obj) = v else {
         return null();
     };
-    if has_duplicate(&object_keys(raw).unwrap_or_default(), &KNOWN) {
-        return null(); // DIFF: duplicates
+    let keys = object_keys(raw).unwrap_or_default();
+    if has_duplicate(&keys, &KNOWN) {
+        // DIFF: duplicates. A lone valid id still comes back.
+        let lone = keys.iter().filter(|k| k.as_str() == "id").count() == 1;
+        return match obj.get("id") {
+            Some(id) if lone && is_id(id) => Entry::Invalid {
+                id: id.clone(),
+                code: INVALID,
+            },
+            _ => null(),
+        };
     }
     let id = match obj.get("id") {
         None => None,
