@@ -9,6 +9,18 @@ use std::collections::VecDeque;
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
+use crate::wire_log;
+
+/// Writes the wire-log line of a frame that was cut (unless `quiet`), and
+/// passes it on.
+fn logged(frame: Option<Result<Bytes, ProtocolError>>, quiet: bool) -> Option<Result<Bytes, ProtocolError>> {
+    if let Some(Ok(bytes)) = &frame {
+        if !quiet {
+            wire_log::received(bytes, None);
+        }
+    }
+    frame
+}
 
 /// Cuts a byte stream into frames and wraps outgoing messages.
 ///
@@ -133,6 +145,32 @@ impl Framer for Newline {
     }
 
     fn next_frame(&mut self) -> Option<Result<Bytes, ProtocolError>> {
+        logged(self.cut(), false)
+    }
+
+    fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
+        wire_log::sent(message, None);
+        out.extend_from_slice(message);
+        out.push(b'\n');
+    }
+
+    fn encode_owned(&self, mut message: Vec<u8>) -> Vec<u8> {
+        wire_log::sent(&message, None);
+        message.push(b'\n');
+        message
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn max_frame(&self) -> usize {
+        self.max
+    }
+}
+
+impl Newline {
+    fn cut(&mut self) -> Option<Result<Bytes, ProtocolError>> {
         loop {
             if self.discarding {
                 // Input arrived while discarding is handled in `push`; here
@@ -209,24 +247,6 @@ impl Framer for Newline {
             }
         }
     }
-
-    fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(message);
-        out.push(b'\n');
-    }
-
-    fn encode_owned(&self, mut message: Vec<u8>) -> Vec<u8> {
-        message.push(b'\n');
-        message
-    }
-
-    fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
-    fn max_frame(&self) -> usize {
-        self.max
-    }
 }
 
 /// The whole input is one message, as an HTTP body is.
@@ -251,6 +271,7 @@ pub struct Body {
     eof: bool,
     done: bool,
     max: usize,
+    quiet: bool,
 }
 
 impl Body {
@@ -262,7 +283,18 @@ impl Body {
             eof: false,
             done: false,
             max: max_frame,
+            quiet: false,
         }
+    }
+
+    /// The same framer, writing no `<--` [wire-log](crate::wire_log) line
+    /// for the body it receives: for an adapter that logs the body itself
+    /// with what only it knows (the HTTP client adds the status). What is
+    /// sent is still logged.
+    #[must_use]
+    pub fn quiet_input(mut self) -> Self {
+        self.quiet = true;
+        self
     }
 }
 
@@ -298,14 +330,16 @@ impl Framer for Body {
             return None;
         }
         self.done = true;
-        Some(Ok(self.buf.split().freeze()))
+        logged(Some(Ok(self.buf.split().freeze())), self.quiet)
     }
 
     fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
+        wire_log::sent(message, None);
         out.extend_from_slice(message);
     }
 
     fn encode_owned(&self, message: Vec<u8>) -> Vec<u8> {
+        wire_log::sent(&message, None);
         message
     }
 
@@ -419,6 +453,32 @@ impl Framer for ContentLength {
     }
 
     fn next_frame(&mut self) -> Option<Result<Bytes, ProtocolError>> {
+        logged(self.cut(), false)
+    }
+
+    fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
+        wire_log::sent(message, None);
+        out.extend_from_slice(b"Content-Length: ");
+        out.extend_from_slice(message.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(message);
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn max_frame(&self) -> usize {
+        self.max
+    }
+
+    fn is_failed(&self) -> bool {
+        self.failed
+    }
+}
+
+impl ContentLength {
+    fn cut(&mut self) -> Option<Result<Bytes, ProtocolError>> {
         if let Some(e) = self.pending.pop_front() {
             return Some(Err(e));
         }
@@ -488,25 +548,6 @@ impl Framer for ContentLength {
             }
         }
     }
-
-    fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(b"Content-Length: ");
-        out.extend_from_slice(message.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n\r\n");
-        out.extend_from_slice(message);
-    }
-
-    fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
-    fn max_frame(&self) -> usize {
-        self.max
-    }
-
-    fn is_failed(&self) -> bool {
-        self.failed
-    }
 }
 
 /// Transports that carry whole messages (WebSocket text frames, datagrams):
@@ -565,14 +606,16 @@ impl Framer for Messages {
         if let Ok(b) = &next {
             self.buffered = self.buffered.saturating_sub(b.len());
         }
-        Some(next)
+        logged(Some(next), false)
     }
 
     fn encode(&self, message: &[u8], out: &mut Vec<u8>) {
+        wire_log::sent(message, None);
         out.extend_from_slice(message);
     }
 
     fn encode_owned(&self, message: Vec<u8>) -> Vec<u8> {
+        wire_log::sent(&message, None);
         message
     }
 

@@ -94,6 +94,7 @@ pub mod reference;
 mod router;
 mod server;
 mod waiters;
+pub mod wire_log;
 
 pub use connection::Connection;
 pub use context::{ConnectionState, Context, ContextBuilder, ResponseParts, Transport};
