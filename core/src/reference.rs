@@ -1,5 +1,5 @@
 //! The methods the JSON-RPC 2.0 specification's examples call, as one
-//! router: what every adapter's `reference` example serves and what the
+//! router: what every adapter's `<crate>_reference` example serves and what the
 //! conformance suite's `spec-examples` profile expects.
 //!
 //! Enabled by the `reference` feature.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The browser test: installs what is missing (Debian's chromium, the npm
-# packages; quick when present), builds the warp and actix `web` examples,
+# packages; quick when present), builds the `warp_web` and `actix_web` examples,
 # and runs web/tests/browser.mjs against each in headless Chromium.
 # Screenshots go to artifacts/browser-{warp,actix}.png. Exits non-zero on
 # any failure.
@@ -22,15 +22,15 @@ if [ ! -d web/node_modules/playwright-core ]; then
     (cd web && npm ci --no-audit --no-fund)
 fi
 
-# Both crates have an example named `web`: build one at a time and keep a copy,
-# since the second build overwrites target/debug/examples/web.
+# Build each crate's web example (`warp_web`, `actix_web`) and keep a copy
+# outside target/, so a later build cannot replace it under the browser test.
 bin_dir="$(mktemp -d)"
 trap 'rm -rf "$bin_dir"' EXIT
 target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 for adapter in warp actix; do
     echo "== building the $adapter web example"
-    cargo build --quiet -p "sansrpc-$adapter" --example web
-    cp "$target_dir/debug/examples/web" "$bin_dir/web-$adapter"
+    cargo build --quiet -p "sansrpc-$adapter" --example "${adapter}_web"
+    cp "$target_dir/debug/examples/${adapter}_web" "$bin_dir/web-$adapter"
 done
 
 echo "== headless Chromium"

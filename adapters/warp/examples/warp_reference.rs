@@ -3,7 +3,7 @@
 //! line (default 127.0.0.1:5000).
 //!
 //! ```text
-//! cargo run -p sansrpc-warp --example reference -- 127.0.0.1:5000
+//! cargo run -p sansrpc-warp --example warp_reference -- 127.0.0.1:5000
 //! ```
 
 use std::net::SocketAddr;

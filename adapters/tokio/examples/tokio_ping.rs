@@ -2,7 +2,7 @@
 //! `"pong"` on 127.0.0.1:5000.
 //!
 //! ```text
-//! cargo run -p sansrpc-tokio --example ping
+//! cargo run -p sansrpc-tokio --example tokio_ping
 //! echo '{"jsonrpc":"2.0","method":"ping","id":1}' | nc 127.0.0.1 5000
 //! ```
 

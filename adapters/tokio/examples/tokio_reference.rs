@@ -3,7 +3,7 @@
 //! conformance suite and for trying things by hand.
 //!
 //! ```text
-//! cargo run -p sansrpc-tokio --example reference -- 127.0.0.1:5000
+//! cargo run -p sansrpc-tokio --example tokio_reference -- 127.0.0.1:5000
 //! echo '{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}' | nc 127.0.0.1 5000
 //! ```
 

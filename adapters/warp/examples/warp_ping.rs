@@ -2,7 +2,7 @@
 //! answers `ping` with `"pong"`, over HTTP at `/`.
 //!
 //! ```text
-//! cargo run -p sansrpc-warp --example ping
+//! cargo run -p sansrpc-warp --example warp_ping
 //! ```
 
 use sansrpc::Router;

@@ -3,7 +3,7 @@
 //! given on the command line).
 //!
 //! ```text
-//! cargo run -p sansrpc-warp --example mount
+//! cargo run -p sansrpc-warp --example warp_mount
 //! ```
 
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 //! answers `ping` with `"pong"`, over HTTP at `/`.
 //!
 //! ```text
-//! cargo run -p sansrpc-actix --example ping
+//! cargo run -p sansrpc-actix --example actix_ping
 //! ```
 
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! given on the command line).
 //!
 //! ```text
-//! cargo run -p sansrpc-actix --example mount
+//! cargo run -p sansrpc-actix --example actix_mount
 //! ```
 
 use std::net::SocketAddr;

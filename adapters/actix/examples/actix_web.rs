@@ -5,7 +5,7 @@
 //! `server.notice` notification that the page shows.
 //!
 //! ```text
-//! cargo run -p sansrpc-actix --example web [127.0.0.1:5000]
+//! cargo run -p sansrpc-actix --example actix_web [127.0.0.1:5000]
 //! ```
 //! then open http://127.0.0.1:5000/ in a browser.
 
