@@ -17,6 +17,9 @@ pub enum Transport {
     Stream,
     /// WebSocket messages.
     WebSocket,
+    /// Socket.IO events (over WebSocket or HTTP long-polling), answered
+    /// through acknowledgements.
+    SocketIo,
     /// In memory, as in tests and benchmarks.
     InMemory,
 }

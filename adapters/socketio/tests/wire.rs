@@ -1,0 +1,286 @@
+//! The adapter on the wire, byte for byte: a minimal Socket.IO v5 client
+//! written over tokio-tungstenite sends Engine.IO/Socket.IO packets and
+//! checks every packet that comes back.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use sansrpc::{Context, Extension, Router};
+use sansrpc_socketio::{Client, SocketInfo, SocketIoServer};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One Socket.IO connection, joined to a namespace.
+struct Sio {
+    ws: Ws,
+    ns: String,
+}
+
+impl Sio {
+    async fn connect(addr: std::net::SocketAddr, ns: &str) -> Sio {
+        Self::connect_with(addr, ns, &[]).await
+    }
+
+    async fn connect_with(addr: std::net::SocketAddr, ns: &str, headers: &[(&'static str, &str)]) -> Sio {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket")
+            .into_client_request()
+            .unwrap();
+        for (k, v) in headers {
+            req.headers_mut().insert(*k, v.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        let mut sio = Sio {
+            ws,
+            ns: ns.to_owned(),
+        };
+        let open = sio.recv_raw().await;
+        assert!(open.starts_with("0{\"sid\":"), "{open}");
+        let prefix = sio.prefix();
+        sio.send_raw(&format!("40{prefix}")).await;
+        let connected = sio.recv_raw().await;
+        assert!(
+            connected.starts_with(&format!("40{prefix}{{\"sid\":")),
+            "{connected}"
+        );
+        sio
+    }
+
+    /// `/admin,` for a namespace other than `/`.
+    fn prefix(&self) -> String {
+        if self.ns == "/" {
+            String::new()
+        } else {
+            format!("{},", self.ns)
+        }
+    }
+
+    async fn send_raw(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    /// The next Socket.IO packet (Engine.IO pings are answered here).
+    async fn recv_raw(&mut self) -> String {
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("a packet within 10 s")
+                .expect("the socket is open")
+                .expect("a frame");
+            match m {
+                Message::Text(t) if t.as_str() == "2" => self.send_raw("3").await,
+                Message::Text(t) => return t.as_str().to_owned(),
+                _ => {}
+            }
+        }
+    }
+
+    /// Emits `event` with `arg` (raw JSON) and ack id `id`; returns the ack
+    /// packet's data.
+    async fn emit_ack(&mut self, event: &str, arg: &str, id: u32) -> String {
+        let prefix = self.prefix();
+        self.send_raw(&format!("42{prefix}{id}[\"{event}\",{arg}]")).await;
+        let ack = self.recv_raw().await;
+        let head = format!("43{prefix}{id}");
+        ack.strip_prefix(&head)
+            .unwrap_or_else(|| panic!("expected {head}..., got {ack}"))
+            .to_owned()
+    }
+}
+
+fn router() -> Router {
+    let mut router = Router::new();
+    router.method("ping", || "pong").unwrap();
+    router
+        .method(
+            "subtract",
+            |sansrpc::Params((a, b)): sansrpc::Params<(i64, i64)>| a - b,
+        )
+        .unwrap();
+    router
+        .method("whoami", |ctx: Context| {
+            let info = ctx.extension::<SocketInfo>().cloned();
+            serde_json::json!({
+                "peer": ctx.peer_addr().map(|a| a.ip().to_string()),
+                "namespace": info.as_ref().map(|i| i.namespace.clone()),
+                "sid_len": info.as_ref().map(|i| i.id.len()),
+                "cookie": ctx.cookie("session"),
+                "agent": ctx.header("x-agent"),
+                "transport": format!("{:?}", ctx.transport()),
+            })
+        })
+        .unwrap();
+    router
+        .method("ask_page", async |Extension(page): Extension<Client>| {
+            let sum: Result<i64, _> = page.call("page.add", [2, 3]).await;
+            sum.map_err(|e| sansrpc::Error::new(-32000, e.to_string()))
+        })
+        .unwrap();
+    router
+}
+
+async fn start(server: SocketIoServer) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server.serve(listener));
+    addr
+}
+
+#[tokio::test]
+async fn answers_through_the_ack() {
+    let addr = start(SocketIoServer::new(router())).await;
+    let mut s = Sio::connect(addr, "/").await;
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":1}"#, 1)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":1}]"#
+    );
+    // A batch: answers in request order; the notification gets none.
+    assert_eq!(
+        s.emit_ack(
+            "message",
+            r#"[{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":"a"},{"jsonrpc":"2.0","method":"ping"},{"jsonrpc":"2.0","method":"ping","id":2}]"#,
+            2
+        )
+        .await,
+        r#"[[{"jsonrpc":"2.0","result":19,"id":"a"},{"jsonrpc":"2.0","result":"pong","id":2}]]"#
+    );
+    // A notification, with an ack asked for: acked with no data.
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping"}"#, 3)
+            .await,
+        "[]"
+    );
+    // The same message as a JSON string: the answer is a JSON string too.
+    assert_eq!(
+        s.emit_ack(
+            "message",
+            r#""{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":4}""#,
+            4
+        )
+        .await,
+        r#"["{\"jsonrpc\":\"2.0\",\"result\":\"pong\",\"id\":4}"]"#
+    );
+    // Not JSON at all (only a string can carry that): the core's -32700.
+    assert_eq!(
+        s.emit_ack("message", r#""{not json""#, 5).await,
+        r#"["{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,\"message\":\"Parse error\"},\"id\":null}"]"#
+    );
+    // Valid JSON, not a request: the core's -32600.
+    assert_eq!(
+        s.emit_ack("message", "42", 6).await,
+        r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#
+    );
+    // An event without arguments.
+    let prefix = s.prefix();
+    s.send_raw(&format!("42{prefix}7[\"message\"]")).await;
+    let ack = s.recv_raw().await;
+    assert!(
+        ack.starts_with("437[{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700"),
+        "{ack}"
+    );
+    // A notification without an ack: nothing comes back; the next call is
+    // answered next.
+    s.send_raw(r#"42["message",{"jsonrpc":"2.0","method":"ping"}]"#)
+        .await;
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":8}"#, 8)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":8}]"#
+    );
+}
+
+#[tokio::test]
+async fn context_namespaces_and_events() {
+    let server = SocketIoServer::new(router())
+        .namespace("/")
+        .namespace("/admin")
+        .event("rpc");
+    let addr = start(server).await;
+    let mut s = Sio::connect_with(
+        addr,
+        "/admin",
+        &[("cookie", "session=abc; theme=dark"), ("x-agent", "wire-test")],
+    )
+    .await;
+    assert_eq!(
+        s.emit_ack("rpc", r#"{"jsonrpc":"2.0","method":"whoami","id":1}"#, 1)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":{"agent":"wire-test","cookie":"abc","namespace":"/admin","peer":"127.0.0.1","sid_len":16,"transport":"SocketIo"},"id":1}]"#
+    );
+    // `message` is served too; another event is not.
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":2}"#, 2)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":2}]"#
+    );
+    s.send_raw(r#"42/admin,3["other",{"jsonrpc":"2.0","method":"ping","id":3}]"#)
+        .await;
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":4}"#, 4)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":4}]"#
+    );
+    // A namespace that is not served is refused.
+    let mut other = Sio {
+        ws: s.ws,
+        ns: "/nope".into(),
+    };
+    other.send_raw("40/nope,").await;
+    assert_eq!(
+        other.recv_raw().await,
+        r#"44/nope,{"message":"Invalid namespace"}"#
+    );
+}
+
+#[tokio::test]
+async fn the_server_calls_the_page() {
+    let (closed_tx, mut closed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = SocketIoServer::new(router())
+        .on_connect(|_ctx, client: Client| {
+            tokio::spawn(async move {
+                let _ = client.notify("page.hello", ["welcome"]).await;
+            });
+        })
+        .on_close(move |ctx| {
+            let _ = closed_tx.send(ctx.extension::<SocketInfo>().map(|i| i.namespace.clone()));
+        });
+    let addr = start(server).await;
+    let mut s = Sio::connect(addr, "/").await;
+    // The on_connect notification: an emit without an ack id.
+    assert_eq!(
+        s.recv_raw().await,
+        r#"42["message",{"jsonrpc":"2.0","method":"page.hello","params":["welcome"]}]"#
+    );
+    // The handler calls the page: an emit with an ack id; the ack answers.
+    s.send_raw(r#"421["message",{"jsonrpc":"2.0","method":"ask_page","id":1}]"#)
+        .await;
+    let call = s.recv_raw().await;
+    let rest = call.strip_prefix("42").unwrap();
+    let (ack_id, data) = rest.split_at(rest.find('[').unwrap());
+    assert_eq!(
+        data,
+        r#"["message",{"jsonrpc":"2.0","method":"page.add","params":[2,3],"id":1}]"#
+    );
+    s.send_raw(&format!(r#"43{ack_id}[{{"jsonrpc":"2.0","result":5,"id":1}}]"#))
+        .await;
+    assert_eq!(s.recv_raw().await, r#"431[{"jsonrpc":"2.0","result":5,"id":1}]"#);
+    // An answer that is not a response to the call fails it (the core says why).
+    s.send_raw(r#"422["message",{"jsonrpc":"2.0","method":"ask_page","id":2}]"#)
+        .await;
+    let call = s.recv_raw().await;
+    let rest = call.strip_prefix("42").unwrap();
+    let ack_id = &rest[..rest.find('[').unwrap()];
+    s.send_raw(&format!(r#"43{ack_id}[{{"jsonrpc":"2.0","result":5,"id":99}}]"#))
+        .await;
+    let answer = s.recv_raw().await;
+    assert!(answer.starts_with(r#"432[{"jsonrpc":"2.0","error":{"code":-32000,"message":"the acknowledgement is not an answer to this call"#), "{answer}");
+    // The client leaves: on_close runs with the socket's context.
+    s.send_raw("41").await;
+    let ns = tokio::time::timeout(Duration::from_secs(5), closed_rx.recv())
+        .await
+        .unwrap();
+    assert_eq!(ns, Some(Some("/".to_owned())));
+}
