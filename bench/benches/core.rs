@@ -121,6 +121,35 @@ fn breakdown(c: &mut Criterion) {
     g.finish();
 }
 
+/// What the `Stats` hook costs per call: the same `ping` through a router
+/// without hooks, with a hook that does nothing (the hook machinery) and
+/// with `Stats` (its counters, histogram and rate window); the difference
+/// of the last two is `Stats` itself.
+fn stats_hook(c: &mut Criterion) {
+    struct Nothing;
+    impl sansrpc::Hook for Nothing {}
+
+    let bare = subject::router();
+    let mut noop = subject::router();
+    noop.hook(Nothing);
+    let stats = sansrpc::Stats::new();
+    let mut measured = subject::router();
+    measured.hook(stats.clone());
+    let request = inputs::PING.as_bytes();
+    let shared = sansrpc::Context::default();
+    let mut g = c.benchmark_group("stats_hook");
+    for (name, router) in [("no_hook", &bare), ("noop_hook", &noop), ("stats", &measured)] {
+        g.bench_function(name, |b| {
+            b.iter(|| subject::handle_inline(router, black_box(request), &shared))
+        });
+    }
+    g.bench_function("record_only", |b| {
+        b.iter(|| stats.record(black_box("ping"), true, black_box(Duration::from_nanos(700)), false))
+    });
+    g.finish();
+    assert!(stats.snapshot().methods["ping"].count > 0);
+}
+
 fn config() -> Criterion {
     // Short enough that `bench/run.sh` stays within its time budget; the
     // env vars let a quiet machine measure longer.
@@ -138,6 +167,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = core, breakdown
+    targets = core, breakdown, stats_hook
 }
 criterion_main!(benches);

@@ -300,6 +300,53 @@ impl ProtocolError {
     }
 }
 
+/// Why the protocol layer refused a message by itself, before any method
+/// ran (what [`Hook::rejected`](crate::Hook::rejected) and
+/// [`Stats`](crate::Stats) count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// Not JSON (`-32700 Parse error`), or a frame header that could not
+    /// be read.
+    ParseError,
+    /// JSON that is not a valid request (`-32600 Invalid Request`): a
+    /// missing or wrong `jsonrpc`, `method` or `id`, params that are not
+    /// an array or object, an empty batch, a batch or nesting over its
+    /// limit.
+    InvalidRequest,
+    /// A message over the size limit.
+    Oversize,
+}
+
+impl RejectionKind {
+    /// The kind of a frame-level failure.
+    pub fn of_frame_error(e: &ProtocolError) -> Self {
+        match e {
+            ProtocolError::FrameTooLarge { .. } => Self::Oversize,
+            ProtocolError::BadHeader(_) | ProtocolError::TruncatedFrame(_) => Self::ParseError,
+            ProtocolError::UnmatchedResponse(_) | ProtocolError::InvalidResponse(_) => Self::InvalidRequest,
+        }
+    }
+
+    /// The kind of a message-level error answer (`-32700` or `-32600`).
+    pub fn of_error(e: &Error) -> Self {
+        if e.code() == ErrorCode::PARSE_ERROR {
+            Self::ParseError
+        } else {
+            Self::InvalidRequest
+        }
+    }
+
+    /// A short lowercase name: `parse_error`, `invalid_request`, `oversize`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ParseError => "parse_error",
+            Self::InvalidRequest => "invalid_request",
+            Self::Oversize => "oversize",
+        }
+    }
+}
+
 /// The local code misused the API.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

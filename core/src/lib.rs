@@ -93,12 +93,13 @@ mod peer;
 pub mod reference;
 mod router;
 mod server;
+mod stats;
 mod waiters;
 pub mod wire_log;
 
 pub use connection::Connection;
 pub use context::{ConnectionState, Context, ContextBuilder, ResponseParts, Transport};
-pub use error::{Error, ErrorCode, ProtocolError, UsageError};
+pub use error::{Error, ErrorCode, ProtocolError, RejectionKind, UsageError};
 pub use framing::{Body, ContentLength, Framer, MAX_HEADER_BYTES, Messages, Newline};
 pub use handler::{
     AsyncFn, BoxFuture, CallParts, Extension, FromCall, Handler, IntoOutcome, Json, MethodName, Params,
@@ -110,8 +111,9 @@ pub use message::{
     Accept, Incoming, Message, Outcome, ParamsKind, RawParams, Response, parse_message, result, write_error,
     write_request, write_response, write_result,
 };
-pub use router::{CallInfo, Dispatch, Hook, MethodStats, Router, Stats};
+pub use router::{AsyncHook, CallInfo, Dispatch, Hook, Rejection, Router};
 pub use server::{Event, ServerConnection, Ticket};
+pub use stats::{MethodStats, RejectedStats, Stats, StatsSnapshot};
 pub use waiters::{CallFailure, Requester, Settled, Waiters};
 // Filled by the client/peer work: keep these two lines, edit only what they export.
 pub use client::{BatchEntry, ClientConnection, ClientEvent};

@@ -1,16 +1,18 @@
 //! The runtime-free router: methods by name, typed handlers, hooks, and the
 //! two entry points adapters use.
 
-use std::collections::{BTreeMap, HashMap};
+use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 
 use crate::context::Context;
-use crate::error::{Error, UsageError};
+use crate::error::{Error, RejectionKind, UsageError};
 use crate::framing::Body;
 use crate::handler::{BoxFuture, CallParts, Handler};
 use crate::id::Id;
@@ -18,7 +20,7 @@ use crate::limits::Limits;
 use crate::message::{Outcome, RawParams};
 use crate::server::{Event, ServerConnection, Ticket};
 
-trait Erased<S>: Send + Sync {
+trait ErasedHandlerFn<S>: Send + Sync {
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
 }
 
@@ -27,7 +29,7 @@ struct ErasedHandler<H, M> {
     _marker: std::marker::PhantomData<fn() -> M>,
 }
 
-impl<H: Handler<M, S>, M: 'static, S> Erased<S> for ErasedHandler<H, M> {
+impl<H: Handler<M, S>, M: 'static, S> ErasedHandlerFn<S> for ErasedHandler<H, M> {
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome> {
         self.handler.call(parts)
     }
@@ -35,6 +37,7 @@ impl<H: Handler<M, S>, M: 'static, S> Erased<S> for ErasedHandler<H, M> {
 
 /// What a [`Hook`] learns about a call.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CallInfo {
     /// The method name as called.
     pub method: String,
@@ -42,10 +45,43 @@ pub struct CallInfo {
     pub id: Option<Id>,
     /// The call's surroundings.
     pub context: Context,
+    /// Whether a method (or alias) of this name is registered; `false`
+    /// for a call answered `-32601 Method not found`. Per-method
+    /// bookkeeping keyed by names a caller invents grows without bound:
+    /// key it by registered names only.
+    pub registered: bool,
+    /// When the router started the call (before the first hook ran);
+    /// `started + elapsed` is when it ended.
+    pub started: Instant,
+}
+
+/// A message the protocol layer answered by itself, before any method or
+/// [`Hook::before`] ran: what [`Hook::rejected`] sees.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Rejection {
+    /// Why it was refused.
+    pub kind: RejectionKind,
+    /// The error the peer was sent (or would have been sent, where the
+    /// transport answers otherwise, e.g. HTTP 413).
+    pub error: Error,
+    /// The surroundings of the connection it arrived on.
+    pub context: Context,
+}
+
+impl Rejection {
+    /// A rejection of this kind, with the error the peer is sent.
+    pub fn new(kind: RejectionKind, error: Error, context: Context) -> Self {
+        Self { kind, error, context }
+    }
 }
 
 /// Code run around every call and notification, without touching handlers:
 /// logging, authentication, statistics.
+///
+/// `before` is synchronous; for a check that must await (a token looked up
+/// in a database) or a value carried from `before` to `after` (a span, a
+/// start time of one's own), implement [`AsyncHook`] instead.
 ///
 /// ```
 /// use std::time::Duration;
@@ -74,58 +110,131 @@ pub trait Hook: Send + Sync + 'static {
     }
 
     /// Runs after the call finished, with how long it took and its outcome
-    /// (for a notification, the outcome that was not sent).
+    /// (for a notification, the outcome that was not sent). It runs for
+    /// every hook, also when an earlier hook's `before` refused the call.
     fn after(&self, call: &CallInfo, elapsed: Duration, outcome: &Outcome) {
         let _ = (call, elapsed, outcome);
     }
-}
 
-/// Per-method figures gathered by [`Stats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MethodStats {
-    /// Calls and notifications handled.
-    pub count: u64,
-    /// How many of them ended in an error.
-    pub errors: u64,
-    /// Time spent in all of them.
-    pub total: Duration,
-    /// The longest one.
-    pub max: Duration,
-}
-
-/// A [`Hook`] that counts calls, errors and time per method.
-///
-/// ```
-/// use sansrpc::{Router, Stats};
-///
-/// let stats = Stats::default();
-/// let mut router = Router::new();
-/// router.hook(stats.clone());
-/// // ... serve ...
-/// for (method, s) in stats.snapshot() {
-///     println!("{method}: {} calls, {} errors, max {:?}", s.count, s.errors, s.max);
-/// }
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct Stats {
-    inner: Arc<Mutex<BTreeMap<String, MethodStats>>>,
-}
-
-impl Stats {
-    /// The figures so far, by method name.
-    pub fn snapshot(&self) -> BTreeMap<String, MethodStats> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    /// Runs for a message the protocol layer refused by itself (a parse
+    /// error, an invalid request, a message over the size limit): no
+    /// method ran and `before`/`after` are not called for it.
+    fn rejected(&self, rejection: &Rejection) {
+        let _ = rejection;
     }
 }
 
-impl Hook for Stats {
-    fn after(&self, call: &CallInfo, elapsed: Duration, outcome: &Outcome) {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let s = map.entry(call.method.clone()).or_default();
-        s.count += 1;
-        s.errors += u64::from(outcome.is_err());
-        s.total += elapsed;
-        s.max = s.max.max(elapsed);
+/// A hook whose `before` may await, and hands a value of its own to its
+/// `after`: asynchronous authentication, a span or a permit held for the
+/// length of the call. Registered with [`Router::async_hook`].
+///
+/// ```
+/// use std::time::Duration;
+/// use sansrpc::{AsyncHook, CallInfo, Context, Error, Outcome, Router};
+///
+/// /// Looks the caller's token up (a database, another service) and tells
+/// /// `after` who the caller was.
+/// struct Auth;
+///
+/// impl AsyncHook for Auth {
+///     type Data = String;
+///
+///     async fn before(&self, call: &CallInfo) -> Result<String, Error> {
+///         let token = call.context.header("authorization").unwrap_or_default().to_owned();
+///         let user = async { (token == "Bearer ada").then(|| "ada".to_owned()) }.await;
+///         user.ok_or_else(|| Error::new(-32001, "unauthorized"))
+///     }
+///
+///     fn after(&self, call: &CallInfo, _: Duration, outcome: &Outcome, user: Option<String>) {
+///         eprintln!("{} by {user:?}: ok={}", call.method, outcome.is_ok());
+///     }
+/// }
+///
+/// let mut router = Router::new();
+/// router.method("ping", || "pong").unwrap();
+/// router.async_hook(Auth);
+/// let ctx = Context::builder(sansrpc::Transport::Http).header("authorization", "Bearer ada").build();
+/// let answer = futures_executor::block_on(
+///     router.handle_message(br#"{"jsonrpc":"2.0","method":"ping","id":1}"#, ctx),
+/// );
+/// assert_eq!(answer.unwrap(), r#"{"jsonrpc":"2.0","result":"pong","id":1}"#);
+/// ```
+pub trait AsyncHook: Send + Sync + 'static {
+    /// What `before` hands to `after`.
+    type Data: Send + 'static;
+
+    /// Runs before the handler (also for unknown methods); an error answers
+    /// the call instead of the handler.
+    fn before(&self, call: &CallInfo) -> impl Future<Output = Result<Self::Data, Error>> + Send;
+
+    /// Runs after the call finished, with how long it took (hooks
+    /// included), its outcome, and what this hook's `before` returned —
+    /// `None` when it did not run or refused the call.
+    fn after(&self, call: &CallInfo, elapsed: Duration, outcome: &Outcome, data: Option<Self::Data>) {
+        let _ = (call, elapsed, outcome, data);
+    }
+
+    /// Runs for a message the protocol layer refused by itself; see
+    /// [`Hook::rejected`].
+    fn rejected(&self, rejection: &Rejection) {
+        let _ = rejection;
+    }
+}
+
+type Erased<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+trait DynAsyncHook: Send + Sync + 'static {
+    fn before<'a>(&'a self, call: &'a CallInfo) -> Erased<'a, Result<Box<dyn Any + Send>, Error>>;
+    fn after(&self, call: &CallInfo, elapsed: Duration, outcome: &Outcome, data: Option<Box<dyn Any + Send>>);
+    fn rejected(&self, rejection: &Rejection);
+}
+
+impl<H: AsyncHook> DynAsyncHook for H {
+    fn before<'a>(&'a self, call: &'a CallInfo) -> Erased<'a, Result<Box<dyn Any + Send>, Error>> {
+        Box::pin(AsyncHook::before(self, call).map(|r| r.map(|d| Box::new(d) as Box<dyn Any + Send>)))
+    }
+
+    fn after(
+        &self,
+        call: &CallInfo,
+        elapsed: Duration,
+        outcome: &Outcome,
+        data: Option<Box<dyn Any + Send>>,
+    ) {
+        let data = data.and_then(|d| d.downcast::<H::Data>().ok()).map(|d| *d);
+        AsyncHook::after(self, call, elapsed, outcome, data);
+    }
+
+    fn rejected(&self, rejection: &Rejection) {
+        AsyncHook::rejected(self, rejection);
+    }
+}
+
+#[derive(Clone)]
+enum AnyHook {
+    Sync(Arc<dyn Hook>),
+    Async(Arc<dyn DynAsyncHook>),
+}
+
+impl AnyHook {
+    fn after(
+        &self,
+        call: &CallInfo,
+        elapsed: Duration,
+        outcome: &Outcome,
+        data: Option<Box<dyn Any + Send>>,
+    ) {
+        match self {
+            Self::Sync(h) => h.after(call, elapsed, outcome),
+            Self::Async(h) => h.after(call, elapsed, outcome, data),
+        }
+    }
+
+    fn rejected(&self, rejection: &Rejection) {
+        match self {
+            Self::Sync(h) => h.rejected(rejection),
+            Self::Async(h) => h.rejected(rejection),
+        }
     }
 }
 
@@ -177,8 +286,11 @@ impl fmt::Debug for Dispatch {
 /// assert_eq!(answer.unwrap(), r#"{"jsonrpc":"2.0","result":19,"id":1}"#);
 /// ```
 pub struct Router<S = ()> {
-    methods: HashMap<String, Arc<dyn Erased<S>>>,
-    hooks: Vec<Arc<dyn Hook>>,
+    methods: HashMap<String, Arc<dyn ErasedHandlerFn<S>>>,
+    /// Shared, so a call clones one `Arc`, not a vector.
+    hooks: Arc<Vec<AnyHook>>,
+    /// Whether any hook is an [`AsyncHook`] (the call path awaits then).
+    async_hooks: bool,
     state: S,
     limits: Limits,
 }
@@ -224,13 +336,14 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     pub fn with_state(state: S) -> Self {
         Self {
             methods: HashMap::new(),
-            hooks: Vec::new(),
+            hooks: Arc::new(Vec::new()),
+            async_hooks: false,
             state,
             limits: Limits::default(),
         }
     }
 
-    fn insert(&mut self, name: &str, h: Arc<dyn Erased<S>>) -> Result<&mut Self, UsageError> {
+    fn insert(&mut self, name: &str, h: Arc<dyn ErasedHandlerFn<S>>) -> Result<&mut Self, UsageError> {
         check_name(name)?;
         if self.methods.contains_key(name) {
             return Err(UsageError::DuplicateMethod(name.to_owned()));
@@ -292,10 +405,32 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Ok(self)
     }
 
-    /// Adds a hook; hooks run in the order they were added.
+    /// Adds a hook; hooks (of both kinds) run in the order they were
+    /// added.
     pub fn hook(&mut self, hook: impl Hook) -> &mut Self {
-        self.hooks.push(Arc::new(hook));
+        Arc::make_mut(&mut self.hooks).push(AnyHook::Sync(Arc::new(hook)));
         self
+    }
+
+    /// Adds a hook whose `before` may await and pass data to its `after`.
+    pub fn async_hook(&mut self, hook: impl AsyncHook) -> &mut Self {
+        Arc::make_mut(&mut self.hooks).push(AnyHook::Async(Arc::new(hook)));
+        self.async_hooks = true;
+        self
+    }
+
+    /// Tells the hooks about a message the protocol layer refused by itself
+    /// (the router calls this for what its own entry points refuse;
+    /// a transport calls it for what it refuses before the router sees the
+    /// message, such as an HTTP body over the size limit).
+    pub fn rejected(&self, kind: RejectionKind, error: &Error, context: &Context) {
+        if self.hooks.is_empty() {
+            return;
+        }
+        let rejection = Rejection::new(kind, error.clone(), context.clone());
+        for hook in self.hooks.iter() {
+            hook.rejected(&rejection);
+        }
     }
 
     /// Sets the limits adapters enforce for this router.
@@ -331,9 +466,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         context: Context,
     ) -> BoxFuture<Outcome> {
         let handler = self.methods.get(&method).cloned();
-        let hooks = self.hooks.clone();
         let state = self.state.clone();
-        if hooks.is_empty() {
+        if self.hooks.is_empty() {
             return match handler {
                 Some(h) => h.call(CallParts {
                     method,
@@ -344,18 +478,15 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 None => Box::pin(std::future::ready(Err(Error::method_not_found()))),
             };
         }
-        let info = CallInfo { method, id, context };
-        let start = Instant::now();
-        for hook in &hooks {
-            if let Err(e) = hook.before(&info) {
-                let outcome = Err(e);
-                for h in &hooks {
-                    h.after(&info, start.elapsed(), &outcome);
-                }
-                return Box::pin(std::future::ready(outcome));
-            }
-        }
-        let fut = match handler {
+        let hooks = self.hooks.clone();
+        let info = CallInfo {
+            method,
+            id,
+            context,
+            registered: handler.is_some(),
+            started: Instant::now(),
+        };
+        let run = move |info: &CallInfo| match handler {
             Some(h) => h.call(CallParts {
                 method: info.method.clone(),
                 params,
@@ -364,10 +495,51 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             }),
             None => Box::pin(std::future::ready(Err(Error::method_not_found()))),
         };
+        if self.async_hooks {
+            return Box::pin(async move {
+                let mut data: Vec<Option<Box<dyn Any + Send>>> = Vec::with_capacity(hooks.len());
+                let mut refused = None;
+                for hook in hooks.iter() {
+                    let before = match hook {
+                        AnyHook::Sync(h) => h.before(&info).map(|()| None),
+                        AnyHook::Async(h) => h.before(&info).await.map(Some),
+                    };
+                    match before {
+                        Ok(d) => data.push(d),
+                        Err(e) => {
+                            refused = Some(e);
+                            break;
+                        }
+                    }
+                }
+                let outcome = match refused {
+                    Some(e) => Err(e),
+                    None => run(&info).await,
+                };
+                let elapsed = info.started.elapsed();
+                let mut data = data.into_iter();
+                for hook in hooks.iter() {
+                    hook.after(&info, elapsed, &outcome, data.next().flatten());
+                }
+                outcome
+            });
+        }
+        for hook in hooks.iter() {
+            let AnyHook::Sync(h) = hook else { continue };
+            if let Err(e) = h.before(&info) {
+                let outcome = Err(e);
+                let elapsed = info.started.elapsed();
+                for h in hooks.iter() {
+                    h.after(&info, elapsed, &outcome, None);
+                }
+                return Box::pin(std::future::ready(outcome));
+            }
+        }
+        let fut = run(&info);
         Box::pin(fut.map(move |outcome| {
-            let elapsed = start.elapsed();
-            for h in &hooks {
-                h.after(&info, elapsed, &outcome);
+            let elapsed = info.started.elapsed();
+            for h in hooks.iter() {
+                h.after(&info, elapsed, &outcome, None);
             }
             outcome
         }))

@@ -557,9 +557,10 @@ fn hooks_see_every_call_and_can_refuse() {
         ]
     );
     let snap = stats.snapshot();
-    assert_eq!(snap["secret"].count, 2);
-    assert_eq!(snap["secret"].errors, 1);
-    assert_eq!(snap["nope"].errors, 1);
+    assert_eq!(snap.methods["secret"].count, 2);
+    assert_eq!(snap.methods["secret"].errors, 1);
+    assert!(!snap.methods.contains_key("nope"), "unknown names get no entry");
+    assert_eq!((snap.unknown_methods.count, snap.unknown_methods.errors), (1, 1));
 }
 
 #[test]
