@@ -89,7 +89,9 @@ impl fmt::Display for Line<'_> {
             write!(f, "… ({} bytes)", self.message.len())?;
         }
         if let Some(note) = self.note {
-            write!(f, " ({note})")?;
+            // An empty body (HTTP 204) shows just the note.
+            let gap = if self.message.is_empty() { "" } else { " " };
+            write!(f, "{gap}({note})")?;
         }
         Ok(())
     }
@@ -156,6 +158,12 @@ mod tests {
             ),
             (Direction::Sent, b"a\r\nb", None, "--> a\\r\\nb"),
             (Direction::Sent, b"", None, "--> "),
+            (
+                Direction::Received,
+                b"",
+                Some("204 No Content"),
+                "<-- (204 No Content)",
+            ),
         ];
         for (d, m, n, want) in cases {
             assert_eq!(line(*d, m, *n), *want, "{m:?}");
