@@ -38,7 +38,7 @@
 //! ## Example
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), sansrpc_http_client::ClientError> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use sansrpc::{BatchEntry, RawParams};
 //! use sansrpc_http_client::Client;
