@@ -109,6 +109,39 @@ impl Observed {
         }
     }
 
+    /// A few words on what came back, for side-by-side tables: the error
+    /// code or `result` of each message (`id null` when the id was null,
+    /// `[...]` for a batch), `nothing`, an HTTP status other than 200, and
+    /// how the exchange ended when it did not complete.
+    ///
+    /// ```
+    /// use sansrpc_conformance::Observed;
+    /// let obs = Observed::stream(&[br#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"x"},"id":null}"#]);
+    /// assert_eq!(obs.brief(), "-32600 id null");
+    /// assert_eq!(Observed::http(204, &[], b"").brief(), "HTTP 204 nothing");
+    /// let batch = Observed::http(200, &[], br#"[{"jsonrpc":"2.0","result":7,"id":1},{"jsonrpc":"2.0","error":{"code":-32601,"message":"x"},"id":2}]"#);
+    /// assert_eq!(batch.brief(), "[result,-32601]");
+    /// ```
+    pub fn brief(&self) -> String {
+        let mut parts: Vec<String> = self.messages.iter().map(|m| brief_message(m)).collect();
+        if parts.is_empty() {
+            parts.push("nothing".to_owned());
+        }
+        let mut s = parts.join(" + ");
+        if let Some(http) = &self.http {
+            if http.status != 200 {
+                s = format!("HTTP {} {s}", http.status);
+            }
+        }
+        match &self.end {
+            End::Complete => {}
+            End::Closed => s.push_str(", closed"),
+            End::TimedOut(_) => s.push_str(", timed out"),
+            End::Error(_) => s.push_str(", error"),
+        }
+        s
+    }
+
     /// A one-line account of what came back, for reports.
     pub fn summary(&self, max: usize) -> String {
         let mut parts = Vec::new();
@@ -471,6 +504,34 @@ fn single_message(obs: &Observed) -> Result<Value, String> {
 /// Parses a message as JSON.
 pub fn parse(message: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(message).map_err(|e| format!("the answer is not valid JSON ({e})"))
+}
+
+fn brief_message(message: &[u8]) -> String {
+    match parse(message) {
+        Err(_) => "not JSON".to_owned(),
+        Ok(Value::Array(items)) => {
+            let inner: Vec<String> = items.iter().map(brief_value).collect();
+            format!("[{}]", inner.join(","))
+        }
+        Ok(v) => brief_value(&v),
+    }
+}
+
+fn brief_value(v: &Value) -> String {
+    let id = match v.get("id") {
+        Some(Value::Null) => " id null",
+        None => " no id",
+        Some(_) => "",
+    };
+    if let Some(code) = v.get("error").and_then(|e| e.get("code")) {
+        format!("{code}{id}")
+    } else if v.get("result").is_some() {
+        format!("result{id}")
+    } else if v.get("method").is_some() {
+        "a request".to_owned()
+    } else {
+        "other".to_owned()
+    }
 }
 
 /// Checks what the spec requires of every response object (section 5 and

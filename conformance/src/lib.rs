@@ -72,5 +72,6 @@ pub use expect::{
 pub use report::{CaseResult, Report, SectionSummary, Verdict};
 pub use runner::{RunError, RunOptions, Suite};
 pub use transport::{
-    BoxFuture, Exchange, HttpTransport, PROBE_ID, Target, TcpTransport, Transport, WsTransport,
+    BoxFuture, Exchange, Framing, HttpTransport, LOG_LIMIT, PATIENCE, PROBE_ID, STARTUP_TIMEOUT,
+    StdioTransport, Target, TcpTransport, Transport, WsTransport, split_command_line,
 };

@@ -60,6 +60,10 @@ struct RunArgs {
     /// Per-case timeout in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     timeout_ms: u64,
+    /// How messages are delimited on `tcp://` and `stdio:` targets:
+    /// `newline` (one per line) or `content-length` (LSP-style headers).
+    #[arg(long, value_name = "FRAMING", default_value = "newline")]
+    framing: sansrpc_conformance::Framing,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -121,6 +125,7 @@ async fn run(url: &str, args: &RunArgs) -> ExitCode {
     }
     let options = RunOptions {
         timeout: Duration::from_millis(args.timeout_ms.max(1)),
+        framing: args.framing,
     };
     let text = args.format == Format::Text;
     let mut header = text;

@@ -70,6 +70,9 @@ pub struct CaseResult {
     pub sent: String,
     /// What came back, in one line (absent for skipped cases).
     pub observed: Option<String>,
+    /// What came back, in a few words ([`Observed::brief`](crate::Observed::brief)):
+    /// what side-by-side tables show (absent for skipped cases).
+    pub answer: Option<String>,
     /// How long the case took.
     #[serde(rename = "elapsed_ms", serialize_with = "millis")]
     pub elapsed: Duration,
@@ -86,6 +89,7 @@ impl CaseResult {
             verdict,
             sent,
             observed: None,
+            answer: None,
             elapsed,
         }
     }
@@ -141,6 +145,11 @@ pub struct Report {
     pub duration: Duration,
     /// One result per case, in catalog order.
     pub results: Vec<CaseResult>,
+    /// What the server wrote beside the protocol, when the transport
+    /// captures it (`stdio:`: its stderr and the suite's notes on every
+    /// start, exit and kill of the process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_log: Option<String>,
 }
 
 fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -261,6 +270,22 @@ impl Report {
                 let _ = writeln!(out, "    expected: {expected}");
                 let _ = writeln!(out, "    got:      {got}");
                 let _ = writeln!(out, "    why:      {why}");
+            }
+        }
+        if let Some(log) = self.server_log.as_deref().filter(|l| !l.trim().is_empty()) {
+            const SHOWN: usize = 4096;
+            let mut start = log.len().saturating_sub(SHOWN);
+            while !log.is_char_boundary(start) {
+                start += 1;
+            }
+            let _ = writeln!(
+                out,
+                "\nSERVER LOG ({} bytes{})\n",
+                log.len(),
+                if start > 0 { ", the last 4 KiB; all of it is in the JSON report" } else { "" }
+            );
+            for line in log.get(start..).unwrap_or_default().lines() {
+                let _ = writeln!(out, "  {line}");
             }
         }
         let fails = self.must_failures().count();
@@ -389,6 +414,7 @@ mod tests {
             transport: TransportKind::Http,
             profile: Profile::Core,
             duration: Duration::from_millis(1234),
+            server_log: Some("[sansrpc-conformance] started\n".into()),
             results: vec![
                 CaseResult::new(
                     pick("4/id-integer"),

@@ -8,7 +8,7 @@ use crate::case::{Case, Level, Profile};
 use crate::catalog::catalog;
 use crate::glob::Glob;
 use crate::report::{CaseResult, Report, Verdict};
-use crate::transport::{Exchange, Target, Transport};
+use crate::transport::{Exchange, Framing, Target, Transport};
 
 /// How a run behaves.
 #[derive(Clone, Debug)]
@@ -16,13 +16,18 @@ pub struct RunOptions {
     /// How long one case may take, from connecting to the last byte read.
     /// A server that does not answer in time fails that case; the run goes on.
     pub timeout: Duration,
+    /// How messages are delimited on `tcp://` and `stdio:` targets (the
+    /// default is one per line). Any other framing on another target is a
+    /// [`RunError::BadTarget`].
+    pub framing: Framing,
 }
 
 impl Default for RunOptions {
-    /// A 2-second per-case timeout.
+    /// A 2-second per-case timeout, newline framing.
     fn default() -> Self {
         RunOptions {
             timeout: Duration::from_secs(2),
+            framing: Framing::Newline,
         }
     }
 }
@@ -96,8 +101,8 @@ impl Suite {
         &self.cases
     }
 
-    /// Runs every case against `url` (`http://host:port/path` or
-    /// `tcp://host:port`).
+    /// Runs every case against `url` (`http://host:port/path`,
+    /// `tcp://host:port`, `ws://host:port/path` or `stdio:<command line>`).
     pub async fn run(&self, url: &str, options: &RunOptions) -> Result<Report, RunError> {
         self.run_with_progress(url, options, |_| {}).await
     }
@@ -110,15 +115,24 @@ impl Suite {
         progress: impl FnMut(&CaseResult),
     ) -> Result<Report, RunError> {
         let target = Target::parse(url).map_err(RunError::BadTarget)?;
-        let transport = target.transport();
-        transport.preflight().await.map_err(RunError::Unreachable)?;
-        Ok(self
-            .run_on(&*transport, &target.to_string(), options, progress)
-            .await)
+        let transport = target
+            .transport_with(options.framing)
+            .map_err(RunError::BadTarget)?;
+        if let Err(e) = transport.preflight().await {
+            transport.finish().await;
+            return Err(RunError::Unreachable(e));
+        }
+        let label = match options.framing {
+            Framing::Newline => target.to_string(),
+            framing => format!("{target} (framing {framing})"),
+        };
+        Ok(self.run_on(&*transport, &label, options, progress).await)
     }
 
     /// Runs every case over a transport of your own (e.g. one that is not
-    /// built in yet). `target` only labels the report.
+    /// built in yet). `target` only labels the report. The transport's
+    /// [`finish`](Transport::finish) is called at the end, and its
+    /// [`server_log`](Transport::server_log) goes into the report.
     pub async fn run_on(
         &self,
         transport: &dyn Transport,
@@ -133,12 +147,14 @@ impl Suite {
             progress(&result);
             results.push(result);
         }
+        transport.finish().await;
         Report {
             target: target.to_owned(),
             transport: transport.kind(),
             profile: self.profile,
             duration: started.elapsed(),
             results,
+            server_log: transport.server_log(),
         }
     }
 }
@@ -175,7 +191,7 @@ async fn run_case(
     // The transports honor the deadline; this outer bound is a backstop so a
     // transport bug can never hang the run.
     let observed = match tokio::time::timeout_at(
-        deadline + Duration::from_secs(1),
+        deadline + transport.grace(),
         transport.exchange(exchange),
     )
     .await
@@ -198,6 +214,7 @@ async fn run_case(
     };
     let mut result = CaseResult::new(case, verdict, sent, elapsed);
     result.observed = Some(got);
+    result.answer = Some(observed.brief());
     result
 }
 

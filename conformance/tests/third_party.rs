@@ -163,6 +163,7 @@ async fn jsonrpcserver_aiohttp_verdicts_are_unchanged() {
     // Generous: CI machines are slow, and no case here should wait on it.
     let options = RunOptions {
         timeout: Duration::from_secs(10),
+        ..RunOptions::default()
     };
     let suite = Suite::new(Profile::All);
     let mut diffs = Vec::new();

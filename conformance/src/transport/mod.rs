@@ -1,10 +1,12 @@
 //! Transports: how a case's bytes reach a server and what comes back.
 //!
-//! A [`Transport`] turns one case into one [`Observed`]. HTTP and
-//! newline-delimited TCP ship here; a `ws://` transport would be another
-//! implementation of the same trait, with its own [`TransportKind`].
+//! A [`Transport`] turns one case into one [`Observed`]. HTTP, TCP,
+//! WebSocket and `stdio:` (a server the suite starts itself) ship here; TCP
+//! and stdio share one stream exchange and either [`Framing`].
 
 mod http;
+mod stdio;
+mod stream;
 mod tcp;
 mod ws;
 
@@ -16,7 +18,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub use self::http::HttpTransport;
-pub use self::tcp::{PROBE_ID, TcpTransport};
+pub use self::stdio::{LOG_LIMIT, STARTUP_TIMEOUT, StdioTransport, split_command_line};
+pub use self::stream::{Framing, PATIENCE, PROBE_ID};
+pub use self::tcp::TcpTransport;
 pub use self::ws::WsTransport;
 use crate::case::{Case, TransportKind};
 use crate::expect::Observed;
@@ -60,6 +64,27 @@ pub trait Transport: Send + Sync {
         let _ = case;
         None
     }
+
+    /// How long past a case's deadline the runner waits for
+    /// [`exchange`](Self::exchange) before giving it up, as a backstop
+    /// against a transport bug. By default 1 s; `stdio:` adds the time a
+    /// restarted process may take to start, which is not the case's time.
+    fn grace(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    /// Called once after the last case: releases what the transport holds
+    /// (`stdio:` kills its process here). By default nothing.
+    fn finish(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    /// What the server wrote beside the protocol (`stdio:`: its stderr, with
+    /// a line for every start, exit and kill), for the report. By default
+    /// `None`.
+    fn server_log(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A parsed target URL: `http://host:port/path`, `tcp://host:port` or
@@ -81,6 +106,12 @@ pub enum Target {
         host: String,
         /// TCP port.
         port: u16,
+    },
+    /// A server the suite starts itself (`stdio:<command line>`), spoken to
+    /// over its stdin and stdout.
+    Stdio {
+        /// The program, then its arguments.
+        command: Vec<String>,
     },
     /// WebSocket: one message per text frame.
     WebSocket {
@@ -105,8 +136,15 @@ impl Target {
     /// assert!(Target::parse("ftp://x").is_err());
     /// ```
     pub fn parse(url: &str) -> Result<Target, String> {
+        if let Some(line) = url.strip_prefix("stdio:") {
+            let command = split_command_line(line)?;
+            if command.is_empty() {
+                return Err(format!("{url:?}: stdio: needs a command line, e.g. stdio:'pylsp -v'"));
+            }
+            return Ok(Target::Stdio { command });
+        }
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-            format!("{url:?} is not a URL (expected http://host:port/path, tcp://host:port or ws://host:port/path)")
+            format!("{url:?} is not a URL (expected http://host:port/path, tcp://host:port, ws://host:port/path or stdio:<command line>)")
         })?;
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -149,9 +187,27 @@ impl Target {
         }
     }
 
+    /// A transport for this target, with another framing on a stream
+    /// (`tcp://`, `stdio:`); `Err` when the target is not a stream.
+    pub fn transport_with(&self, framing: Framing) -> Result<Box<dyn Transport>, String> {
+        match self {
+            Target::Tcp { host, port } => Ok(Box::new(
+                TcpTransport::new(host.clone(), *port).with_framing(framing),
+            )),
+            Target::Stdio { command } => {
+                Ok(Box::new(StdioTransport::new(command.clone()).with_framing(framing)))
+            }
+            _ if framing == Framing::Newline => Ok(self.transport()),
+            other => Err(format!(
+                "{other}: --framing {framing} applies to tcp:// and stdio: targets only"
+            )),
+        }
+    }
+
     /// A transport for this target.
     pub fn transport(&self) -> Box<dyn Transport> {
         match self {
+            Target::Stdio { command } => Box::new(StdioTransport::new(command.clone())),
             Target::Http { host, port, path } => {
                 Box::new(HttpTransport::new(host.clone(), *port, path.clone()))
             }
@@ -170,6 +226,10 @@ impl fmt::Display for Target {
                 write!(f, "http://{}:{port}{path}", bracket(host))
             }
             Target::Tcp { host, port } => write!(f, "tcp://{}:{port}", bracket(host)),
+            Target::Stdio { command } => {
+                let words: Vec<String> = command.iter().map(|w| stdio::quote(w)).collect();
+                write!(f, "stdio:{}", words.join(" "))
+            }
             Target::WebSocket { host, port, path } => {
                 write!(f, "ws://{}:{port}{path}", bracket(host))
             }
@@ -257,7 +317,19 @@ mod tests {
             Target::parse("tcp://[::1]:9000").unwrap().to_string(),
             "tcp://[::1]:9000"
         );
+        assert_eq!(
+            Target::parse("stdio:pylsp --log-file 'a b.log'").unwrap(),
+            Target::Stdio {
+                command: vec!["pylsp".into(), "--log-file".into(), "a b.log".into()]
+            }
+        );
+        assert_eq!(
+            Target::parse("stdio:pylsp --log-file 'a b.log'").unwrap().to_string(),
+            "stdio:pylsp --log-file 'a b.log'"
+        );
         for bad in [
+            "stdio:",
+            "stdio: 'x",
             "127.0.0.1:80",
             "tcp://127.0.0.1",
             "tcp://127.0.0.1:x",

@@ -1,48 +1,39 @@
-//! Newline-delimited JSON over TCP, one connection per case.
-//!
-//! Every case is followed by a probe call on the next line (an unknown
-//! method with the id [`PROBE_ID`]). Its answer marks the point where the
-//! server has read past the case, so "nothing comes back" is proved by the
-//! probe's answer arriving with nothing before it, not by a long wait.
-//! Because a server may answer calls on one connection in any order, the
-//! transport also waits for the expected number of messages, and after the
-//! probe's answer it keeps reading for a short settle time to catch a reply
-//! that overtook nothing but was merely slow.
+//! JSON-RPC over TCP, one connection per case: newline-delimited by
+//! default, or with LSP-style `Content-Length` headers
+//! ([`Framing::ContentLength`]). The exchange itself (a probe after every
+//! case, see the `stream` module) is shared with `stdio:`.
 
 use std::time::Duration;
 
-use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::time::Instant;
 
+use super::stream::{self, Framing};
 use super::{BoxFuture, Exchange, Transport, connect};
-use crate::case::TransportKind;
+use crate::case::{Case, TransportKind};
 use crate::expect::{End, Observed};
 
-/// The id of the probe call sent after every case on a stream.
-pub const PROBE_ID: &str = "sansrpc-conformance-probe";
-
-const PROBE: &[u8] =
-    b"{\"jsonrpc\":\"2.0\",\"method\":\"sansrpc.conformance.probe\",\"id\":\"sansrpc-conformance-probe\"}\n";
-
-/// How long to keep listening after the probe's answer.
-const SETTLE: Duration = Duration::from_millis(25);
-
-/// The most bytes read for one case.
-const MAX_READ: usize = 64 * 1024 * 1024;
-
-/// Newline-delimited JSON over a TCP connection (`tcp://host:port`).
+/// JSON-RPC over a TCP connection (`tcp://host:port`).
 #[derive(Clone, Debug)]
 pub struct TcpTransport {
     host: String,
     port: u16,
+    framing: Framing,
 }
 
 impl TcpTransport {
-    /// A transport for `tcp://host:port`.
+    /// A newline-delimited transport for `tcp://host:port`.
     pub fn new(host: String, port: u16) -> TcpTransport {
-        TcpTransport { host, port }
+        TcpTransport {
+            host,
+            port,
+            framing: Framing::Newline,
+        }
+    }
+
+    /// The same with another framing.
+    pub fn with_framing(mut self, framing: Framing) -> TcpTransport {
+        self.framing = framing;
+        self
     }
 
     async fn run(&self, ex: Exchange<'_>) -> Observed {
@@ -50,112 +41,10 @@ impl TcpTransport {
             Ok(s) => s,
             Err(end) => return Observed::failed(end),
         };
-        let (mut reader, writer) = stream.into_split();
-        let mut out = Vec::with_capacity(ex.bytes.len() + 1 + PROBE.len());
-        out.extend_from_slice(ex.bytes);
-        out.push(b'\n');
-        out.extend_from_slice(PROBE);
-
-        let want = ex.case.expect.min_messages();
-        let mut obs = Observed {
-            messages: Vec::new(),
-            http: None,
-            probe_answered: false,
-            end: End::Complete,
-        };
-        let write = write_all(writer, out);
-        tokio::pin!(write);
-        let mut writing = true;
-        let mut _keep_open = None;
-        let mut buf: Vec<u8> = Vec::with_capacity(8192);
-        let mut settle_until: Option<Instant> = None;
-        loop {
-            let until = settle_until.map_or(ex.deadline, |s| s.min(ex.deadline));
-            let read = tokio::time::timeout_at(until, async {
-                loop {
-                    tokio::select! {
-                        w = &mut write, if writing => {
-                            writing = false;
-                            if let Ok(w) = w { _keep_open = Some(w); }
-                            // A failed write shows up as a close or reset on the read side.
-                        }
-                        r = reader.read_buf(&mut buf) => break r,
-                    }
-                }
-            });
-            match read.await {
-                Err(_) if settle_until.is_some() => break,
-                Err(_) => {
-                    obs.end = End::TimedOut(ex.timeout);
-                    break;
-                }
-                Ok(Ok(0)) => {
-                    take_lines(&mut buf, &mut obs, true);
-                    if settle_until.is_none() {
-                        obs.end = End::Closed;
-                    }
-                    break;
-                }
-                Ok(Ok(_)) => {
-                    take_lines(&mut buf, &mut obs, false);
-                    if buf.len() > MAX_READ {
-                        obs.end = End::Error("a line over 64 MiB".to_owned());
-                        break;
-                    }
-                    if settle_until.is_none() && obs.probe_answered && obs.messages.len() >= want {
-                        settle_until = Some(Instant::now() + SETTLE);
-                    }
-                }
-                Ok(Err(e)) => {
-                    take_lines(&mut buf, &mut obs, true);
-                    if settle_until.is_none() {
-                        obs.end = End::Error(format!("reading: {e}"));
-                    }
-                    break;
-                }
-            }
-        }
-        obs
+        let (mut reader, mut writer) = stream.into_split();
+        let mut buf = Vec::with_capacity(8192);
+        stream::exchange(&mut reader, &mut writer, &mut buf, self.framing, ex).await
     }
-}
-
-/// Moves every complete line out of `buf` into `obs`; at the end of input
-/// a final unterminated line counts too.
-fn take_lines(buf: &mut Vec<u8>, obs: &mut Observed, at_end: bool) {
-    while let Some(i) = buf.iter().position(|&b| b == b'\n') {
-        let line: Vec<u8> = buf.drain(..=i).collect();
-        push_line(&line[..i], obs);
-    }
-    if at_end && !buf.is_empty() {
-        let line = std::mem::take(buf);
-        push_line(&line, obs);
-    }
-}
-
-fn push_line(line: &[u8], obs: &mut Observed) {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return;
-    }
-    if is_probe_answer(line) {
-        obs.probe_answered = true;
-    } else {
-        obs.messages.push(line.to_vec());
-    }
-}
-
-fn is_probe_answer(line: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(line)
-        .ok()
-        .and_then(|v| v.get("id").and_then(Value::as_str).map(|id| id == PROBE_ID))
-        .unwrap_or(false)
-}
-
-async fn write_all(mut w: OwnedWriteHalf, bytes: Vec<u8>) -> std::io::Result<OwnedWriteHalf> {
-    w.write_all(&bytes).await?;
-    w.flush().await?;
-    // Kept open: a half-close could make the server stop before answering.
-    Ok(w)
 }
 
 impl Transport for TcpTransport {
@@ -179,12 +68,18 @@ impl Transport for TcpTransport {
                 })
         })
     }
+
+    fn skip(&self, case: &Case) -> Option<String> {
+        stream::skip(self.framing, case)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncBufReadExt, BufReader};
+    use crate::transport::PROBE_ID;
+    use serde_json::Value;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpListener;
 
     /// A toy line server: answers every line with `answer(line)` lines.
