@@ -55,20 +55,24 @@
 
 #![forbid(unsafe_code)]
 
+mod baseline;
 mod case;
 mod catalog;
 mod expect;
 mod glob;
+mod matrix;
 mod report;
 mod runner;
 mod transport;
 
+pub use baseline::{Baseline, BaselineCheck};
 pub use case::{Applies, Case, HttpRequest, Level, Needs, Payload, Profile, TransportKind};
 pub use catalog::{OVERSIZED_BYTES, SECTIONS, catalog};
 pub use expect::{
     CheckFn, End, Expect, HttpMeta, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, IdMatch,
     METHOD_NOT_FOUND, Observed, Outcome, PARSE_ERROR, Resp, json_eq, parse, validate_response,
 };
+pub use matrix::{Matrix, MatrixColumn};
 pub use report::{CaseResult, Report, SectionSummary, Verdict};
 pub use runner::{RunError, RunOptions, Suite};
 pub use transport::{

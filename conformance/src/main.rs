@@ -7,14 +7,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sansrpc_conformance::{Level, Profile, RunOptions, SECTIONS, Suite};
+use sansrpc_conformance::{
+    Baseline, Framing, Level, Matrix, MatrixColumn, Profile, RunOptions, SECTIONS, Suite,
+};
 
 /// JSON-RPC 2.0 conformance suite.
 ///
 /// Runs a catalog of cases keyed to the JSON-RPC 2.0 specification against a
 /// live server and reports what passed, failed (a MUST not met) or warned (a
 /// SHOULD, or an INFO case answered unlike any reasonable server). Exits 1 if
-/// any MUST case failed, 2 if the suite could not run.
+/// any MUST case failed (with --baseline: any failure not in the baseline),
+/// 2 if the suite could not run.
 #[derive(Parser, Debug)]
 #[command(name = "sansrpc-conformance", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -38,13 +41,55 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run the catalog against several servers and show them side by side
+    /// (case × server). Exits 0 when every server could be run, 2 when one
+    /// could not (it still gets its column, saying why).
+    Matrix(MatrixArgs),
+}
+
+#[derive(Args, Debug)]
+struct MatrixArgs {
+    /// The servers, as `NAME=URL` (any target the suite takes, e.g.
+    /// `jsonrpcserver=http://127.0.0.1:8080/`, `ref=stdio:'./server --stdio'`);
+    /// `NAME+content-length=URL` speaks Content-Length framing to that one.
+    #[arg(value_name = "NAME=URL", required = true)]
+    servers: Vec<String>,
+    /// Which cases to run (see the main command).
+    #[arg(long, value_enum, default_value_t = CliProfile::Core)]
+    profile: CliProfile,
+    /// Only cases whose id matches this glob; repeatable.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Per-case timeout in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    timeout_ms: u64,
+    /// What goes to stdout: the text table, the JSON or the HTML page.
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Text)]
+    format: MatrixFormat,
+    /// Also write the text table to this file.
+    #[arg(long, value_name = "FILE")]
+    text: Option<std::path::PathBuf>,
+    /// Also write the JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<std::path::PathBuf>,
+    /// Also write the self-contained HTML page to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum MatrixFormat {
+    Text,
+    Json,
+    Html,
 }
 
 #[derive(Args, Debug)]
 struct RunArgs {
     /// The server: `http://host:port/path` (HTTP POST), `tcp://host:port`
-    /// (newline-delimited JSON) or `ws://host:port/path` (WebSocket, one
-    /// message per text frame).
+    /// (newline-delimited JSON), `ws://host:port/path` (WebSocket, one
+    /// message per text frame) or `stdio:<command line>` (the suite starts
+    /// the server and speaks over its stdin and stdout).
     url: Option<String>,
     /// Which cases to run, by what the server implements: `core` needs no
     /// method; `spec-examples` needs the methods of the spec's section-7
@@ -63,7 +108,15 @@ struct RunArgs {
     /// How messages are delimited on `tcp://` and `stdio:` targets:
     /// `newline` (one per line) or `content-length` (LSP-style headers).
     #[arg(long, value_name = "FRAMING", default_value = "newline")]
-    framing: sansrpc_conformance::Framing,
+    framing: Framing,
+    /// Expected failures and warnings (a file written by --write-baseline):
+    /// the run then fails only on a failure not listed there, and says which
+    /// listed ones now pass.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<std::path::PathBuf>,
+    /// Write this run's failures and warnings to FILE as a baseline.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -98,26 +151,137 @@ fn main() -> ExitCode {
             cases,
             format,
         }) => list(profile.into(), &cases, format),
+        Some(Command::Matrix(args)) => match runtime() {
+            Ok(rt) => rt.block_on(matrix(&args)),
+            Err(code) => code,
+        },
         None => {
             let Some(url) = cli.run.url.clone() else {
                 eprintln!(
-                    "error: give a server URL (http://host:port/path, tcp://host:port or ws://host:port/path), or `list`\n\nFor more information, try '--help'."
+                    "error: give a server URL (http://host:port/path, tcp://host:port, ws://host:port/path or stdio:<command line>), `list` or `matrix`\n\nFor more information, try '--help'."
                 );
                 return ExitCode::from(2);
             };
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("error: cannot start the runtime: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            runtime.block_on(run(&url, &cli.run))
+            match runtime() {
+                Ok(rt) => rt.block_on(run(&url, &cli.run)),
+                Err(code) => code,
+            }
         }
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::from(2)
+        })
+}
+
+/// `NAME=URL` or `NAME+FRAMING=URL`.
+fn parse_server(spec: &str) -> Result<(String, Framing, String), String> {
+    let (name, url) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("{spec:?}: expected NAME=URL"))?;
+    let (name, framing) = match name.split_once('+') {
+        Some((n, f)) => (n, f.parse::<Framing>()?),
+        None => (name, Framing::Newline),
+    };
+    if name.is_empty() || url.is_empty() {
+        return Err(format!("{spec:?}: expected NAME=URL"));
+    }
+    Ok((name.to_owned(), framing, url.to_owned()))
+}
+
+async fn matrix(args: &MatrixArgs) -> ExitCode {
+    let mut servers = Vec::new();
+    for spec in &args.servers {
+        match parse_server(spec) {
+            Ok(s) => servers.push(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let suite = Suite::new(args.profile.into()).filter(&args.cases);
+    if suite.cases().is_empty() {
+        eprintln!("error: no case matches {:?}", args.cases);
+        return ExitCode::from(2);
+    }
+    let mut columns = Vec::new();
+    let mut all_ran = true;
+    for (name, framing, url) in servers {
+        let options = RunOptions {
+            timeout: Duration::from_millis(args.timeout_ms.max(1)),
+            framing,
+        };
+        eprintln!("running {} cases against {name} ({url})", suite.cases().len());
+        let outcome = suite.run(&url, &options).await.map_err(|e| e.to_string());
+        match &outcome {
+            Ok(r) => {
+                let t = r.sections().pop().unwrap_or_default();
+                eprintln!(
+                    "  {name}: {} passed, {} failed, {} warnings, {} skipped",
+                    t.passed, t.failed, t.warnings, t.skipped
+                );
+            }
+            Err(e) => {
+                all_ran = false;
+                eprintln!("  {name}: {e}");
+            }
+        }
+        let target = match framing {
+            Framing::Newline => url,
+            f => format!("{url} (framing {f})"),
+        };
+        columns.push(MatrixColumn {
+            name,
+            target,
+            outcome,
+        });
+    }
+    let m = Matrix::new(columns);
+    for (path, text) in [
+        (&args.text, m.to_text()),
+        (&args.json, m.to_json()),
+        (&args.html, m.to_html()),
+    ] {
+        if let Some(path) = path {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match args.format {
+        MatrixFormat::Text => print!("{}", m.to_text()),
+        MatrixFormat::Json => println!("{}", m.to_json()),
+        MatrixFormat::Html => print!("{}", m.to_html()),
+    }
+    if all_ran {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
 async fn run(url: &str, args: &RunArgs) -> ExitCode {
+    let baseline = match &args.baseline {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Baseline::parse(&t))
+        {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error: baseline {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
     let suite = Suite::new(args.profile.into()).filter(&args.cases);
     if suite.cases().is_empty() {
         eprintln!("error: no case matches {:?}", args.cases);
@@ -159,6 +323,30 @@ async fn run(url: &str, args: &RunArgs) -> ExitCode {
         Format::Text => println!("\n{}", report.to_text()),
         Format::Json => println!("{}", report.to_json()),
         Format::Junit => print!("{}", report.to_junit()),
+    }
+    if let Some(path) = &args.write_baseline {
+        let text = Baseline::from_report(&report).to_json(&report);
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write the baseline {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("wrote the baseline {}", path.display());
+    }
+    if let (Some(baseline), Some(path)) = (&baseline, &args.baseline) {
+        let check = baseline.check(&report);
+        let text = check.to_text(&path.display().to_string());
+        // On stdout with the text report; on stderr beside JSON or JUnit,
+        // which must stay parseable.
+        if args.format == Format::Text {
+            println!("\n{text}");
+        } else {
+            eprintln!("{text}");
+        }
+        return if check.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
     }
     if report.passed() {
         ExitCode::SUCCESS

@@ -282,7 +282,11 @@ impl Report {
                 out,
                 "\nSERVER LOG ({} bytes{})\n",
                 log.len(),
-                if start > 0 { ", the last 4 KiB; all of it is in the JSON report" } else { "" }
+                if start > 0 {
+                    ", the last 4 KiB; all of it is in the JSON report"
+                } else {
+                    ""
+                }
             );
             for line in log.get(start..).unwrap_or_default().lines() {
                 let _ = writeln!(out, "  {line}");

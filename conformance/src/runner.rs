@@ -190,15 +190,11 @@ async fn run_case(
     };
     // The transports honor the deadline; this outer bound is a backstop so a
     // transport bug can never hang the run.
-    let observed = match tokio::time::timeout_at(
-        deadline + transport.grace(),
-        transport.exchange(exchange),
-    )
-    .await
-    {
-        Ok(obs) => obs,
-        Err(_) => crate::Observed::failed(crate::End::TimedOut(options.timeout)),
-    };
+    let observed =
+        match tokio::time::timeout_at(deadline + transport.grace(), transport.exchange(exchange)).await {
+            Ok(obs) => obs,
+            Err(_) => crate::Observed::failed(crate::End::TimedOut(options.timeout)),
+        };
     let elapsed = started.elapsed();
     let got = observed.summary(400);
     let verdict = match case.expect.check(&observed) {

@@ -139,7 +139,9 @@ impl Target {
         if let Some(line) = url.strip_prefix("stdio:") {
             let command = split_command_line(line)?;
             if command.is_empty() {
-                return Err(format!("{url:?}: stdio: needs a command line, e.g. stdio:'pylsp -v'"));
+                return Err(format!(
+                    "{url:?}: stdio: needs a command line, e.g. stdio:'pylsp -v'"
+                ));
             }
             return Ok(Target::Stdio { command });
         }
@@ -194,9 +196,9 @@ impl Target {
             Target::Tcp { host, port } => Ok(Box::new(
                 TcpTransport::new(host.clone(), *port).with_framing(framing),
             )),
-            Target::Stdio { command } => {
-                Ok(Box::new(StdioTransport::new(command.clone()).with_framing(framing)))
-            }
+            Target::Stdio { command } => Ok(Box::new(
+                StdioTransport::new(command.clone()).with_framing(framing),
+            )),
             _ if framing == Framing::Newline => Ok(self.transport()),
             other => Err(format!(
                 "{other}: --framing {framing} applies to tcp:// and stdio: targets only"
@@ -324,7 +326,9 @@ mod tests {
             }
         );
         assert_eq!(
-            Target::parse("stdio:pylsp --log-file 'a b.log'").unwrap().to_string(),
+            Target::parse("stdio:pylsp --log-file 'a b.log'")
+                .unwrap()
+                .to_string(),
             "stdio:pylsp --log-file 'a b.log'"
         );
         for bad in [

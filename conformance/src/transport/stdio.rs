@@ -233,8 +233,11 @@ impl StdioTransport {
                 End::TimedOut(_) => "the case timed out",
                 _ => "the stream failed",
             };
-            self.stop(s, &format!("{}: {why}; a new process runs the next case", ex.case.id))
-                .await;
+            self.stop(
+                s,
+                &format!("{}: {why}; a new process runs the next case", ex.case.id),
+            )
+            .await;
         }
         obs
     }
@@ -282,7 +285,10 @@ impl Transport for StdioTransport {
         let log = self.log.lock().ok()?;
         let text = String::from_utf8_lossy(&log.text);
         Some(if log.dropped > 0 {
-            format!("[sansrpc-conformance] {} earlier bytes dropped\n{text}", log.dropped)
+            format!(
+                "[sansrpc-conformance] {} earlier bytes dropped\n{text}",
+                log.dropped
+            )
         } else {
             text.into_owned()
         })

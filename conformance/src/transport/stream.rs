@@ -133,7 +133,10 @@ impl Framing {
                         return Err(format!("a header block over {MAX_HEADER} bytes"));
                     }
                     if at_end && !buf.is_empty() {
-                        return Err(format!("the stream ended inside a header block ({} bytes)", buf.len()));
+                        return Err(format!(
+                            "the stream ended inside a header block ({} bytes)",
+                            buf.len()
+                        ));
                     }
                     break;
                 };
@@ -215,7 +218,11 @@ impl FromStr for Framing {
 
 /// Cases about line framing itself, which a Content-Length stream cannot
 /// carry as meant (their bytes would be one frame, not lines).
-const NEWLINE_ONLY: &[&str] = &["tcp/two-messages-one-write", "tcp/crlf-line-ending", "tcp/blank-line"];
+const NEWLINE_ONLY: &[&str] = &[
+    "tcp/two-messages-one-write",
+    "tcp/crlf-line-ending",
+    "tcp/blank-line",
+];
 
 /// Why a stream with `framing` cannot send `case`, if it cannot.
 pub(crate) fn skip(framing: Framing, case: &Case) -> Option<String> {
@@ -298,7 +305,9 @@ where
     let mut settle_until: Option<Instant> = None;
     let mut patience_until: Option<Instant> = None;
     loop {
-        let until = settle_until.or(patience_until).map_or(ex.deadline, |s| s.min(ex.deadline));
+        let until = settle_until
+            .or(patience_until)
+            .map_or(ex.deadline, |s| s.min(ex.deadline));
         let read = tokio::time::timeout_at(until, async {
             loop {
                 tokio::select! {
@@ -375,7 +384,11 @@ mod tests {
             b"Content-Length: 999999999\r\n\r\n",
         ] {
             let mut buf = bad.to_vec();
-            assert!(cl.decode(&mut buf, false).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                cl.decode(&mut buf, false).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         // Agreeing duplicates are one header; a flood of header bytes is bounded.
         let mut buf = b"Content-Length: 2\r\ncontent-length: 2\r\n\r\n{}".to_vec();
@@ -395,7 +408,10 @@ mod tests {
             vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]
         );
         assert_eq!(buf, b"{\"c\"");
-        assert_eq!(Framing::Newline.decode(&mut buf, true).unwrap(), vec![b"{\"c\"".to_vec()]);
+        assert_eq!(
+            Framing::Newline.decode(&mut buf, true).unwrap(),
+            vec![b"{\"c\"".to_vec()]
+        );
     }
 
     #[test]
@@ -403,7 +419,10 @@ mod tests {
         assert_eq!("content-length".parse::<Framing>(), Ok(Framing::ContentLength));
         assert_eq!("newline".parse::<Framing>(), Ok(Framing::Newline));
         assert!("lsp".parse::<Framing>().is_err());
-        let c = crate::catalog().into_iter().find(|c| c.id == "tcp/blank-line").unwrap();
+        let c = crate::catalog()
+            .into_iter()
+            .find(|c| c.id == "tcp/blank-line")
+            .unwrap();
         assert!(skip(Framing::ContentLength, &c).is_some());
         assert!(skip(Framing::Newline, &c).is_none());
     }
