@@ -8,7 +8,8 @@ use crate::error::{Error, ErrorCode, ProtocolError, UsageError};
 use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
-use crate::message::{Accept, Incoming, Message, RawParams, Response, parse_message, write_request};
+use crate::message::{Accept, Incoming, Message, RawParams, Response, parse_message};
+use crate::version::Version;
 
 /// What happened to the calls of a [`ClientConnection`], produced by
 /// [`ClientConnection::poll_event`].
@@ -111,11 +112,14 @@ pub(crate) struct Caller {
     pending: HashMap<u64, Pending>,
     groups: BTreeMap<u64, Group>,
     deadlines: BTreeSet<(Instant, u64)>,
+    /// The form our requests are written in.
+    version: Version,
 }
 
 impl Caller {
     pub(crate) fn new(max_in_flight: usize) -> Self {
         Self {
+            version: Version::V2,
             next_id: 1,
             next_group: 0,
             max_in_flight,
@@ -123,6 +127,11 @@ impl Caller {
             groups: BTreeMap::new(),
             deadlines: BTreeSet::new(),
         }
+    }
+
+    /// The same, writing our requests as `version` says.
+    pub(crate) fn with_version(self, version: Version) -> Self {
+        Self { version, ..self }
     }
 
     /// Calls awaiting an answer.
@@ -199,7 +208,7 @@ impl Caller {
     ) -> Result<Id, UsageError> {
         self.check_room(1)?;
         let (n, id) = self.alloc_id();
-        write_request(Some(&id), method, params, out);
+        self.version.write_request(Some(&id), method, params, out);
         let group = self.new_group(false);
         self.register(n, id.clone(), group, deadline);
         Ok(id)
@@ -213,6 +222,9 @@ impl Caller {
         deadline: Option<Instant>,
         out: &mut Vec<u8>,
     ) -> Result<Vec<Option<Id>>, UsageError> {
+        if self.version.sends_v1() {
+            return Err(UsageError::BatchInV1);
+        }
         if entries.is_empty() {
             return Err(UsageError::EmptyBatch);
         }
@@ -231,14 +243,14 @@ impl Caller {
             match entry {
                 BatchEntry::Call { method, params } => {
                     let (n, id) = self.alloc_id();
-                    write_request(Some(&id), &method, &params, out);
+                    crate::message::write_request(Some(&id), &method, &params, out);
                     if let Some(group) = group {
                         self.register(n, id.clone(), group, deadline);
                     }
                     ids.push(Some(id));
                 }
                 BatchEntry::Notification { method, params } => {
-                    write_request(None, &method, &params, out);
+                    crate::message::write_request(None, &method, &params, out);
                     ids.push(None);
                 }
             }
@@ -504,7 +516,7 @@ impl<F: Framer> ClientConnection<F> {
     pub fn new(framer: F, limits: Limits) -> Self {
         Self {
             framer,
-            caller: Caller::new(limits.max_in_flight),
+            caller: Caller::new(limits.max_in_flight).with_version(limits.version),
             limits,
             events: VecDeque::new(),
             out: VecDeque::new(),
@@ -557,7 +569,9 @@ impl<F: Framer> ClientConnection<F> {
     pub fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
         self.check_open()?;
         self.scratch.clear();
-        write_request(None, method, &params, &mut self.scratch);
+        self.limits
+            .version
+            .write_request(None, method, &params, &mut self.scratch);
         self.push_out();
         Ok(())
     }
@@ -635,11 +649,14 @@ impl<F: Framer> ClientConnection<F> {
     fn accept(&mut self, message: Message) {
         match message {
             Message::Rejected(error) => self.caller.handle_invalid(&Id::null(), &error, &mut self.events),
-            Message::Single(Incoming::Response(r)) => self.caller.handle_single(r, &mut self.events),
-            Message::Single(Incoming::Invalid { id, error }) => {
+            Message::Single(Incoming::Response(r)) | Message::V1(Incoming::Response(r)) => {
+                self.caller.handle_single(r, &mut self.events)
+            }
+            Message::Single(Incoming::Invalid { id, error })
+            | Message::V1(Incoming::Invalid { id, error }) => {
                 self.caller.handle_invalid(&id, &error, &mut self.events)
             }
-            Message::Single(_) => self.caller.handle_invalid(
+            Message::Single(_) | Message::V1(_) => self.caller.handle_invalid(
                 &Id::null(),
                 &Error::invalid_request().with_reason("expected a response"),
                 &mut self.events,

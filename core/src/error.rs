@@ -378,4 +378,8 @@ pub enum UsageError {
     /// The number of calls awaiting an answer reached the limit.
     #[error("too many calls in flight (limit {0})")]
     TooManyInFlight(usize),
+    /// A connection set to [`Version::V1`](crate::Version::V1) cannot send a
+    /// batch: JSON-RPC 1.0 has none.
+    #[error("JSON-RPC 1.0 has no batches")]
+    BatchInV1,
 }

@@ -5,7 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-/// A request id: a JSON string, number or `null`.
+/// A request id: a JSON string, number or `null` (under JSON-RPC 1.0, any
+/// JSON value; see [`Version`](crate::Version)).
 ///
 /// The id is kept as the JSON text the peer sent, so a response echoes it
 /// byte for byte: `1` stays `1`, `1.50` stays `1.50`, `"1"` stays `"1"`, and
@@ -35,6 +36,9 @@ pub enum IdKind {
     Number,
     /// A JSON string.
     String,
+    /// An object, an array or a boolean: only JSON-RPC 1.0 allows these
+    /// (see [`Version`](crate::Version)).
+    Other,
 }
 
 impl Id {
@@ -84,6 +88,16 @@ impl Id {
         }
     }
 
+    /// A JSON-RPC 1.0 id: any value the JSON parser already validated.
+    pub(crate) fn from_any_json(frame: &bytes::Bytes, text: &str) -> Self {
+        match text.as_bytes().first() {
+            Some(b'n') => Self::null(),
+            _ => Self {
+                raw: crate::message::share(frame, text),
+            },
+        }
+    }
+
     /// The id as the JSON text it was sent as.
     pub fn as_json(&self) -> &str {
         // Built only from `&str`s, so this never falls back.
@@ -95,7 +109,8 @@ impl Id {
         match self.raw.first() {
             Some(b'"') => IdKind::String,
             Some(b'n') => IdKind::Null,
-            _ => IdKind::Number,
+            Some(b'-' | b'0'..=b'9') => IdKind::Number,
+            _ => IdKind::Other,
         }
     }
 

@@ -94,6 +94,7 @@ pub mod reference;
 mod router;
 mod server;
 mod stats;
+mod version;
 mod waiters;
 pub mod wire_log;
 
@@ -114,6 +115,7 @@ pub use message::{
 pub use router::{AsyncHook, CallInfo, Dispatch, Hook, Rejection, Router};
 pub use server::{Event, ServerConnection, Ticket};
 pub use stats::{MethodStats, RejectedStats, Stats, StatsSnapshot};
+pub use version::{V1_ERROR_CODE, Version};
 pub use waiters::{CallFailure, Requester, Settled, Waiters};
 // Filled by the client/peer work: keep these two lines, edit only what they export.
 pub use client::{BatchEntry, ClientConnection, ClientEvent};

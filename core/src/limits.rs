@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::version::Version;
+
 /// Limits that defend a connection (and a server) against a hostile peer.
 ///
 /// The same value configures every transport. The defaults are chosen so a
@@ -61,6 +63,13 @@ pub struct Limits {
     /// and answer `408` when it runs out. Default: 5 minutes. `None`
     /// disables it.
     pub idle_timeout: Option<Duration>,
+    /// Which JSON-RPC version is spoken. Default: [`Version::V2`].
+    ///
+    /// Not a limit, but a setting every connection needs and adapters
+    /// never look at, so it travels with the limits from the router to
+    /// each connection; [`Router::set_version`](crate::Router::set_version)
+    /// sets it. See [`Version`] for the rules of each mode.
+    pub version: Version,
 }
 
 impl Limits {
@@ -73,6 +82,7 @@ impl Limits {
         max_buffered_out: 4 * 1024 * 1024,
         max_connections: 1024,
         idle_timeout: Some(Duration::from_secs(300)),
+        version: Version::V2,
     };
 }
 

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use crate::error::{Error, write_json_string};
 use crate::id::Id;
 use crate::limits::Limits;
+use crate::version::Version;
 
 /// The parameters of a call or notification: the raw JSON text of an array
 /// or an object, or nothing when the request had no `params` member.
@@ -36,6 +37,11 @@ impl RawParams {
     /// No parameters.
     pub const fn none() -> Self {
         Self(None)
+    }
+
+    /// Params whose bytes are a valid array or object (a slice of a frame).
+    pub(crate) fn shared(bytes: Bytes) -> Self {
+        Self(Some(bytes))
     }
 
     /// Parameters from JSON text, which must be an array or an object.
@@ -229,6 +235,9 @@ pub enum Incoming {
 pub enum Message {
     /// A single JSON object.
     Single(Incoming),
+    /// A single JSON-RPC 1.0 object (only under [`Version::V1`] and
+    /// [`Version::Auto`]): answer it in 1.0 form.
+    V1(Incoming),
     /// A non-empty array of entries.
     Batch(Vec<Incoming>),
     /// The message as a whole is rejected (parse error, empty batch, a
@@ -255,19 +264,19 @@ fn some_raw<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D:
 // Every member is kept raw so that `null` is told apart from absence and
 // each check can give its own verdict.
 #[derive(Deserialize)]
-struct Wire<'a> {
+pub(crate) struct Wire<'a> {
     #[serde(default, borrow, deserialize_with = "some_raw")]
-    jsonrpc: Option<&'a RawValue>,
+    pub(crate) jsonrpc: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "some_raw")]
-    method: Option<&'a RawValue>,
+    pub(crate) method: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "some_raw")]
-    params: Option<&'a RawValue>,
+    pub(crate) params: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "some_raw")]
-    id: Option<&'a RawValue>,
+    pub(crate) id: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "some_raw")]
-    result: Option<&'a RawValue>,
+    pub(crate) result: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "some_raw")]
-    error: Option<&'a RawValue>,
+    pub(crate) error: Option<&'a RawValue>,
 }
 
 const BOM: &str = "\u{feff}";
@@ -275,7 +284,9 @@ const BOM: &str = "\u{feff}";
 /// Parses one message (a frame's whole content).
 ///
 /// Never panics, never recurses deeper than `limits.max_depth`, and never
-/// builds a `serde_json::Value`.
+/// builds a `serde_json::Value`. `limits.version` picks the rules: a single
+/// object read by the JSON-RPC 1.0 rules comes back as [`Message::V1`] (see
+/// [`Version`]).
 ///
 /// ```
 /// use bytes::Bytes;
@@ -305,6 +316,9 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
     match text.trim_start_matches(is_ws).as_bytes().first() {
         Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(text) {
             Err(_) => Message::Rejected(Error::parse_error()),
+            Ok(_) if limits.version == Version::V1 => {
+                Message::Rejected(Error::invalid_request().with_reason("JSON-RPC 1.0 has no batches"))
+            }
             Ok(entries) if entries.is_empty() => Message::Rejected(Error::invalid_request()),
             Ok(entries) if entries.len() > limits.max_batch_len => {
                 Message::Rejected(Error::invalid_request().with_reason(format_args!(
@@ -329,10 +343,14 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
         },
         // One pass over a single object; only when it does not fit the
         // request shape is the text checked again, to tell -32700 from -32600.
-        Some(b'{') => match parse_entry(frame, text, accept) {
-            Ok(entry) => Message::Single(entry),
+        Some(b'{') => match parse_single(frame, text, accept, limits.version) {
+            Ok(message) => message,
             // The scan for a lone id also tells valid JSON from invalid.
             Err(()) => match serde_json::from_str::<IdScan<'_>>(text) {
+                Ok(scan) if limits.version == Version::V1 => Message::V1(Incoming::Invalid {
+                    id: scan.id_v1(frame).unwrap_or_else(Id::null),
+                    error: Error::invalid_request(),
+                }),
                 Ok(scan) => Message::Single(Incoming::Invalid {
                     id: scan.id(frame).unwrap_or_else(Id::null),
                     error: Error::invalid_request(),
@@ -396,7 +414,7 @@ pub(crate) fn share(frame: &Bytes, part: &str) -> Bytes {
 }
 
 /// The value of a JSON string token, borrowed when it has no escapes.
-fn string_value(raw: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
+pub(crate) fn string_value(raw: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
     let text = raw.get();
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     if !inner.contains('\\') {
@@ -423,6 +441,14 @@ impl<'a> IdScan<'a> {
             return None;
         }
         Id::from_valid_json(frame, self.id?.get())
+    }
+
+    /// The same by the 1.0 rules, where any value is an id.
+    fn id_v1(&self, frame: &Bytes) -> Option<Id> {
+        if self.count != 1 {
+            return None;
+        }
+        Some(Id::from_any_json(frame, self.id?.get()))
     }
 }
 
@@ -457,20 +483,38 @@ fn lone_id(frame: &Bytes, text: &str) -> Option<Id> {
     serde_json::from_str::<IdScan<'_>>(text).ok()?.id(frame)
 }
 
+/// A single object (the text starts with `{`), read by the rules
+/// `version` picks for it. `Err(())` as for [`parse_entry`].
+fn parse_single(frame: &Bytes, text: &str, accept: Accept, version: Version) -> Result<Message, ()> {
+    let wire = serde_json::from_str::<Wire<'_>>(text).map_err(|_| ())?;
+    if version.object_is_v1(&wire) {
+        return Ok(Message::V1(crate::version::parse_entry_v1(frame, &wire, accept)));
+    }
+    entry_from_wire(frame, wire, accept).map(Message::Single)
+}
+
 /// One request or response object. `Err(())` when the text does not fit
 /// the object shape at all (a duplicate member, or not JSON: the caller
 /// tells those apart).
 fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Result<Incoming, ()> {
+    if !text.trim_start_matches(is_ws).starts_with('{') {
+        return Ok(Incoming::Invalid {
+            id: Id::null(),
+            error: Error::invalid_request(),
+        });
+    }
+    let wire = serde_json::from_str::<Wire<'_>>(text).map_err(|_| ())?;
+    entry_from_wire(frame, wire, accept)
+}
+
+/// One object read by the 2.0 rules.
+fn entry_from_wire(frame: &Bytes, wire: Wire<'_>, accept: Accept) -> Result<Incoming, ()> {
     let invalid = |id: Id| {
         Ok(Incoming::Invalid {
             id,
             error: Error::invalid_request(),
         })
     };
-    if !text.trim_start_matches(is_ws).starts_with('{') {
-        return invalid(Id::null());
-    }
-    let wire = serde_json::from_str::<Wire<'_>>(text).map_err(|_| ())?;
     let id = match wire.id {
         None => None,
         Some(raw) => match Id::from_valid_json(frame, raw.get()) {

@@ -9,7 +9,7 @@ use crate::error::{ProtocolError, UsageError};
 use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
-use crate::message::{Accept, Message, Outcome, RawParams, Response, parse_message, write_request};
+use crate::message::{Accept, Message, Outcome, RawParams, Response, parse_message};
 use crate::server::{Event, Responder, Ticket};
 
 /// Work and answers for the application, produced by [`Peer::poll_event`]:
@@ -190,9 +190,9 @@ impl<F: Framer> Peer<F> {
     pub fn new(framer: F, limits: Limits) -> Self {
         Self {
             framer,
-            caller: Caller::new(limits.max_in_flight),
+            caller: Caller::new(limits.max_in_flight).with_version(limits.version),
+            responder: Responder::new(limits.version),
             limits,
-            responder: Responder::default(),
             events: VecDeque::new(),
             out: VecDeque::new(),
             out_bytes: 0,
@@ -256,7 +256,9 @@ impl<F: Framer> Peer<F> {
     pub fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
         self.check_open()?;
         self.scratch.clear();
-        write_request(None, method, &params, &mut self.scratch);
+        self.limits
+            .version
+            .write_request(None, method, &params, &mut self.scratch);
         self.push_scratch();
         Ok(())
     }

@@ -40,6 +40,7 @@ fn sum(Params(v): Params<Vec<i64>>) -> Result<i64, Error> {
 ///   examples send them as notifications)
 /// - `get_data`: → `["hello", 5]`
 /// - `ping`: → `"pong"`
+/// - `echo`: `[value]` → `value` (the JSON-RPC 1.0 text's example)
 ///
 /// ```
 /// let router = sansrpc::reference::router();
@@ -62,7 +63,11 @@ fn register(r: &mut Router) -> Result<(), UsageError> {
         .method("update", || ())?
         .method("notify_hello", || ())?
         .method("get_data", || crate::handler::Json(("hello", 5)))?
-        .method("ping", || "pong")?;
+        .method("ping", || "pong")?
+        .method(
+            "echo",
+            |Params((v,)): Params<(Box<serde_json::value::RawValue>,)>| crate::handler::Json(v),
+        )?;
     Ok(())
 }
 

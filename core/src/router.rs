@@ -444,6 +444,22 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         &self.limits
     }
 
+    /// Sets the JSON-RPC version this router's connections speak (default
+    /// [`Version::V2`](crate::Version::V2)); see [`crate::Version`] for
+    /// the 1.0 rules and the `Auto` mode.
+    ///
+    /// It is the [`Limits::version`] field, so a later
+    /// [`set_limits`](Self::set_limits) replaces it too.
+    pub fn set_version(&mut self, version: crate::Version) -> &mut Self {
+        self.limits.version = version;
+        self
+    }
+
+    /// The JSON-RPC version this router's connections speak.
+    pub fn version(&self) -> crate::Version {
+        self.limits.version
+    }
+
     /// Whether a method (or alias) of this name is registered.
     pub fn has_method(&self, name: &str) -> bool {
         self.methods.contains_key(name)

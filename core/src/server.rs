@@ -10,6 +10,7 @@ use crate::limits::Limits;
 use crate::message::{
     Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_response,
 };
+use crate::version::{Version, write_error_v1, write_response_v1};
 
 /// A claim on one call's answer, handed out with [`Event::Call`] and given
 /// back to [`ServerConnection::respond`].
@@ -64,7 +65,13 @@ pub enum Event {
 #[derive(Debug)]
 enum Slot {
     Single(Id),
-    Batch { batch: u64, index: usize, id: Id },
+    /// A JSON-RPC 1.0 call: answered in 1.0 form.
+    V1(Id),
+    Batch {
+        batch: u64,
+        index: usize,
+        id: Id,
+    },
 }
 
 #[derive(Debug)]
@@ -88,11 +95,15 @@ pub(crate) struct Responder {
     batches: HashMap<u64, BatchState>,
     next_ticket: u64,
     next_batch: u64,
+    /// Only decides the form of errors about input of unknown version;
+    /// each message's own version is decided by the parser.
+    version: Version,
 }
 
 impl Default for Responder {
     fn default() -> Self {
         Self {
+            version: Version::V2,
             conn: NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             pending: Vec::new(),
             free: Vec::new(),
@@ -105,6 +116,14 @@ impl Default for Responder {
 }
 
 impl Responder {
+    /// A responder for a connection speaking `version`.
+    pub(crate) fn new(version: Version) -> Self {
+        Self {
+            version,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         self.live
     }
@@ -157,9 +176,33 @@ impl Responder {
         match message {
             Message::Rejected(error) => {
                 let mut buf = Vec::new();
-                write_error(&Id::null(), &error, &mut buf);
+                if self.version.rejects_as_v1() {
+                    write_error_v1(&Id::null(), &error, &mut buf);
+                } else {
+                    write_error(&Id::null(), &error, &mut buf);
+                }
                 out.push(buf);
             }
+            Message::V1(entry) => match entry {
+                Incoming::Call { id, method, params } => {
+                    let ticket = self.ticket(Slot::V1(id.clone()));
+                    events.push_back(Event::Call {
+                        ticket,
+                        id,
+                        method,
+                        params,
+                    });
+                }
+                Incoming::Notification { method, params } => {
+                    events.push_back(Event::Notification { method, params })
+                }
+                Incoming::Invalid { id, error } => {
+                    let mut buf = Vec::new();
+                    write_error_v1(&id, &error, &mut buf);
+                    out.push(buf);
+                }
+                Incoming::Response(r) => on_response(r),
+            },
             Message::Single(entry) => match entry {
                 Incoming::Call { id, method, params } => {
                     let ticket = self.ticket(Slot::Single(id.clone()));
@@ -242,6 +285,11 @@ impl Responder {
             Slot::Single(id) => {
                 let mut buf = Vec::with_capacity(response_len(&id, outcome));
                 write_response(&id, outcome, &mut buf);
+                Ok(Some(buf))
+            }
+            Slot::V1(id) => {
+                let mut buf = Vec::with_capacity(response_len(&id, outcome) + 12);
+                write_response_v1(&id, outcome, &mut buf);
                 Ok(Some(buf))
             }
             Slot::Batch { batch, index, id } => {
@@ -335,8 +383,8 @@ impl<F: Framer> ServerConnection<F> {
     pub fn new(framer: F, limits: Limits) -> Self {
         Self {
             framer,
+            responder: Responder::new(limits.version),
             limits,
-            responder: Responder::default(),
             events: VecDeque::new(),
             out: VecDeque::new(),
             out_bytes: 0,

@@ -331,19 +331,14 @@ fn run_smol(
 /// - `sleep` `[ms]`: answers `ms` after `ms` milliseconds (capped at 10 s);
 /// - `hang`: never answers;
 /// - `panic`: panics (the router answers `-32603`);
-/// - `echo` `[value]`: answers `value`.
+/// - `echo` `[value]`: answers `value` (from the reference router).
 pub fn hostile_router() -> Router {
     let mut router = sansrpc::reference::router();
     // Fixed, valid, distinct names: registration cannot fail.
     let _ = router
         .method("sleep", sleep)
         .and_then(|r| r.method("hang", hang))
-        .and_then(|r| r.method("panic", panic))
-        .and_then(|r| {
-            r.method("echo", |Params((v,)): Params<(serde_json::Value,)>| {
-                sansrpc::Json(v)
-            })
-        });
+        .and_then(|r| r.method("panic", panic));
     router
 }
 
