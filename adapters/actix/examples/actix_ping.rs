@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run -p sansrpc-actix --example actix_ping
+//! RUST_LOG=sansrpc::wire=debug cargo run -p sansrpc-actix --example actix_ping     # logs every message: --> sent, <-- received
 //! ```
 
 use std::sync::Arc;
@@ -12,6 +13,10 @@ use sansrpc::Router;
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
+    // The wire log (target `sansrpc::wire`), and anything else RUST_LOG enables.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let mut router = Router::new();
     router
         .method("ping", || "pong")

@@ -3,12 +3,17 @@
 //!
 //! ```text
 //! cargo run -p sansrpc-smol --example smol_ping
+//! RUST_LOG=sansrpc::wire=debug cargo run -p sansrpc-smol --example smol_ping     # logs every message: --> sent, <-- received
 //! echo '{"jsonrpc":"2.0","method":"ping","id":1}' | nc 127.0.0.1 5000
 //! ```
 
 use sansrpc::Router;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The wire log (target `sansrpc::wire`), and anything else RUST_LOG enables.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     smol::block_on(async {
         let mut router = Router::new();
         router.method("ping", || "pong")?;

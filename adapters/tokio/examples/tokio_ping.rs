@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run -p sansrpc-tokio --example tokio_ping
+//! RUST_LOG=sansrpc::wire=debug cargo run -p sansrpc-tokio --example tokio_ping     # logs every message: --> sent, <-- received
 //! echo '{"jsonrpc":"2.0","method":"ping","id":1}' | nc 127.0.0.1 5000
 //! ```
 
@@ -10,6 +11,10 @@ use sansrpc::Router;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The wire log (target `sansrpc::wire`), and anything else RUST_LOG enables.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let mut router = Router::new();
     router.method("ping", || "pong")?;
 

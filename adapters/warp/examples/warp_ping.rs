@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run -p sansrpc-warp --example warp_ping
+//! RUST_LOG=sansrpc::wire=debug cargo run -p sansrpc-warp --example warp_ping     # logs every message: --> sent, <-- received
 //! ```
 
 use sansrpc::Router;
@@ -10,6 +11,10 @@ use warp::Filter;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // The wire log (target `sansrpc::wire`), and anything else RUST_LOG enables.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let mut router = Router::new();
     router
         .method("ping", || "pong")
