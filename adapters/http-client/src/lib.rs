@@ -15,6 +15,10 @@
 //! - A default timeout per client (30 s unless told otherwise), and one
 //!   per call (`call_timeout`, `batch_timeout`); a timeout covers the whole
 //!   exchange, from connecting to the last byte of the body.
+//! - `https://` with the web PKI roots built in, and private CAs with
+//!   [`ClientBuilder::add_root_certificate`].
+//! - `https://` with the web PKI roots built in, and private CAs with
+//!   [`ClientBuilder::add_root_certificate`].
 //! - Extra headers for every request ([`ClientBuilder::header`], e.g. an
 //!   `Authorization` token); connections are kept alive and reused.
 //! - The response body is bounded by [`Limits::max_message_bytes`]: a
@@ -230,6 +234,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     headers: Vec<(String, String)>,
+    roots: Vec<Vec<u8>>,
     limits: Limits,
 }
 
@@ -242,6 +247,7 @@ impl ClientBuilder {
             timeout: Some(DEFAULT_TIMEOUT),
             connect_timeout: None,
             headers: Vec::new(),
+            roots: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -271,12 +277,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts the CA certificate `pem` (PEM text) for `https://`, besides
+    /// the built-in web roots: for a server with a private CA or a
+    /// self-signed certificate. Checked by [`build`](Self::build).
+    pub fn add_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.roots.push(pem.into());
+        self
+    }
+
     /// The limits: [`Limits::max_message_bytes`] bounds the response body,
     /// and the core applies the rest (nesting depth, batch length) to what
     /// it parses.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    fn roots(&self) -> Result<Vec<reqwest::Certificate>, ClientError> {
+        let mut roots = Vec::new();
+        for pem in &self.roots {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ClientError::Config(format!("root certificate: {}", chain(&e))))?;
+            if certs.is_empty() {
+                return Err(ClientError::Config(
+                    "root certificate: no PEM certificate in the text".to_owned(),
+                ));
+            }
+            roots.extend(certs);
+        }
+        Ok(roots)
     }
 
     fn parts(&self) -> Result<(Url, HeaderMap), ClientError> {
@@ -303,6 +332,9 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, ClientError> {
         let (url, headers) = self.parts()?;
         let mut http = reqwest::Client::builder().default_headers(headers);
+        for root in self.roots()? {
+            http = http.add_root_certificate(root);
+        }
         if let Some(t) = self.connect_timeout {
             http = http.connect_timeout(t);
         }
@@ -319,6 +351,9 @@ impl ClientBuilder {
         let mut http = reqwest::blocking::Client::builder()
             .default_headers(headers)
             .timeout(None::<Duration>);
+        for root in self.roots()? {
+            http = http.add_root_certificate(root);
+        }
         if let Some(t) = self.connect_timeout {
             http = http.connect_timeout(t);
         }
