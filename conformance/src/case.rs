@@ -121,6 +121,9 @@ pub enum TransportKind {
     Stream,
     /// WebSocket (`ws://`): one message per text frame.
     WebSocket,
+    /// Socket.IO (`socketio://`): one message per event, the answer in its
+    /// acknowledgement.
+    SocketIo,
 }
 
 impl fmt::Display for TransportKind {
@@ -129,6 +132,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Http => "http",
             TransportKind::Stream => "stream",
             TransportKind::WebSocket => "websocket",
+            TransportKind::SocketIo => "socketio",
         })
     }
 }

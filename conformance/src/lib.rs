@@ -77,5 +77,5 @@ pub use report::{CaseResult, Report, SectionSummary, Verdict};
 pub use runner::{RunError, RunOptions, Suite};
 pub use transport::{
     BoxFuture, Exchange, Framing, HttpTransport, LOG_LIMIT, PATIENCE, PROBE_ID, STARTUP_TIMEOUT,
-    StdioTransport, Target, TcpTransport, Transport, WsTransport, split_command_line,
+    SocketIoTransport, StdioTransport, Target, TcpTransport, Transport, WsTransport, split_command_line,
 };

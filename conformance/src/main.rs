@@ -88,8 +88,10 @@ enum MatrixFormat {
 struct RunArgs {
     /// The server: `http://host:port/path` (HTTP POST), `tcp://host:port`
     /// (newline-delimited JSON), `ws://host:port/path` (WebSocket, one
-    /// message per text frame) or `stdio:<command line>` (the suite starts
-    /// the server and speaks over its stdin and stdout).
+    /// message per text frame), `socketio://host:port/namespace` (Socket.IO
+    /// v5, one message per `message` event, answered through its
+    /// acknowledgement) or `stdio:<command line>` (the suite starts the
+    /// server and speaks over its stdin and stdout).
     url: Option<String>,
     /// Which cases to run, by what the server implements: `core` needs no
     /// method; `spec-examples` needs the methods of the spec's section-7
@@ -158,7 +160,7 @@ fn main() -> ExitCode {
         None => {
             let Some(url) = cli.run.url.clone() else {
                 eprintln!(
-                    "error: give a server URL (http://host:port/path, tcp://host:port, ws://host:port/path or stdio:<command line>), `list` or `matrix`\n\nFor more information, try '--help'."
+                    "error: give a server URL (http://host:port/path, tcp://host:port, ws://host:port/path, socketio://host:port/namespace or stdio:<command line>), `list` or `matrix`\n\nFor more information, try '--help'."
                 );
                 return ExitCode::from(2);
             };

@@ -317,13 +317,16 @@ impl<S: Clone + Send + Sync + 'static> SocketIoServer<S> {
         for path in paths {
             let shared = self.inner.clone();
             let gate = self.inner.clone();
-            let handler = move |s: SocketRef, io: SocketIo| {
+            // Everything is set up in the middleware, which socketioxide
+            // awaits before it tells the client it is connected: a client
+            // emits at once, and its first event must find the handlers.
+            let handler = move |s: SocketRef| {
                 let shared = shared.clone();
-                async move { shared.connected(s, io) }
+                async move { shared.connected(&s) }
             };
-            let admit = move |s: SocketRef| {
+            let admit = move |s: SocketRef, io: SocketIo| {
                 let gate = gate.clone();
-                async move { gate.admit(&s) }
+                async move { gate.admit(&s, io) }
             };
             io.ns(path, handler.with(admit));
         }
@@ -527,7 +530,7 @@ struct SocketRpc<S> {
 }
 
 impl<S: Clone + Send + Sync + 'static> Shared<S> {
-    fn admit(&self, s: &SocketRef) -> Result<(), TooManyConnections> {
+    fn admit(&self, s: &SocketRef, io: SocketIo) -> Result<(), TooManyConnections> {
         let max = self.router.limits().max_connections;
         if self.sockets.fetch_add(1, Ordering::Relaxed) >= max {
             self.sockets.fetch_sub(1, Ordering::Relaxed);
@@ -536,10 +539,22 @@ impl<S: Clone + Send + Sync + 'static> Shared<S> {
         }
         s.extensions
             .insert(SlotHandle(Arc::new(Slot(self.sockets.clone()))));
+        self.set_up(s, io);
         Ok(())
     }
 
-    fn connected(&self, s: SocketRef, io: SocketIo) {
+    /// Runs the `on_connect` hook once the client knows it is connected.
+    fn connected(&self, s: &SocketRef) {
+        if let (Some(hook), Some(Welcome(context, client))) =
+            (&self.on_connect, s.extensions.get::<Welcome>())
+        {
+            hook(&context, client);
+        }
+        // Only the hook needed them.
+        s.extensions.remove::<Welcome>();
+    }
+
+    fn set_up(&self, s: &SocketRef, io: SocketIo) {
         let limits = self.router.limits();
         let client = Client::new(
             io,
@@ -591,11 +606,16 @@ impl<S: Clone + Send + Sync + 'static> Shared<S> {
                 hook(&close_ctx);
             }
         });
-        if let Some(hook) = &self.on_connect {
-            hook(&context, client);
+        if self.on_connect.is_some() {
+            s.extensions.insert(Welcome(context, client));
         }
     }
 }
+
+/// What the `on_connect` hook is handed, kept from the middleware to the
+/// connect handler.
+#[derive(Clone)]
+struct Welcome(Context, Client);
 
 impl<S: Clone + Send + Sync + 'static> SocketRpc<S> {
     async fn handle(&self, s: SocketRef, data: Option<String>, ack: AckSender) {

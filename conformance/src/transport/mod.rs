@@ -5,6 +5,7 @@
 //! and stdio share one stream exchange and either [`Framing`].
 
 mod http;
+mod socketio;
 mod stdio;
 mod stream;
 mod tcp;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub use self::http::HttpTransport;
+pub use self::socketio::SocketIoTransport;
 pub use self::stdio::{LOG_LIMIT, STARTUP_TIMEOUT, StdioTransport, split_command_line};
 pub use self::stream::{Framing, PATIENCE, PROBE_ID};
 pub use self::tcp::TcpTransport;
@@ -122,6 +124,17 @@ pub enum Target {
         /// Request target: path and query, starting with `/`.
         path: String,
     },
+    /// Socket.IO: one message per event, answered through its
+    /// acknowledgement.
+    SocketIo {
+        /// Host name or address (IPv6 without brackets).
+        host: String,
+        /// TCP port (80 if not given).
+        port: u16,
+        /// The namespace (`/` by default), with an optional query
+        /// (`?event=rpc`, `?path=/socket.io/`).
+        namespace: String,
+    },
 }
 
 impl Target {
@@ -133,6 +146,7 @@ impl Target {
     /// assert_eq!(t, Target::Http { host: "127.0.0.1".into(), port: 8080, path: "/rpc".into() });
     /// assert!(Target::parse("tcp://[::1]:9000").is_ok());
     /// assert!(Target::parse("ws://127.0.0.1:5000/ws").is_ok());
+    /// assert!(Target::parse("socketio://127.0.0.1:5000/admin").is_ok());
     /// assert!(Target::parse("ftp://x").is_err());
     /// ```
     pub fn parse(url: &str) -> Result<Target, String> {
@@ -146,7 +160,7 @@ impl Target {
             return Ok(Target::Stdio { command });
         }
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-            format!("{url:?} is not a URL (expected http://host:port/path, tcp://host:port, ws://host:port/path or stdio:<command line>)")
+            format!("{url:?} is not a URL (expected http://host:port/path, tcp://host:port, ws://host:port/path, socketio://host:port/namespace or stdio:<command line>)")
         })?;
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -168,6 +182,11 @@ impl Target {
                 port: port.unwrap_or(80),
                 path: full_path,
             }),
+            "socketio" => Ok(Target::SocketIo {
+                host,
+                port: port.unwrap_or(80),
+                namespace: full_path,
+            }),
             "ws" => Ok(Target::WebSocket {
                 host,
                 port: port.unwrap_or(80),
@@ -184,7 +203,7 @@ impl Target {
                 "{url:?}: {scheme}:// is not supported yet (http://, tcp:// and ws:// are)"
             )),
             _ => Err(format!(
-                "{url:?}: unknown scheme {scheme:?} (expected http://, tcp:// or ws://)"
+                "{url:?}: unknown scheme {scheme:?} (expected http://, tcp://, ws:// or socketio://)"
             )),
         }
     }
@@ -217,6 +236,11 @@ impl Target {
             Target::WebSocket { host, port, path } => {
                 Box::new(WsTransport::new(host.clone(), *port, path.clone()))
             }
+            Target::SocketIo {
+                host,
+                port,
+                namespace,
+            } => Box::new(SocketIoTransport::new(host.clone(), *port, namespace.clone())),
         }
     }
 }
@@ -234,6 +258,13 @@ impl fmt::Display for Target {
             }
             Target::WebSocket { host, port, path } => {
                 write!(f, "ws://{}:{port}{path}", bracket(host))
+            }
+            Target::SocketIo {
+                host,
+                port,
+                namespace,
+            } => {
+                write!(f, "socketio://{}:{port}{namespace}", bracket(host))
             }
         }
     }
