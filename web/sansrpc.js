@@ -1,8 +1,16 @@
-// sansrpc.js — a small JSON-RPC 2.0 client for browsers, over WebSocket.
+// sansrpc.js — a small JSON-RPC 2.0 (and 1.0) client for browsers, over WebSocket.
 //
 // One JSON-RPC message per text frame. Calls, notifications and batches to
 // the server; methods the server may call (or notify) on the page. No
 // build step: import it as an ES module.
+//
+// JSON-RPC 1.0: `connect(url, { version: 1 })`. Requests are then
+// `{method, params: [...], id}` (params always an array), notifications carry
+// `"id": null`, answers both ways are `{result, error, id}` with one of
+// `result`/`error` null, and batches are refused (1.0 has none). As in the
+// 1.0 origin library, `request(method, params, callback)` hands the callback
+// `(result, error)`, and a handler may return `DEFER` to answer later with
+// `respond(id, result, error)`; the id is in the handler's second argument.
 //
 //   import { connect } from "/sansrpc.js";
 //   const rpc = await connect("ws://127.0.0.1:5000/ws");
@@ -21,6 +29,9 @@ export class JsonRpcError extends Error {
   }
 }
 
+/** Returned by a handler: no answer now; send it later with `respond(id, ...)`. */
+export const DEFER = Symbol("sansrpc.defer");
+
 const PARSE_ERROR = -32700;
 const INVALID_REQUEST = -32600;
 const METHOD_NOT_FOUND = -32601;
@@ -38,10 +49,11 @@ function isResponse(m) {
 export class Client {
   /**
    * @param {WebSocket} socket an open (or opening) WebSocket
-   * @param {{timeoutMs?: number, log?: (direction: string, text: string) => void}} options
+   * @param {{timeoutMs?: number, version?: 1 | 2, log?: (direction: string, text: string) => void}} options
    */
   constructor(socket, options = {}) {
     this.socket = socket;
+    this.version = options.version === 1 ? 1 : 2;
     this.timeoutMs = options.timeoutMs ?? 10000;
     this.log = options.log ?? (() => {});
     this.nextId = 1;
@@ -82,20 +94,81 @@ export class Client {
     });
   }
 
+  /** The error of a response, as a JsonRpcError, or null on success. */
+  _errorOf(r) {
+    if (this.version === 1) {
+      // 1.0: any non-null value is an error; sansrpc sends {code, message}.
+      if (r.error === undefined || r.error === null) return null;
+      const e = r.error;
+      if (typeof e === "object" && typeof e.code === "number" && typeof e.message === "string") {
+        return new JsonRpcError(e.code, e.message, e.data);
+      }
+      return new JsonRpcError(-32000, typeof e === "string" ? e : "Server error", e);
+    }
+    return "error" in r ? new JsonRpcError(r.error.code, r.error.message, r.error.data) : null;
+  }
+
+  /** A request in this client's version; `id` undefined makes a notification. */
+  _request(method, params, id) {
+    if (this.version === 1) {
+      return { method, params: params === undefined ? [] : params, id: id === undefined ? null : id };
+    }
+    const req = { jsonrpc: "2.0", method };
+    if (params !== undefined) req.params = params;
+    if (id !== undefined) req.id = id;
+    return req;
+  }
+
+  /** A response in this client's version: `error` null for success. */
+  _response(id, result, error) {
+    if (this.version === 1) {
+      return error === null || error === undefined
+        ? { result: result === undefined ? null : result, error: null, id }
+        : { result: null, error, id };
+    }
+    return error === null || error === undefined
+      ? { jsonrpc: "2.0", result: result === undefined ? null : result, id }
+      : { jsonrpc: "2.0", error, id };
+  }
+
   /** Calls `method`; resolves with the result, rejects with a JsonRpcError. */
   call(method, params, { timeoutMs = this.timeoutMs } = {}) {
     const id = this.nextId++;
     const answer = this._expect(id, timeoutMs).then((r) => {
-      if ("error" in r) throw new JsonRpcError(r.error.code, r.error.message, r.error.data);
+      const error = this._errorOf(r);
+      if (error) throw error;
       return r.result;
     });
-    this._send(params === undefined ? { jsonrpc: "2.0", method, id } : { jsonrpc: "2.0", method, params, id });
+    this._send(this._request(method, params, id));
     return answer;
+  }
+
+  /**
+   * Calls `method` the 1.0 origin's way: `callback(result, error)` gets the
+   * result and `null`, or `null` and the error (a JsonRpcError).
+   */
+  request(method, params, callback = () => {}, options = {}) {
+    this.call(method, params, options).then(
+      (result) => callback(result, null),
+      (error) => callback(null, error),
+    );
   }
 
   /** Sends a notification: nothing comes back. */
   notify(method, params) {
-    this._send(params === undefined ? { jsonrpc: "2.0", method } : { jsonrpc: "2.0", method, params });
+    this._send(this._request(method, params, undefined));
+  }
+
+  /**
+   * Answers the server's call `id` whose handler returned DEFER: `error`
+   * null (or omitted) sends `result`, otherwise the error (a JsonRpcError or
+   * a `{code, message, data}` object).
+   */
+  respond(id, result, error = null) {
+    const e = error instanceof JsonRpcError
+      ? { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) }
+      : error;
+    this._send(this._response(id, result, e));
   }
 
   /**
@@ -103,6 +176,7 @@ export class Client {
    * one entry per call, in order: the result, or a JsonRpcError.
    */
   async batch(entries, { timeoutMs = this.timeoutMs } = {}) {
+    if (this.version === 1) throw new JsonRpcError(INVALID_REQUEST, "JSON-RPC 1.0 has no batches");
     const requests = [];
     const answers = [];
     for (const e of entries) {
@@ -111,9 +185,7 @@ export class Client {
       if (!e.notification) {
         req.id = this.nextId++;
         answers.push(
-          this._expect(req.id, timeoutMs).then((r) =>
-            "error" in r ? new JsonRpcError(r.error.code, r.error.message, r.error.data) : r.result,
-          ),
+          this._expect(req.id, timeoutMs).then((r) => this._errorOf(r) ?? r.result),
         );
       }
       requests.push(req);
@@ -135,7 +207,7 @@ export class Client {
     try {
       message = JSON.parse(text);
     } catch {
-      this._send({ jsonrpc: "2.0", error: { code: PARSE_ERROR, message: "Parse error" }, id: null });
+      this._send(this._response(null, null, { code: PARSE_ERROR, message: "Parse error" }));
       return;
     }
     const entries = Array.isArray(message) ? message : [message];
@@ -151,7 +223,7 @@ export class Client {
       } else if (isRequest(m)) {
         answers.push(this._serve(m));
       } else {
-        answers.push(Promise.resolve({ jsonrpc: "2.0", error: { code: INVALID_REQUEST, message: "Invalid Request" }, id: null }));
+        answers.push(Promise.resolve(this._response(null, null, { code: INVALID_REQUEST, message: "Invalid Request" })));
       }
     }
     const out = (await Promise.all(answers)).filter((a) => a !== null);
@@ -159,20 +231,23 @@ export class Client {
   }
 
   async _serve(request) {
-    const isCall = "id" in request;
+    // 2.0: a request without an id is a notification; 1.0: one whose id is null.
+    const isCall = this.version === 1 ? request.id !== null && request.id !== undefined : "id" in request;
     const handler = this.methods.get(request.method);
     let response;
     if (!handler) {
-      response = { jsonrpc: "2.0", error: { code: METHOD_NOT_FOUND, message: "Method not found" }, id: request.id };
+      response = this._response(request.id, null, { code: METHOD_NOT_FOUND, message: "Method not found" });
     } else {
       try {
-        const result = await handler(request.params);
-        response = { jsonrpc: "2.0", result: result === undefined ? null : result, id: request.id };
+        const result = await handler(request.params, { id: isCall ? request.id : undefined, method: request.method });
+        // Deferred: the page answers later with respond(id, ...).
+        if (result === DEFER) return null;
+        response = this._response(request.id, result, null);
       } catch (e) {
         const err = e instanceof JsonRpcError
           ? { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) }
           : { code: INTERNAL_ERROR, message: "Internal error", data: String(e) };
-        response = { jsonrpc: "2.0", error: err, id: request.id };
+        response = this._response(request.id, null, err);
       }
     }
     return isCall ? response : null;

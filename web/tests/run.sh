@@ -35,3 +35,10 @@ done
 
 echo "== headless Chromium"
 (cd web && node tests/browser.mjs "warp=$bin_dir/web-warp" "actix=$bin_dir/web-actix")
+
+# The ported JSON-RPC 1.0 service (warp_v1_ws, web/v1.html, sansrpc.js in 1.0 mode).
+echo "== building the warp_v1_ws example"
+cargo build --quiet -p sansrpc-warp --example warp_v1_ws
+cp "$target_dir/debug/examples/warp_v1_ws" "$bin_dir/warp_v1_ws"
+echo "== headless Chromium, JSON-RPC 1.0"
+(cd web && node tests/v1.mjs "$bin_dir/warp_v1_ws")

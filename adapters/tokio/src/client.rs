@@ -505,6 +505,20 @@ impl ClientBuilder {
         self
     }
 
+    /// The JSON-RPC version this client speaks (default
+    /// [`Version::V2`](sansrpc::Version::V2)): with
+    /// [`Version::V1`](sansrpc::Version::V1) calls and notifications are
+    /// sent in 1.0 form (`"params"` always an array, `"id": null` for a
+    /// notification), 1.0 answers (`result` and `error`, one of them
+    /// `null`) are read, and batches are refused. It is the
+    /// [`Limits::version`] field, so a later [`limits`](Self::limits)
+    /// replaces it. In peer mode the router's version
+    /// ([`Router::set_version`]) decides both directions.
+    pub fn version(mut self, version: sansrpc::Version) -> Self {
+        self.limits.version = version;
+        self
+    }
+
     /// Bytes read from the socket at a time (at least 1).
     pub fn read_buffer(mut self, bytes: usize) -> Self {
         self.read_buffer = bytes.max(1);
