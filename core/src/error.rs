@@ -67,6 +67,24 @@ impl From<i64> for ErrorCode {
     }
 }
 
+impl From<ErrorCode> for i64 {
+    fn from(code: ErrorCode) -> Self {
+        code.0
+    }
+}
+
+impl PartialEq<i64> for ErrorCode {
+    fn eq(&self, other: &i64) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<ErrorCode> for i64 {
+    fn eq(&self, other: &ErrorCode) -> bool {
+        *self == other.0
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -79,8 +97,11 @@ impl fmt::Display for ErrorCode {
 /// ```
 /// use sansrpc::{Error, ErrorCode};
 ///
-/// let e = Error::new(ErrorCode(4001), "insufficient funds").with_data(&42).unwrap();
-/// assert_eq!(e.to_json(), r#"{"code":4001,"message":"insufficient funds","data":42}"#);
+/// let e = Error::new(4001, "insufficient funds").with_data(&serde_json::json!({"balance": 3}));
+/// assert_eq!(e.to_json(), r#"{"code":4001,"message":"insufficient funds","data":{"balance":3}}"#);
+/// assert_eq!(e.raw_code(), 4001);
+/// assert_eq!(e.code(), 4001);
+/// assert_eq!(e.code(), ErrorCode(4001));
 /// ```
 #[derive(Clone, Debug)]
 pub struct Error {
@@ -141,9 +162,20 @@ impl Error {
 
     /// Attaches `data`, serialized as JSON.
     ///
-    /// Fails only if `data`'s `Serialize` implementation fails (for
-    /// example a map with non-string keys).
-    pub fn with_data<T: Serialize + ?Sized>(mut self, data: &T) -> Result<Self, serde_json::Error> {
+    /// Infallible, for use in closures and `?` chains: should `data`'s
+    /// `Serialize` implementation fail (a map with non-string keys, say),
+    /// `data` becomes a string saying so. Use
+    /// [`try_with_data`](Self::try_with_data) to handle that failure.
+    pub fn with_data<T: Serialize + ?Sized>(self, data: &T) -> Self {
+        match serde_json::value::to_raw_value(data) {
+            Ok(raw) => self.with_raw_data(raw),
+            Err(e) => self.with_reason(format_args!("error data could not be serialized: {e}")),
+        }
+    }
+
+    /// Attaches `data`, serialized as JSON; fails if its `Serialize`
+    /// implementation fails.
+    pub fn try_with_data<T: Serialize + ?Sized>(mut self, data: &T) -> Result<Self, serde_json::Error> {
         self.data = Some(serde_json::value::to_raw_value(data)?);
         Ok(self)
     }
@@ -161,9 +193,15 @@ impl Error {
         self
     }
 
-    /// The error code.
+    /// The error code (it compares equal to its integer:
+    /// `e.code() == -32601`).
     pub fn code(&self) -> ErrorCode {
         self.code
+    }
+
+    /// The error code as an integer.
+    pub fn raw_code(&self) -> i64 {
+        self.code.0
     }
 
     /// The message.
@@ -213,19 +251,6 @@ impl From<serde_json::Error> for Error {
     /// A serialization failure inside the server is an internal error.
     fn from(e: serde_json::Error) -> Self {
         Self::internal_error().with_reason(e)
-    }
-}
-
-impl Serialize for Error {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Error", if self.data.is_some() { 3 } else { 2 })?;
-        st.serialize_field("code", &self.code.0)?;
-        st.serialize_field("message", &self.message)?;
-        if let Some(d) = &self.data {
-            st.serialize_field("data", d)?;
-        }
-        st.end()
     }
 }
 

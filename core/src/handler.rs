@@ -1,7 +1,6 @@
 //! Typed handlers: plain functions whose arguments are extracted from the
 //! call and whose return value becomes the answer.
 
-use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
@@ -37,6 +36,12 @@ pub struct CallParts<S> {
 ///
 /// A failed extraction answers the call with the returned error (for
 /// [`Params`], `-32602 Invalid params`); the handler does not run.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a sansrpc handler argument",
+    label = "not an extractor",
+    note = "handler arguments are extractors: `Params<T>` (T: Deserialize; the call's params by position or by name), `Context`, `State<S>`, `Extension<T>`, `MethodName`, `ConnectionState`, `RawParams`",
+    note = "to take the call's params as `{Self}`, write `Params(x): Params<{Self}>`, or `Params((a, b)): Params<(A, B)>` for several positional params"
+)]
 pub trait FromCall<S>: Sized {
     /// Extracts the argument.
     fn from_call(parts: &CallParts<S>) -> Result<Self, Error>;
@@ -118,15 +123,74 @@ impl<S, T: Clone + Send + Sync + 'static> FromCall<S> for Extension<T> {
     }
 }
 
-/// What a handler may return: `Result<T: Serialize, E: Into<Error>>`, or a
-/// plain value of a common type. Any other serializable value can be
-/// returned wrapped in [`Json`].
-pub trait IntoOutcome {
+/// What a handler may return: any `T: Serialize` (a number, a string, a
+/// `Vec`, a map, `()`, a `#[derive(Serialize)]` struct of yours, a
+/// `serde_json::Value`) or `Result<T: Serialize, E: Into<Error>>`.
+///
+/// `M` tells the two apart; it is inferred and never written.
+///
+/// A `Result` whose error type is itself `Serialize` (`Result<T, String>`,
+/// a `#[derive(Serialize)]` error enum) is refused at compile time ("type
+/// annotations needed ... multiple impls satisfying `IntoOutcome<_>`")
+/// rather than answered as `{"Ok": ...}`: return `Result<T, sansrpc::Error>`
+/// (`.map_err(|e| Error::new(code, e))`).
+///
+/// ```
+/// use sansrpc::{Error, Params, Router};
+///
+/// #[derive(serde::Serialize)]
+/// struct Point { x: i64, y: i64 }
+///
+/// let mut router = Router::new();
+/// router.method("origin", || Point { x: 0, y: 0 }).unwrap();
+/// router.method("checked", |Params((a, b)): Params<(i64, i64)>| {
+///     a.checked_add(b).ok_or_else(|| Error::new(1, "overflow"))
+/// }).unwrap();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a sansrpc handler",
+    label = "the handler returns `{Self}`",
+    note = "a handler returns any `T: serde::Serialize` (a `#[derive(Serialize)]` struct, `Json<T>`, `Vec`, `Option`, `serde_json::Value`, ...) or `Result<T: Serialize, E: Into<sansrpc::Error>>`",
+    note = "an `async fn` handler's output follows the same rule"
+)]
+pub trait IntoOutcome<M> {
     /// Converts into the answer.
     fn into_outcome(self) -> Outcome;
 }
 
-impl<T: Serialize, E: Into<Error>> IntoOutcome for Result<T, E> {
+/// The [`IntoOutcome`] marker of a plain serializable value.
+#[derive(Debug)]
+pub enum PlainValue {}
+
+/// The [`IntoOutcome`] marker of a `Result`.
+#[derive(Debug)]
+pub enum Fallible {}
+
+impl<T: Serialize> IntoOutcome<PlainValue> for T {
+    fn into_outcome(self) -> Outcome {
+        result(&self)
+    }
+}
+
+/// The [`IntoOutcome`] marker of a `Result` whose error is `Serialize`:
+/// it exists so that such a `Result` matches two impls and is refused at
+/// compile time, never silently answered as the `{"Ok": ...}` object serde
+/// makes of it.
+#[derive(Debug)]
+pub enum SerializableError {}
+
+impl<T: Serialize, E: Serialize> IntoOutcome<SerializableError> for Result<T, E> {
+    fn into_outcome(self) -> Outcome {
+        // Unreachable through type inference (the plain-value impl matches
+        // too); a caller naming the marker gets the error as `data`.
+        match self {
+            Ok(v) => result(&v),
+            Err(e) => Err(Error::internal_error().with_data(&e)),
+        }
+    }
+}
+
+impl<T: Serialize, E: Into<Error>> IntoOutcome<Fallible> for Result<T, E> {
     fn into_outcome(self) -> Outcome {
         match self {
             Ok(v) => result(&v),
@@ -135,87 +199,42 @@ impl<T: Serialize, E: Into<Error>> IntoOutcome for Result<T, E> {
     }
 }
 
-/// Returns any serializable value from a handler.
+/// Wraps a serializable value, as a handler's return or anywhere a value
+/// is to be serialized as itself (it is transparent).
+///
+/// Handlers may return any `T: Serialize` directly; `Json` remains for
+/// symmetry with [`Params`] and for code written before that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
-impl<T: Serialize> IntoOutcome for Json<T> {
-    fn into_outcome(self) -> Outcome {
-        result(&self.0)
+impl<T: Serialize> Serialize for Json<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
     }
 }
 
-macro_rules! plain_outcome {
-    ($($t:ty),* $(,)?) => {$(
-        impl IntoOutcome for $t {
-            fn into_outcome(self) -> Outcome {
-                result(&self)
-            }
-        }
-    )*};
-}
-
-plain_outcome!(
-    (),
-    bool,
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    f32,
-    f64,
-    char,
-    String,
-    &'static str,
-    serde_json::Value,
-    Box<serde_json::value::RawValue>,
-);
-
-impl<T: Serialize> IntoOutcome for Vec<T> {
-    fn into_outcome(self) -> Outcome {
-        result(&self)
-    }
-}
-
-impl<T: Serialize> IntoOutcome for Option<T> {
-    fn into_outcome(self) -> Outcome {
-        result(&self)
-    }
-}
-
-impl<K: Serialize, V: Serialize, H> IntoOutcome for HashMap<K, V, H> {
-    fn into_outcome(self) -> Outcome {
-        result(&self)
-    }
-}
-
-impl<K: Serialize, V: Serialize> IntoOutcome for BTreeMap<K, V> {
-    fn into_outcome(self) -> Outcome {
-        result(&self)
-    }
-}
-
-/// Marks a handler that is a plain (synchronous) function.
+/// Marks a handler that is a plain (synchronous) function; `R` is its
+/// [`IntoOutcome`] marker.
 #[derive(Debug)]
-pub struct SyncFn<Args>(PhantomData<fn() -> Args>);
+pub struct SyncFn<Args, R = PlainValue>(PhantomData<fn() -> (Args, R)>);
 
-/// Marks a handler that is an `async fn` (or returns a future).
+/// Marks a handler that is an `async fn` (or returns a future); `R` is its
+/// output's [`IntoOutcome`] marker.
 #[derive(Debug)]
-pub struct AsyncFn<Args>(PhantomData<fn() -> Args>);
+pub struct AsyncFn<Args, R = PlainValue>(PhantomData<fn() -> (Args, R)>);
 
 /// A function that can handle calls: `fn`s and `async fn`s of up to eight
 /// [`FromCall`] arguments returning an [`IntoOutcome`].
 ///
-/// `M` is a marker that tells apart sync and async functions; it is
-/// inferred and never written.
+/// `M` is a marker that tells apart sync and async functions (and the
+/// kind of return); it is inferred and never written.
+#[diagnostic::on_unimplemented(
+    message = "this is not a sansrpc handler",
+    label = "not a handler: check its arguments and its return type",
+    note = "a handler is a `fn`, `async fn` or closure (`Clone + Send + Sync + 'static`) of up to eight extractor arguments: `Params<T>`, `Context`, `State<S>`, `Extension<T>`, `MethodName`, `ConnectionState`, `RawParams`",
+    note = "it returns any `T: serde::Serialize`, `Json<T>`, or `Result<T: Serialize, E: Into<sansrpc::Error>>` (or a future of one)",
+    note = "an argument that is not an extractor, e.g. `|s: String|`, must be wrapped: `|Params(s): Params<String>|` or `|Params((s,)): Params<(String,)>|`"
+)]
 pub trait Handler<M, S>: Clone + Send + Sync + 'static {
     /// Runs the handler on a call. Panics inside it become `-32603`.
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
@@ -228,10 +247,11 @@ pub(crate) fn panicked() -> Error {
 macro_rules! impl_handler {
     ($($t:ident),*) => {
         #[allow(non_snake_case, unused_variables)]
-        impl<F, R, S, $($t,)*> Handler<SyncFn<($($t,)*)>, S> for F
+        impl<F, R, RM, S, $($t,)*> Handler<SyncFn<($($t,)*), RM>, S> for F
         where
             F: Fn($($t),*) -> R + Clone + Send + Sync + 'static,
-            R: IntoOutcome,
+            R: IntoOutcome<RM>,
+            RM: 'static,
             S: Send + 'static,
             $($t: FromCall<S>,)*
         {
@@ -246,11 +266,12 @@ macro_rules! impl_handler {
         }
 
         #[allow(non_snake_case, unused_variables)]
-        impl<F, Fut, S, $($t,)*> Handler<AsyncFn<($($t,)*)>, S> for F
+        impl<F, Fut, RM, S, $($t,)*> Handler<AsyncFn<($($t,)*), RM>, S> for F
         where
             F: Fn($($t),*) -> Fut + Clone + Send + Sync + 'static,
             Fut: Future + Send + 'static,
-            Fut::Output: IntoOutcome,
+            Fut::Output: IntoOutcome<RM>,
+            RM: 'static,
             S: Send + 'static,
             $($t: FromCall<S>,)*
         {

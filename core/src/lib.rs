@@ -103,8 +103,8 @@ pub use context::{ConnectionState, Context, ContextBuilder, ResponseParts, Trans
 pub use error::{Error, ErrorCode, ProtocolError, RejectionKind, UsageError};
 pub use framing::{Body, ContentLength, Framer, MAX_HEADER_BYTES, Messages, Newline};
 pub use handler::{
-    AsyncFn, BoxFuture, CallParts, Extension, FromCall, Handler, IntoOutcome, Json, MethodName, Params,
-    State, SyncFn,
+    AsyncFn, BoxFuture, CallParts, Extension, Fallible, FromCall, Handler, IntoOutcome, Json, MethodName,
+    Params, PlainValue, SerializableError, State, SyncFn,
 };
 pub use id::{Id, IdKind};
 pub use limits::Limits;

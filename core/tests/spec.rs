@@ -360,7 +360,7 @@ fn application_error_codes_are_free() {
     router
         .method("fail", || -> Result<(), Error> {
             Err(Error::new(ErrorCode(4001), "insufficient funds")
-                .with_data(&serde_json::json!({"balance": 3}))?)
+                .with_data(&serde_json::json!({"balance": 3})))
         })
         .unwrap();
     assert_eq!(
@@ -631,4 +631,72 @@ fn over_long_line_is_answered_once_and_the_stream_survives() {
             "\n"
         )
     );
+}
+
+#[test]
+fn handlers_return_any_serializable_value() {
+    #[derive(serde::Serialize)]
+    struct Point {
+        x: i64,
+        y: i64,
+    }
+    let mut router = Router::new();
+    router
+        .method("origin", || Point { x: 0, y: 0 })
+        .unwrap()
+        .method("later", || async { Point { x: 1, y: 2 } })
+        .unwrap()
+        .method("maybe", |Params((ok,)): Params<(bool,)>| {
+            if ok {
+                Ok(Point { x: 3, y: 4 })
+            } else {
+                Err(Error::new(9, "no point"))
+            }
+        })
+        .unwrap()
+        .method("pair", || (1, "two"))
+        .unwrap();
+    let cases = [
+        (
+            r#"{"jsonrpc":"2.0","method":"origin","id":1}"#,
+            r#"{"jsonrpc":"2.0","result":{"x":0,"y":0},"id":1}"#,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","method":"later","id":2}"#,
+            r#"{"jsonrpc":"2.0","result":{"x":1,"y":2},"id":2}"#,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","method":"maybe","params":[true],"id":3}"#,
+            r#"{"jsonrpc":"2.0","result":{"x":3,"y":4},"id":3}"#,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","method":"maybe","params":[false],"id":4}"#,
+            r#"{"jsonrpc":"2.0","error":{"code":9,"message":"no point"},"id":4}"#,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","method":"pair","id":5}"#,
+            r#"{"jsonrpc":"2.0","result":[1,"two"],"id":5}"#,
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(body(&router, input).as_deref(), Some(want), "{input}");
+    }
+}
+
+#[test]
+fn error_data_is_infallible_and_codes_compare_as_integers() {
+    let e = Error::new(4001, "insufficient funds").with_data(&serde_json::json!({"balance": 3}));
+    assert_eq!(
+        e.to_json(),
+        r#"{"code":4001,"message":"insufficient funds","data":{"balance":3}}"#
+    );
+    assert_eq!(e.raw_code(), 4001);
+    assert!(e.code() == 4001 && 4001 == e.code());
+    // A map with non-string keys cannot be JSON: `data` says so.
+    let bad: std::collections::BTreeMap<(i32, i32), i32> = [((1, 2), 3)].into();
+    assert_eq!(
+        Error::new(1, "x").with_data(&bad).to_json(),
+        r#"{"code":1,"message":"x","data":"error data could not be serialized: key must be a string"}"#
+    );
+    assert!(Error::new(1, "x").try_with_data(&bad).is_err());
 }

@@ -62,9 +62,9 @@ pub(crate) enum Answer {
 pub(crate) fn outcome(t: u64, answer: Answer) -> Outcome {
     match answer {
         Answer::Result => sansrpc::result(&serde_json::json!({ "t": t })),
-        Answer::Error(code) => Err(Error::new(i64::from(code), "application error")
-            .with_data(&serde_json::json!({ "t": t }))
-            .unwrap_or_else(|e| panic!("{e}"))),
+        Answer::Error(code) => {
+            Err(Error::new(i64::from(code), "application error").with_data(&serde_json::json!({ "t": t })))
+        }
         Answer::Big(n) => {
             sansrpc::result(&serde_json::json!({ "t": t, "pad": "x".repeat(usize::from(n) * 16) }))
         }
