@@ -283,7 +283,9 @@ fn pretty(raw: &RawValue) -> String {
 }
 
 fn error_json(e: &Error) -> Value {
-    serde_json::to_value(e).unwrap_or_else(|_| Value::String(e.to_string()))
+    // `Error` is not `Serialize` (a handler's `Result<T, Error>` must not
+    // look like a plain value); its JSON text is.
+    serde_json::from_str(&e.to_json()).unwrap_or_else(|_| Value::String(e.to_string()))
 }
 
 async fn run(cli: &Cli) -> Result<(), Failure> {
