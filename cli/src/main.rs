@@ -4,6 +4,7 @@
 //! sansrpc call URL METHOD [PARAMS_JSON]     # prints the result, pretty, on stdout
 //! sansrpc notify URL METHOD [PARAMS_JSON]   # sends a notification
 //! sansrpc batch URL FILE|-                  # sends a batch read from FILE or stdin
+//! sansrpc check URL [--profile P]           # the conformance suite (sansrpc-conformance)
 //! ```
 //!
 //! `URL` is `http://…` or `https://…` (POST, with `sansrpc-http-client`),
@@ -20,7 +21,9 @@
 //! Exit status: 0 on success, 1 when the server answered with a JSON-RPC
 //! error (printed on stderr; for a batch, when any entry did), 2 when no
 //! answer could be had (bad arguments, unreachable server, timeout, an
-//! answer that is not valid JSON-RPC).
+//! answer that is not valid JSON-RPC). `check` runs the
+//! `sansrpc-conformance` library's suite and prints its report; it exits 1
+//! when a MUST case fails, 2 when the suite cannot run.
 //!
 //! ```text
 //! $ sansrpc call tcp://127.0.0.1:5000 subtract '[42, 23]'
@@ -55,9 +58,10 @@ struct Cli {
     /// Print the wire log (every message sent and received) on stderr.
     #[arg(short, long, global = true)]
     verbose: bool,
-    /// Seconds to wait for each exchange.
-    #[arg(long, global = true, default_value_t = 30.0, value_name = "SECS")]
-    timeout: f64,
+    /// Seconds to wait for each exchange (default 30; for `check`, per
+    /// case, default 2).
+    #[arg(long, global = true, value_name = "SECS")]
+    timeout: Option<f64>,
     /// An extra HTTP header, `Name: value` (repeatable; HTTP only).
     #[arg(short = 'H', long = "header", global = true, value_name = "HEADER")]
     headers: Vec<String>,
@@ -92,6 +96,56 @@ enum Command {
         /// The file holding the batch, or `-` for stdin.
         file: String,
     },
+    /// Runs the conformance suite (sansrpc-conformance) against URL.
+    Check {
+        /// Any target sansrpc-conformance takes: http://, tcp://, ws://, ...
+        url: String,
+        /// Which cases: `core` (no method needed), `spec-examples` (the
+        /// spec's example methods) or `all`.
+        #[arg(long, value_enum, default_value_t = CheckProfile::Core)]
+        profile: CheckProfile,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The conformance profiles `check` offers.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum CheckProfile {
+    Core,
+    SpecExamples,
+    All,
+}
+
+async fn check(
+    url: &str,
+    profile: CheckProfile,
+    json: bool,
+    timeout: Option<Duration>,
+) -> Result<(), Failure> {
+    use sansrpc_conformance::{Profile, RunOptions, Suite};
+    let profile = match profile {
+        CheckProfile::Core => Profile::Core,
+        CheckProfile::SpecExamples => Profile::SpecExamples,
+        CheckProfile::All => Profile::All,
+    };
+    let mut options = RunOptions::default();
+    if let Some(t) = timeout {
+        options.timeout = t;
+    }
+    let report = Suite::new(profile).run(url, &options).await?;
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.passed() {
+        Ok(())
+    } else {
+        // The report says which cases failed.
+        Err(Failure::Other(String::new()))
+    }
 }
 
 /// Why the command failed.
@@ -289,13 +343,18 @@ fn error_json(e: &Error) -> Value {
 }
 
 async fn run(cli: &Cli) -> Result<(), Failure> {
-    if !(cli.timeout.is_finite() && cli.timeout > 0.0) {
-        return Err(Failure::Other(
-            "--timeout must be a positive number of seconds".to_owned(),
-        ));
-    }
-    let timeout = Duration::from_secs_f64(cli.timeout);
+    let given = match cli.timeout {
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            return Err(Failure::Other(
+                "--timeout must be a positive number of seconds".to_owned(),
+            ));
+        }
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    let timeout = given.unwrap_or(Duration::from_secs(30));
     match &cli.command {
+        Command::Check { url, profile, json } => check(url, *profile, *json, given).await,
         Command::Call { url, method, params } => {
             let params = parse_params(params.as_deref())?;
             let remote = Remote::open(cli, url, timeout).await?;

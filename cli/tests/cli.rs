@@ -235,3 +235,47 @@ fn failures_exit_2_with_a_reason() {
     let out = sansrpc(&["--timeout", "0.3", "call", &url, "ping"], None);
     check(&out, 2, "", "error: no answer before the deadline\n");
 }
+
+#[test]
+fn check_runs_the_conformance_suite() {
+    let warp = reference(Adapter::Warp);
+    let out = sansrpc(&["check", &warp.url(), "--profile", "all"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("\ntotal "), "{text}");
+    let tokio = reference(Adapter::Tokio);
+    let out = sansrpc(&["--timeout", "0.3", "check", &tokio.url(), "--json"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report.is_object());
+
+    // A server that answers every line with garbage fails MUST cases: exit 1.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    line.clear();
+                    if writer.write_all(b"nope\n").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let out = sansrpc(&["--timeout", "0.1", "check", &format!("tcp://{addr}")], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = sansrpc(&["check", "gopher://x"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: bad target: "));
+}
