@@ -17,21 +17,23 @@ function invalidParams(server, callback) {
   return callback(server.error(-32602, 'Invalid params'));
 }
 
+const isNumber = (x) => typeof x === 'number';
+
 const server = new jayson.Server({
   ping(args, callback) {
     callback(null, 'pong');
   },
   subtract(args, callback) {
-    if (Array.isArray(args) && args.length === 2) {
+    if (Array.isArray(args) && args.length === 2 && args.every(isNumber)) {
       return callback(null, args[0] - args[1]);
     }
-    if (args && !Array.isArray(args) && 'minuend' in args && 'subtrahend' in args) {
+    if (args && !Array.isArray(args) && isNumber(args.minuend) && isNumber(args.subtrahend)) {
       return callback(null, args.minuend - args.subtrahend);
     }
     return invalidParams(server, callback);
   },
   sum(args, callback) {
-    if (!Array.isArray(args)) {
+    if (!Array.isArray(args) || !args.every(isNumber)) {
       return invalidParams(server, callback);
     }
     callback(null, args.reduce((a, b) => a + b, 0));

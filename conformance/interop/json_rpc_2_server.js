@@ -13,17 +13,32 @@
 'use strict';
 
 const http = require('http');
-const { JSONRPCServer } = require('json-rpc-2.0');
+const { JSONRPCServer, JSONRPCErrorException, JSONRPCErrorCode } = require('json-rpc-2.0');
+
+// The library hands params over as they came; a mismatch is answered with
+// -32602 by throwing its JSONRPCErrorException, as its README shows.
+function invalidParams() {
+  throw new JSONRPCErrorException('Invalid params', JSONRPCErrorCode.InvalidParams);
+}
+const isNumber = (x) => typeof x === 'number';
 
 const server = new JSONRPCServer();
 server.addMethod('ping', () => 'pong');
 server.addMethod('subtract', (params) => {
-  if (Array.isArray(params)) {
+  if (Array.isArray(params) && params.length === 2 && params.every(isNumber)) {
     return params[0] - params[1];
   }
-  return params.minuend - params.subtrahend;
+  if (params && !Array.isArray(params) && isNumber(params.minuend) && isNumber(params.subtrahend)) {
+    return params.minuend - params.subtrahend;
+  }
+  return invalidParams();
 });
-server.addMethod('sum', (params) => params.reduce((a, b) => a + b, 0));
+server.addMethod('sum', (params) => {
+  if (!Array.isArray(params) || !params.every(isNumber)) {
+    return invalidParams();
+  }
+  return params.reduce((a, b) => a + b, 0);
+});
 server.addMethod('update', () => null);
 server.addMethod('notify_hello', () => null);
 server.addMethod('get_data', () => ['hello', 5]);

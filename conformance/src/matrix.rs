@@ -16,7 +16,7 @@ use crate::report::{CaseResult, Report, Verdict};
 pub struct MatrixColumn {
     /// The short name the table shows.
     pub name: String,
-    /// The target it was run against.
+    /// The target it was run against, or a description of the server.
     pub target: String,
     /// The report, or why the run could not start.
     pub outcome: Result<Report, String>,
@@ -48,7 +48,7 @@ struct Row<'a> {
     cells: Vec<Option<&'a CaseResult>>,
 }
 
-const CELL_MAX: usize = 30;
+const CELL_MAX: usize = 26;
 
 impl Matrix {
     /// A matrix of these columns.

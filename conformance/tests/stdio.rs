@@ -39,7 +39,7 @@ async fn a_hanging_process_is_killed_and_restarted() {
         "{log}"
     );
     assert_eq!(log.matches("ready\n").count(), 2, "stderr is captured: {log}");
-    for line in log.lines().filter(|l| l.contains("] killed")) {
+    for line in log.lines().filter(|l| l.contains("] stopped")) {
         assert!(line.contains("SIGKILL"), "{line}");
     }
     // The pids from the log are gone.

@@ -83,5 +83,5 @@ async fn reference_server_over_stdio_passes_every_must_and_should() {
     }
     let log = report.server_log.clone().unwrap_or_default();
     assert_eq!(log.matches("] started ").count(), 1, "{log}");
-    assert!(log.contains("killed (the run is over)"), "{log}");
+    assert!(log.contains("stopped (the run is over): signal: 9"), "{log}");
 }

@@ -180,7 +180,9 @@ impl StdioTransport {
                 match tokio::time::timeout(Duration::from_secs(5), s.child.wait()).await {
                     Ok(Ok(status)) => status,
                     _ => {
-                        self.note(&format!("killed ({why}); it did not exit within 5 s"));
+                        self.note(&format!(
+                            "stopped ({why}): killed, and it did not exit within 5 s"
+                        ));
                         return String::new();
                     }
                 }
@@ -189,9 +191,9 @@ impl StdioTransport {
         if let Some(task) = s.stderr.take() {
             let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
-        let how = if exited.is_some() { "exited" } else { "killed" };
-        self.note(&format!("{how} ({why}): {status}"));
-        format!(" (the process {how}: {status})")
+        // The status tells an exit from a kill (`signal: 9 (SIGKILL)`).
+        self.note(&format!("stopped ({why}): {status}"));
+        format!(" (the process ended: {status})")
     }
 
     async fn run(&self, ex: Exchange<'_>) -> Observed {
