@@ -8,6 +8,9 @@
 //! and parses, validates and matches the response by id, exactly as it
 //! does for the TCP and WebSocket clients. This crate only moves the bytes
 //! and reads what HTTP adds: the status and the content type.
+//! As each request is an exchange of its own, the ids on the wire start
+//! at `1` in every request (a batch numbers its calls `1`, `2`, …); the
+//! answer is matched within its own HTTP response.
 //!
 //! - `call::<T>(method, params)` deserializes the result into `T`;
 //!   `notify` sends a notification (the server answers `204`);
