@@ -8,11 +8,18 @@
 //!   of what comes back, or that nothing does.
 //! - A **runner** ([`Suite`]) that talks to a live server over a
 //!   [`Transport`]: `http://host:port/path` (POST), `tcp://host:port`
-//!   (newline-delimited JSON) or `ws://host:port/path` (one message per
-//!   WebSocket text frame). Every case has a timeout; a silent server
-//!   fails cases, it never hangs the run.
+//!   (newline-delimited JSON), `ws://host:port/path` (one message per
+//!   WebSocket text frame), or `stdio:<command line>` ([`StdioTransport`]:
+//!   the suite starts the server and speaks over its stdin and stdout).
+//!   Streams take either [`Framing`]: lines, or LSP-style `Content-Length`
+//!   headers. Every case has a timeout; a silent server fails cases, it
+//!   never hangs the run.
 //! - A **report** ([`Report`]) with a [`Verdict`] per case and text, JSON
 //!   and JUnit renderings.
+//! - **Baselines** ([`Baseline`]): the failures a project already knows
+//!   about, so its CI fails only on a new one.
+//! - A **matrix** ([`Matrix`]): several reports side by side, as text, JSON
+//!   and a self-contained HTML page.
 //!
 //! It is a black-box client: it works against any server, in any language.
 //!

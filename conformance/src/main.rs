@@ -11,6 +11,20 @@ use sansrpc_conformance::{
     Baseline, Framing, Level, Matrix, MatrixColumn, Profile, RunOptions, SECTIONS, Suite,
 };
 
+/// `println!` that ignores a closed stdout (`| head`) instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that ignores a closed stdout.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// JSON-RPC 2.0 conformance suite.
 ///
 /// Runs a catalog of cases keyed to the JSON-RPC 2.0 specification against a
@@ -259,9 +273,9 @@ async fn matrix(args: &MatrixArgs) -> ExitCode {
         }
     }
     match args.format {
-        MatrixFormat::Text => print!("{}", m.to_text()),
-        MatrixFormat::Json => println!("{}", m.to_json()),
-        MatrixFormat::Html => print!("{}", m.to_html()),
+        MatrixFormat::Text => out!("{}", m.to_text()),
+        MatrixFormat::Json => outln!("{}", m.to_json()),
+        MatrixFormat::Html => out!("{}", m.to_html()),
     }
     if all_ran {
         ExitCode::SUCCESS
@@ -303,14 +317,14 @@ async fn run(url: &str, args: &RunArgs) -> ExitCode {
             // Printed with the first result, so an unreachable target gets
             // one error line and nothing else.
             if std::mem::take(&mut header) {
-                println!(
+                outln!(
                     "running {} cases against {url} (profile {}, timeout {} ms)",
                     suite.cases().len(),
                     suite.profile(),
                     args.timeout_ms
                 );
             }
-            println!("{}", r.progress_line());
+            outln!("{}", r.progress_line());
             let _ = std::io::stdout().flush();
         })
         .await;
@@ -322,9 +336,9 @@ async fn run(url: &str, args: &RunArgs) -> ExitCode {
         }
     };
     match args.format {
-        Format::Text => println!("\n{}", report.to_text()),
-        Format::Json => println!("{}", report.to_json()),
-        Format::Junit => print!("{}", report.to_junit()),
+        Format::Text => outln!("\n{}", report.to_text()),
+        Format::Json => outln!("{}", report.to_json()),
+        Format::Junit => out!("{}", report.to_junit()),
     }
     if let Some(path) = &args.write_baseline {
         let text = Baseline::from_report(&report).to_json(&report);
@@ -340,7 +354,7 @@ async fn run(url: &str, args: &RunArgs) -> ExitCode {
         // On stdout with the text report; on stderr beside JSON or JUnit,
         // which must stay parseable.
         if args.format == Format::Text {
-            println!("\n{text}");
+            outln!("\n{text}");
         } else {
             eprintln!("{text}");
         }
@@ -382,7 +396,7 @@ fn list(profile: Profile, patterns: &[String], format: Format) -> ExitCode {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     if format == Format::Junit {
@@ -401,9 +415,13 @@ fn list(profile: Profile, patterns: &[String], format: Format) -> ExitCode {
             sansrpc_conformance::Applies::Stream => "stream",
             sansrpc_conformance::Applies::WebSocket => "ws",
         };
-        println!(
+        outln!(
             "{:<36} {:<6} {:<8} {:<6} {}",
-            c.id, c.level, needs, applies, c.title
+            c.id,
+            c.level,
+            needs,
+            applies,
+            c.title
         );
         let section = SECTIONS
             .iter()
@@ -411,9 +429,14 @@ fn list(profile: Profile, patterns: &[String], format: Format) -> ExitCode {
             .unwrap_or(usize::MAX);
         *counts.entry((section, c.level)).or_default() += 1;
     }
-    println!(
+    outln!(
         "\n{:<8} {:<38} {:>5} {:>6} {:>5} {:>6}",
-        "section", "", "MUST", "SHOULD", "INFO", "total"
+        "section",
+        "",
+        "MUST",
+        "SHOULD",
+        "INFO",
+        "total"
     );
     let mut totals = [0usize; 3];
     for (i, (s, title)) in SECTIONS.iter().enumerate() {
@@ -427,7 +450,7 @@ fn list(profile: Profile, patterns: &[String], format: Format) -> ExitCode {
         for (t, v) in totals.iter_mut().zip(&n) {
             *t += v;
         }
-        println!(
+        outln!(
             "{:<8} {:<38} {:>5} {:>6} {:>5} {:>6}",
             s,
             title,
@@ -437,7 +460,7 @@ fn list(profile: Profile, patterns: &[String], format: Format) -> ExitCode {
             n.iter().sum::<usize>()
         );
     }
-    println!(
+    outln!(
         "{:<8} {:<38} {:>5} {:>6} {:>5} {:>6}",
         "total",
         "",

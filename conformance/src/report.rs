@@ -309,7 +309,8 @@ impl Report {
 
     /// The report as JUnit XML: a `testsuite` per section, a `testcase` per
     /// case. MUST failures are `<failure>`s; warnings pass with the details
-    /// in `<system-out>`; skipped cases are `<skipped>`.
+    /// in `<system-out>`; skipped cases are `<skipped>`; the server log, if
+    /// any, is the `<system-err>` of a last, empty suite named `server log`.
     pub fn to_junit(&self) -> String {
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let summaries = self.sections();
@@ -380,6 +381,14 @@ impl Report {
                 }
             }
             out.push_str("  </testsuite>\n");
+        }
+        if let Some(log) = self.server_log.as_deref().filter(|l| !l.trim().is_empty()) {
+            // JUnit has no log on <testsuites>: an empty suite carries it.
+            let _ = writeln!(
+                out,
+                "  <testsuite name=\"server log\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0\">\n    <system-err>{}</system-err>\n  </testsuite>",
+                xml(log)
+            );
         }
         out.push_str("</testsuites>\n");
         out
@@ -501,5 +510,6 @@ mod tests {
         assert_eq!(x.matches("<testcase ").count(), 4);
         assert!(x.contains("<failure type=\"MUST\""));
         assert!(x.contains("<skipped message=\"http\"/>"));
+        assert!(x.contains("<system-err>[sansrpc-conformance] started\n</system-err>"));
     }
 }
