@@ -125,6 +125,12 @@ struct RunArgs {
     /// `newline` (one per line) or `content-length` (LSP-style headers).
     #[arg(long, value_name = "FRAMING", default_value = "newline")]
     framing: Framing,
+    /// A message (JSON text) a `stdio:` server gets every time it starts,
+    /// before the cases (repeatable, sent in order): e.g. an LSP
+    /// `initialize` request, then the `initialized` notification. Its
+    /// answers are dropped.
+    #[arg(long = "init", value_name = "JSON")]
+    init: Vec<String>,
     /// Expected failures and warnings (a file written by --write-baseline):
     /// the run then fails only on a failure not listed there, and says which
     /// listed ones now pass.
@@ -233,6 +239,7 @@ async fn matrix(args: &MatrixArgs) -> ExitCode {
         let options = RunOptions {
             timeout: Duration::from_millis(args.timeout_ms.max(1)),
             framing,
+            ..RunOptions::default()
         };
         eprintln!("running {} cases against {name} ({url})", suite.cases().len());
         let outcome = suite.run(&url, &options).await.map_err(|e| e.to_string());
@@ -306,6 +313,7 @@ async fn run(url: &str, args: &RunArgs) -> ExitCode {
     let options = RunOptions {
         timeout: Duration::from_millis(args.timeout_ms.max(1)),
         framing: args.framing,
+        init: args.init.clone(),
     };
     let text = args.format == Format::Text;
     let mut header = text;

@@ -8,7 +8,7 @@ use crate::case::{Case, Level, Profile};
 use crate::catalog::catalog;
 use crate::glob::Glob;
 use crate::report::{CaseResult, Report, Verdict};
-use crate::transport::{Exchange, Framing, Target, Transport};
+use crate::transport::{Exchange, Framing, StdioTransport, Target, Transport};
 
 /// How a run behaves.
 #[derive(Clone, Debug)]
@@ -20,14 +20,20 @@ pub struct RunOptions {
     /// default is one per line). Any other framing on another target is a
     /// [`RunError::BadTarget`].
     pub framing: Framing,
+    /// Messages (JSON text) a `stdio:` server gets every time it starts,
+    /// before the cases: e.g. a language server's `initialize` request and
+    /// `initialized` notification. What it answers to them is dropped.
+    /// Empty by default; on any other target a [`RunError::BadTarget`].
+    pub init: Vec<String>,
 }
 
 impl Default for RunOptions {
-    /// A 2-second per-case timeout, newline framing.
+    /// A 2-second per-case timeout, newline framing, no init messages.
     fn default() -> Self {
         RunOptions {
             timeout: Duration::from_secs(2),
             framing: Framing::Newline,
+            init: Vec::new(),
         }
     }
 }
@@ -115,9 +121,21 @@ impl Suite {
         progress: impl FnMut(&CaseResult),
     ) -> Result<Report, RunError> {
         let target = Target::parse(url).map_err(RunError::BadTarget)?;
-        let transport = target
-            .transport_with(options.framing)
-            .map_err(RunError::BadTarget)?;
+        let transport: Box<dyn Transport> = match &target {
+            Target::Stdio { command } => Box::new(
+                StdioTransport::new(command.clone())
+                    .with_framing(options.framing)
+                    .with_init(options.init.iter().map(|m| m.as_bytes().to_vec()).collect()),
+            ),
+            other if !options.init.is_empty() => {
+                return Err(RunError::BadTarget(format!(
+                    "{other}: init messages apply to stdio: targets only"
+                )));
+            }
+            other => other
+                .transport_with(options.framing)
+                .map_err(RunError::BadTarget)?,
+        };
         if let Err(e) = transport.preflight().await {
             transport.finish().await;
             return Err(RunError::Unreachable(e));

@@ -173,3 +173,47 @@ async fn content_length_framing_over_tcp() {
         .expect("reachable");
     assert_eq!(lines.get("4/id-integer").unwrap().verdict.as_str(), "fail");
 }
+
+/// A server that insists on an `initialize` message first, as language
+/// servers do: the init messages are sent to every fresh process, and what
+/// it answers to them never reaches a case.
+#[cfg(unix)]
+#[tokio::test]
+async fn init_messages_come_first_and_their_answers_are_dropped() {
+    let script = format!(
+        "read l; case \"$l\" in *initialize*) echo '{{\"jsonrpc\":\"2.0\",\"result\":{{}},\"id\":0}}';; \
+         *) echo 'not initialized' >&2; exit 3;; esac; \
+         while read l; do case \"$l\" in *probe*) echo '{PROBE_ANSWER}';; esac; done"
+    );
+    let url = format!("stdio:sh -c \"{}\"", script.replace('"', "\\\""));
+    let suite = Suite::new(Profile::Core).filter(&["4.1/notification-unknown-method"]);
+
+    let err = suite
+        .run(&url, &RunOptions::default())
+        .await
+        .expect_err("the server exits without initialize");
+    let err = err.to_string();
+    assert!(
+        err.contains("not initialized") && err.contains("exit status: 3"),
+        "{err}"
+    );
+
+    let options = RunOptions {
+        init: vec![r#"{"jsonrpc":"2.0","method":"initialize","params":{},"id":0}"#.to_owned()],
+        ..RunOptions::default()
+    };
+    let report = suite.run(&url, &options).await.expect("initialized");
+    let r = report.get("4.1/notification-unknown-method").unwrap();
+    assert_eq!(r.verdict, Verdict::Pass, "{}", report.to_text());
+    assert_eq!(r.answer.as_deref(), Some("nothing"));
+
+    let err = suite
+        .run("tcp://127.0.0.1:1", &options)
+        .await
+        .expect_err("init is for stdio");
+    assert!(
+        err.to_string()
+            .contains("init messages apply to stdio: targets only"),
+        "{err}"
+    );
+}

@@ -15,7 +15,8 @@
 //!
 //! The first five run `Profile::All` (their scripts add the spec's example
 //! methods); pylsp runs `Profile::Core` (a language server has no such
-//! methods). sansrpc's own tokio server runs beside them for comparison
+//! methods), each of its processes first sent `initialize` and
+//! `initialized` as an LSP client would. sansrpc's own tokio server runs beside them for comparison
 //! (not pinned here: `tests/tests/conformance.rs` holds it to every MUST and
 //! SHOULD). The matrix of the run is written to `artifacts/` at the repo
 //! root as `conformance-matrix.html`, `.json` and `.txt`.
@@ -157,6 +158,12 @@ fn compare(report: &Report, file: &Path, bless: bool) -> Vec<String> {
     diffs
 }
 
+/// An LSP session's start: `initialize`, then `initialized`.
+const LSP_INIT: &[&str] = &[
+    r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{}}}"#,
+    r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#,
+];
+
 /// One column of the matrix: what to run, and the file that pins it.
 struct Run {
     name: &'static str,
@@ -165,6 +172,8 @@ struct Run {
     url: String,
     framing: Framing,
     profile: Profile,
+    /// Sent to a stdio server every time it starts.
+    init: &'static [&'static str],
     pinned: Option<&'static str>,
 }
 
@@ -176,6 +185,7 @@ impl Run {
             url,
             framing: Framing::Newline,
             profile: Profile::All,
+            init: &[],
             pinned: Some(pinned),
         }
     }
@@ -306,6 +316,8 @@ async fn third_party_matrix_verdicts_are_unchanged() {
             .to_string(),
             framing: Framing::ContentLength,
             profile: Profile::Core,
+            // As every LSP client starts a session.
+            init: LSP_INIT,
             pinned: Some("pylsp-stdio.json"),
         }),
         Err(e) => missing.push(format!(
@@ -319,6 +331,7 @@ async fn third_party_matrix_verdicts_are_unchanged() {
         url: format!("tcp://127.0.0.1:{}", sansrpc_tokio().await),
         framing: Framing::Newline,
         profile: Profile::All,
+        init: &[],
         pinned: None,
     });
 
@@ -330,6 +343,7 @@ async fn third_party_matrix_verdicts_are_unchanged() {
         let options = RunOptions {
             timeout: Duration::from_secs(10),
             framing: run.framing,
+            init: run.init.iter().map(|m| (*m).to_owned()).collect(),
         };
         let suite = Suite::new(run.profile);
         let started = Instant::now();

@@ -7,7 +7,8 @@
 //! call (see the `stream` module). A case that leaves the stream in doubt —
 //! the process closed stdout or exited, a framing error, the per-case
 //! timeout — gets the process killed, and the next case starts a fresh one.
-//! A fresh process must first answer a probe call (within
+//! A fresh process first gets the [`init`](StdioTransport::with_init)
+//! messages, if any, and must then answer a probe call (within
 //! [`STARTUP_TIMEOUT`]), so a slow start never counts against a case.
 //!
 //! Everything the process writes to stderr is kept (the last
@@ -41,6 +42,7 @@ pub const LOG_LIMIT: usize = 256 * 1024;
 pub struct StdioTransport {
     command: Vec<String>,
     framing: Framing,
+    init: Vec<Vec<u8>>,
     session: tokio::sync::Mutex<Option<Session>>,
     log: Arc<Mutex<ServerLog>>,
 }
@@ -85,6 +87,7 @@ impl StdioTransport {
         StdioTransport {
             command,
             framing: Framing::Newline,
+            init: Vec::new(),
             session: tokio::sync::Mutex::new(None),
             log: Arc::default(),
         }
@@ -93,6 +96,22 @@ impl StdioTransport {
     /// The same with another framing.
     pub fn with_framing(mut self, framing: Framing) -> StdioTransport {
         self.framing = framing;
+        self
+    }
+
+    /// Messages every fresh process gets first, before its first probe
+    /// call (e.g. a language server's `initialize` request and
+    /// `initialized` notification); whatever it sends before the probe's
+    /// answer is dropped, so their answers never count against a case.
+    ///
+    /// ```
+    /// use sansrpc_conformance::StdioTransport;
+    /// let init = br#"{"jsonrpc":"2.0","method":"initialize","params":{"capabilities":{}},"id":0}"#;
+    /// let t = StdioTransport::new(vec!["pylsp".into()]).with_init(vec![init.to_vec()]);
+    /// # drop(t);
+    /// ```
+    pub fn with_init(mut self, messages: Vec<Vec<u8>>) -> StdioTransport {
+        self.init = messages;
         self
     }
 
@@ -157,9 +176,13 @@ impl StdioTransport {
     async fn warm_up(&self, s: &mut Session) -> Result<(), String> {
         use tokio::io::AsyncWriteExt;
         let deadline = Instant::now() + STARTUP_TIMEOUT;
-        let probe = stream::probe_frame(self.framing);
+        let mut first = Vec::new();
+        for message in &self.init {
+            self.framing.encode(message, &mut first);
+        }
+        first.extend_from_slice(&stream::probe_frame(self.framing));
         let write = async {
-            s.stdin.write_all(&probe).await?;
+            s.stdin.write_all(&first).await?;
             s.stdin.flush().await
         };
         tokio::time::timeout_at(deadline, write)
