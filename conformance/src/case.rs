@@ -53,6 +53,9 @@ pub enum Needs {
     /// and named `minuend`/`subtrahend`), `sum`, `update` and `notify_hello`
     /// (used as notifications) and `get_data` (returns `["hello", 5]`).
     SpecExamples,
+    /// A JSON-RPC 1.0 server with an `echo` method (`[value]` → `value`):
+    /// the cases of the `v1` profile (see [`crate::catalog_v1`]).
+    V1,
 }
 
 /// Which cases a run selects, by what the server implements.
@@ -64,8 +67,11 @@ pub enum Profile {
     Core,
     /// Only the cases that need the spec's section-7 example methods.
     SpecExamples,
-    /// Every case.
+    /// Every JSON-RPC 2.0 case (not the `v1` ones).
     All,
+    /// The JSON-RPC 1.0 cases ([`crate::catalog_v1`]), for a server that
+    /// speaks 1.0; the 2.0 cases are not run.
+    V1,
 }
 
 impl Profile {
@@ -73,18 +79,20 @@ impl Profile {
     pub fn selects(self, needs: Needs) -> bool {
         matches!(
             (self, needs),
-            (Profile::All, _)
+            (Profile::All, Needs::Nothing | Needs::SpecExamples)
                 | (Profile::Core, Needs::Nothing)
                 | (Profile::SpecExamples, Needs::SpecExamples)
+                | (Profile::V1, Needs::V1)
         )
     }
 
-    /// `"core"`, `"spec-examples"` or `"all"`.
+    /// `"core"`, `"spec-examples"`, `"all"` or `"v1"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::Core => "core",
             Profile::SpecExamples => "spec-examples",
             Profile::All => "all",
+            Profile::V1 => "v1",
         }
     }
 }
@@ -103,8 +111,9 @@ impl FromStr for Profile {
             "core" => Ok(Profile::Core),
             "spec-examples" => Ok(Profile::SpecExamples),
             "all" => Ok(Profile::All),
+            "v1" => Ok(Profile::V1),
             other => Err(format!(
-                "unknown profile {other:?} (expected core, spec-examples or all)"
+                "unknown profile {other:?} (expected core, spec-examples, all or v1)"
             )),
         }
     }

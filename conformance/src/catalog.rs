@@ -32,6 +32,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("http", "HTTP transport conventions"),
     ("tcp", "Newline-delimited stream conventions"),
     ("ws", "WebSocket conventions"),
+    ("v1", "JSON-RPC 1.0 (the v1 profile)"),
 ];
 
 impl Case {
@@ -1351,7 +1352,8 @@ mod tests {
 
     #[test]
     fn every_section_has_cases_and_levels_are_covered() {
-        let cases = catalog();
+        let mut cases = catalog();
+        cases.extend(crate::catalog_v1::catalog_v1());
         for (s, _) in SECTIONS {
             assert!(cases.iter().any(|c| c.section() == *s), "section {s} is empty");
         }

@@ -65,6 +65,7 @@
 mod baseline;
 mod case;
 mod catalog;
+mod catalog_v1;
 mod expect;
 mod glob;
 mod matrix;
@@ -75,6 +76,7 @@ mod transport;
 pub use baseline::{Baseline, BaselineCheck};
 pub use case::{Applies, Case, HttpRequest, Level, Needs, Payload, Profile, TransportKind};
 pub use catalog::{OVERSIZED_BYTES, SECTIONS, catalog};
+pub use catalog_v1::catalog_v1;
 pub use expect::{
     CheckFn, End, Expect, HttpMeta, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, IdMatch,
     METHOD_NOT_FOUND, Observed, Outcome, PARSE_ERROR, Resp, json_eq, parse, validate_response,

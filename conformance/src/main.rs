@@ -146,6 +146,8 @@ enum CliProfile {
     Core,
     SpecExamples,
     All,
+    /// The JSON-RPC 1.0 cases, for a 1.0 server.
+    V1,
 }
 
 impl From<CliProfile> for Profile {
@@ -154,6 +156,7 @@ impl From<CliProfile> for Profile {
             CliProfile::Core => Profile::Core,
             CliProfile::SpecExamples => Profile::SpecExamples,
             CliProfile::All => Profile::All,
+            CliProfile::V1 => Profile::V1,
         }
     }
 }
@@ -416,6 +419,7 @@ fn list(profile: Profile, patterns: &[String], format: Format) -> ExitCode {
         let needs = match c.needs {
             sansrpc_conformance::Needs::Nothing => "core",
             sansrpc_conformance::Needs::SpecExamples => "examples",
+            sansrpc_conformance::Needs::V1 => "v1",
         };
         let applies = match c.applies {
             sansrpc_conformance::Applies::Any => "any",
