@@ -284,3 +284,237 @@ async fn the_server_calls_the_page() {
         .unwrap();
     assert_eq!(ns, Some(Some("/".to_owned())));
 }
+
+// ---- hostile input: bounded, and the other clients are still served ----
+
+fn small_limits() -> sansrpc::Limits {
+    sansrpc::Limits {
+        max_message_bytes: 1024,
+        max_in_flight: 4,
+        max_connections: 3,
+        ..sansrpc::Limits::default()
+    }
+}
+
+fn slow_router() -> Router {
+    let mut router = router();
+    router
+        .method("slow", async || {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "done"
+        })
+        .unwrap();
+    router
+        .method("ask_page_six", async |Extension(page): Extension<Client>| {
+            let calls = (0..6).map(|_| page.call::<i64>("page.add", [2, 3]));
+            let mut errors: Vec<String> = futures_util::future::join_all(calls)
+                .await
+                .into_iter()
+                .map(|r| r.map_or_else(|e| e.to_string(), |v| v.to_string()))
+                .collect();
+            errors.sort();
+            errors
+        })
+        .unwrap();
+    router.set_limits(small_limits());
+    router
+}
+
+async fn still_served(addr: std::net::SocketAddr) {
+    let mut s = Sio::connect(addr, "/").await;
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":1}"#, 1)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":1}]"#
+    );
+}
+
+/// Reads until the server ends the socket: a disconnect packet, an
+/// Engine.IO close, or the end of the WebSocket.
+async fn ends(s: &mut Sio) -> String {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), s.ws.next())
+            .await
+            .expect("closed within 10 s")
+        {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return "closed".into(),
+            Some(Ok(Message::Text(t))) if t.as_str() == "41" || t.as_str() == "1" => {
+                return t.as_str().to_owned();
+            }
+            Some(Ok(Message::Text(t))) if t.as_str() == "2" => s.send_raw("3").await,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn oversized_messages() {
+    let addr = start(SocketIoServer::new(slow_router())).await;
+    let mut s = Sio::connect(addr, "/").await;
+    // Over max_message_bytes: the core's -32600, and the socket lives on.
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","method":"ping","params":["{}"],"id":1}}"#,
+        "x".repeat(2000)
+    );
+    let answer = s.emit_ack("message", &big, 1).await;
+    assert!(
+        answer.starts_with(r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request""#)
+            && answer.ends_with(r#""id":null}]"#),
+        "{answer}"
+    );
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":2}"#, 2)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":2}]"#
+    );
+    // Far over it (past the library's slack): Engine.IO refuses the packet
+    // and closes the transport, holding none of it.
+    let huge = format!(
+        r#"42["message","{}"]"#,
+        "x".repeat(sansrpc_socketio::LIBRARY_SLACK + 4096)
+    );
+    let _ = s.ws.send(Message::text(huge)).await;
+    assert_eq!(ends(&mut s).await, "closed");
+    still_served(addr).await;
+}
+
+#[tokio::test]
+async fn malformed_packets() {
+    let addr = start(SocketIoServer::new(slow_router())).await;
+    for garbage in [
+        r#"42["message""#,
+        "4x",
+        "9",
+        r#"42{"not":"an array"}"#,
+        "43999[1]",
+        "\u{0}",
+    ] {
+        let mut s = Sio::connect(addr, "/").await;
+        s.send_raw(garbage).await;
+        // Either socketioxide drops the connection, or it ignores the packet
+        // and the socket still answers; never a hang or a crash.
+        let prefix = s.prefix();
+        let _ =
+            s.ws.send(Message::text(format!(
+                r#"42{prefix}5["message",{{"jsonrpc":"2.0","method":"ping","id":5}}]"#
+            )))
+            .await;
+        let next = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match s.ws.next().await {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return "closed".to_owned(),
+                    Some(Ok(Message::Text(t))) if t.as_str() == "2" => {}
+                    Some(Ok(Message::Text(t))) => return t.as_str().to_owned(),
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no reaction to {garbage:?}"));
+        assert!(
+            next == "closed"
+                || next == "1"
+                || next == "41"
+                || next == r#"435[{"jsonrpc":"2.0","result":"pong","id":5}]"#,
+            "{garbage:?}: {next}"
+        );
+        still_served(addr).await;
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_events_disconnects_that_socket_only() {
+    let addr = start(SocketIoServer::new(slow_router())).await;
+    let mut s = Sio::connect(addr, "/").await;
+    // max_in_flight 4 run, 4 more wait; the ninth disconnects the socket.
+    for i in 0..20 {
+        s.send_raw(&format!(
+            r#"42{i}["message",{{"jsonrpc":"2.0","method":"slow","id":{i}}}]"#
+        ))
+        .await;
+    }
+    assert_eq!(ends(&mut s).await, "41");
+    still_served(addr).await;
+    // Within the limit, nothing is dropped: eight at once are all answered.
+    let mut s = Sio::connect(addr, "/").await;
+    for i in 0..8 {
+        s.send_raw(&format!(
+            r#"42{i}["message",{{"jsonrpc":"2.0","method":"slow","id":{i}}}]"#
+        ))
+        .await;
+    }
+    let mut acks = Vec::new();
+    for _ in 0..8 {
+        acks.push(s.recv_raw().await);
+    }
+    acks.sort();
+    let want: Vec<String> = (0..8)
+        .map(|i| format!(r#"43{i}[{{"jsonrpc":"2.0","result":"done","id":{i}}}]"#))
+        .collect();
+    assert_eq!(acks, want);
+}
+
+#[tokio::test]
+async fn a_page_that_never_acks() {
+    let server = SocketIoServer::new(slow_router()).call_timeout(Duration::from_millis(300));
+    let addr = start(server).await;
+    let mut s = Sio::connect(addr, "/").await;
+    // One handler makes six calls to the page, which never answers: four
+    // are sent (max_in_flight), two fail at once, the four time out.
+    s.send_raw(r#"421["message",{"jsonrpc":"2.0","method":"ask_page_six","id":1}]"#)
+        .await;
+    let mut calls = 0;
+    let answer = loop {
+        let p = s.recv_raw().await;
+        if p.starts_with("42") {
+            calls += 1;
+        } else {
+            break p;
+        }
+    };
+    assert_eq!(calls, 4);
+    assert_eq!(
+        answer,
+        r#"431[{"jsonrpc":"2.0","result":["no answer within 300ms","no answer within 300ms","no answer within 300ms","no answer within 300ms","too many calls in flight to this socket","too many calls in flight to this socket"],"id":1}]"#
+    );
+    // The socket can call the page again once those are gone.
+    s.send_raw(r#"429["message",{"jsonrpc":"2.0","method":"ask_page","id":9}]"#)
+        .await;
+    let call = s.recv_raw().await;
+    let rest = call.strip_prefix("42").unwrap();
+    let ack_id = &rest[..rest.find('[').unwrap()];
+    s.send_raw(&format!(
+        r#"43{ack_id}[{{"jsonrpc":"2.0","result":5,"id":{}}}]"#,
+        5
+    ))
+    .await;
+    let _ = s.recv_raw().await;
+    still_served(addr).await;
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_are_refused() {
+    let server = SocketIoServer::new(slow_router());
+    let counter = server.clone();
+    let addr = start(server).await;
+    let a = Sio::connect(addr, "/").await;
+    let _b = Sio::connect(addr, "/").await;
+    let _c = Sio::connect(addr, "/").await;
+    assert_eq!(counter.connections(), 3);
+    let (ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"))
+            .await
+            .unwrap();
+    let mut d = Sio { ws, ns: "/".into() };
+    assert!(d.recv_raw().await.starts_with("0{"));
+    d.send_raw("40").await;
+    assert_eq!(d.recv_raw().await, r#"44{"message":"too many connections"}"#);
+    // One leaves: its place is free again.
+    drop(a);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while counter.connections() > 2 {
+        assert!(std::time::Instant::now() < deadline, "the slot was not freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    still_served(addr).await;
+}
