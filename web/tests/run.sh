@@ -42,3 +42,12 @@ cargo build --quiet -p sansrpc-warp --example warp_v1_ws
 cp "$target_dir/debug/examples/warp_v1_ws" "$bin_dir/warp_v1_ws"
 echo "== headless Chromium, JSON-RPC 1.0"
 (cd web && node tests/v1.mjs "$bin_dir/warp_v1_ws")
+
+# The Socket.IO examples: the origin's page on socket.io-client from npm.
+for example in socketio_ping socketio_warp; do
+    echo "== building the $example example"
+    cargo build --quiet -p sansrpc-socketio --example "$example"
+    cp "$target_dir/debug/examples/$example" "$bin_dir/$example"
+done
+echo "== headless Chromium, Socket.IO"
+(cd web && node tests/socketio.mjs "socketio_ping=$bin_dir/socketio_ping" "socketio_warp=$bin_dir/socketio_warp")
