@@ -9,7 +9,7 @@
 //!
 //! `URL` is `http://…` or `https://…` (POST, with `sansrpc-http-client`),
 //! `tcp://host:port` (newline-delimited JSON) or `ws://host:port/path`
-//! (one message per text frame), both with `sansrpc-tokio`'s client.
+//! (one message per text frame; not `wss://`), both with `sansrpc-tokio`'s client.
 //! `PARAMS_JSON` is a JSON array or object. `-v` prints the wire log
 //! (`-->` sent, `<--` received) on stderr; `-H 'Name: value'` adds an HTTP
 //! header; `--timeout SECS` bounds each exchange (default 30).
@@ -205,7 +205,10 @@ impl Remote {
                     .map_err(|e| Failure::Other(format!("connecting to {addr}: {e}")))?;
                 Ok(Remote::Stream(peer))
             }
-            Some("ws" | "wss") => {
+            Some("wss") => Err(Failure::Other(format!(
+                "unsupported URL {url:?}: wss:// needs TLS, which sansrpc-tokio's WebSocket client does not build in; use ws://, or https:// for HTTP"
+            ))),
+            Some("ws") => {
                 let builder = sansrpc_tokio::ClientBuilder::new().timeout(timeout);
                 let peer = tokio::time::timeout(timeout, builder.connect_ws_peer(url, Router::new()))
                     .await

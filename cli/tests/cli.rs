@@ -215,6 +215,13 @@ fn failures_exit_2_with_a_reason() {
         "",
         "error: unsupported URL \"ftp://x/\": use http://, https://, tcp:// or ws://\n",
     );
+    let out = sansrpc(&["call", "wss://x/", "ping"], None);
+    check(
+        &out,
+        2,
+        "",
+        "error: unsupported URL \"wss://x/\": wss:// needs TLS, which sansrpc-tokio's WebSocket client does not build in; use ws://, or https:// for HTTP\n",
+    );
     let out = sansrpc(&["batch", "http://127.0.0.1:1/", "-"], Some("{}"));
     check(
         &out,
