@@ -166,6 +166,60 @@ pub(crate) enum OutMessage {
     Batch(Vec<StrictResponse>),
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireResponseV1<'a> {
+    #[serde(borrow)]
+    result: &'a RawValue,
+    #[serde(borrow)]
+    error: &'a RawValue,
+    #[serde(borrow)]
+    id: &'a RawValue,
+}
+
+/// Validates one JSON-RPC 1.0 response object as sansrpc writes it: exactly
+/// `result`, `error` and `id`, one of `result`/`error` null, a non-null
+/// error a strict error object; the id any JSON value.
+pub(crate) fn strict_response_v1(text: &str) -> Result<StrictResponse, String> {
+    if !text.trim_start().starts_with('{') {
+        return Err(format!("not an object: {text}"));
+    }
+    let w: WireResponseV1<'_> = serde_json::from_str(text).map_err(|e| format!("1.0: {e}: {text}"))?;
+    let outcome = match (w.result.get(), w.error.get()) {
+        (r, "null") => Ok(r.to_owned()),
+        ("null", e) => {
+            if !e.starts_with('{') {
+                return Err(format!("error is not an object: {e}"));
+            }
+            let e: WireError<'_> = serde_json::from_str(e).map_err(|x| format!("{x}: {text}"))?;
+            Err((e.code, e.message, e.data.map(|d| d.get().to_owned())))
+        }
+        _ => return Err(format!("1.0: result and error both non-null: {text}")),
+    };
+    Ok(StrictResponse {
+        id: w.id.get().trim().to_owned(),
+        outcome,
+    })
+}
+
+/// Validates one whole output message that may be a 1.0 response; the
+/// flag says whether it is one (a batch is always 2.0).
+pub(crate) fn strict_message_any(frame: &[u8]) -> Result<(OutMessage, bool), String> {
+    match strict_message(frame) {
+        Ok(m) => Ok((m, false)),
+        Err(why) => {
+            let text = std::str::from_utf8(frame).map_err(|e| format!("output is not UTF-8: {e}"))?;
+            if text.trim_start().starts_with('{') && is_json_text(text) {
+                strict_response_v1(text)
+                    .map(|r| (OutMessage::Single(r), true))
+                    .map_err(|v1| format!("{why}; as 1.0: {v1}"))
+            } else {
+                Err(why)
+            }
+        }
+    }
+}
+
 /// Validates one whole output message.
 pub(crate) fn strict_message(frame: &[u8]) -> Result<OutMessage, String> {
     let text = std::str::from_utf8(frame).map_err(|e| format!("output is not UTF-8: {e}"))?;

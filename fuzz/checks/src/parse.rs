@@ -11,12 +11,16 @@
 //!   where it sees a response exactly what `Responses` sees;
 //! - round trips: a call or notification written back with
 //!   `write_request`, a response with `write_response`, and every error
-//!   answer with `write_error`, parse back to the same thing.
+//!   answer with `write_error`, parse back to the same thing;
+//! - all of the above in each [`Version`] (`V2`, `V1`, `Auto`), 1.0 entries
+//!   ([`Message::V1`]) round-tripping through the 1.0 writers; and `Auto`
+//!   is exactly `V1` where it reads a 1.0 object and exactly `V2`
+//!   everywhere else.
 
 use bytes::Bytes;
 use sansrpc::{
-    Accept, ErrorCode, Id, Incoming, Limits, Message, RawParams, Response, parse_message, write_error,
-    write_request, write_response,
+    Accept, ErrorCode, Id, IdKind, Incoming, Limits, Message, RawParams, Response, Version, parse_message,
+    write_error, write_request, write_response,
 };
 
 /// The limits every message check runs under: the defaults, and tight
@@ -31,6 +35,11 @@ pub(crate) fn limit_sets() -> [Limits; 2] {
 }
 
 fn check_id(id: &Id) {
+    if id.kind() == IdKind::Other {
+        // Only 1.0 allows other ids: any JSON value, kept as sent.
+        assert!(crate::json::is_json_text(id.as_json()), "id is not JSON: {id}");
+        return;
+    }
     assert_eq!(
         Id::from_json(id.as_json()).as_ref(),
         Some(id),
@@ -83,7 +92,7 @@ fn check_entry(frame: &[u8], e: &Incoming, accept: Accept) {
 
 fn entries(m: &Message) -> Vec<&Incoming> {
     match m {
-        Message::Single(e) => vec![e],
+        Message::Single(e) | Message::V1(e) => vec![e],
         Message::Batch(v) => v.iter().collect(),
         _ => Vec::new(),
     }
@@ -91,6 +100,75 @@ fn entries(m: &Message) -> Vec<&Incoming> {
 
 fn reparse(bytes: Vec<u8>, accept: Accept) -> Message {
     parse_message(&Bytes::from(bytes), &Limits::default(), accept)
+}
+
+fn reparse_v1(bytes: Vec<u8>, accept: Accept) -> Message {
+    let limits = Limits {
+        version: Version::V1,
+        ..Limits::default()
+    };
+    parse_message(&Bytes::from(bytes), &limits, accept)
+}
+
+/// A 1.0 entry written back with the 1.0 writers reads back the same (a
+/// request without params comes back with `[]`, which 1.0 always sends).
+fn check_round_trip_v1(e: &Incoming) {
+    let sent_params = |p: &RawParams| p.as_str().unwrap_or("[]").to_owned();
+    match e {
+        Incoming::Call { id, method, params } => {
+            let mut out = Vec::new();
+            Version::V1.write_request(Some(id), method, params, &mut out);
+            match reparse_v1(out, Accept::Requests) {
+                Message::V1(Incoming::Call {
+                    id: i2,
+                    method: m2,
+                    params: p2,
+                }) => {
+                    assert_eq!(
+                        (&i2, &m2, p2.as_str()),
+                        (id, method, Some(sent_params(params).as_str()))
+                    );
+                }
+                back => panic!("1.0 call did not round-trip: {back:?}"),
+            }
+        }
+        Incoming::Notification { method, params } => {
+            let mut out = Vec::new();
+            Version::V1.write_request(None, method, params, &mut out);
+            match reparse_v1(out, Accept::Requests) {
+                Message::V1(Incoming::Notification {
+                    method: m2,
+                    params: p2,
+                }) => {
+                    assert_eq!((&m2, p2.as_str()), (method, Some(sent_params(params).as_str())));
+                }
+                back => panic!("1.0 notification did not round-trip: {back:?}"),
+            }
+        }
+        Incoming::Invalid { id, error } => {
+            let mut out = Vec::new();
+            Version::V1.write_response(id, &Err(error.clone()), &mut out);
+            let want = Response {
+                id: id.clone(),
+                outcome: Err(error.clone()),
+            };
+            assert_eq!(
+                reparse_v1(out, Accept::Responses),
+                Message::V1(Incoming::Response(want)),
+                "1.0 error answer did not round-trip"
+            );
+        }
+        Incoming::Response(r) => {
+            let mut out = Vec::new();
+            Version::V1.write_response(&r.id, &r.outcome, &mut out);
+            assert_eq!(
+                reparse_v1(out, Accept::Responses),
+                Message::V1(Incoming::Response(r.clone())),
+                "1.0 response did not round-trip"
+            );
+        }
+        other => panic!("unknown entry kind {other:?}"),
+    }
 }
 
 fn check_round_trip(e: &Incoming) {
@@ -153,7 +231,34 @@ fn check_round_trip(e: &Incoming) {
 /// Runs the `parse_message` target on one input.
 pub fn check(data: &[u8]) {
     let frame = Bytes::copy_from_slice(data);
-    for limits in limit_sets() {
+    for base in limit_sets() {
+        for version in [Version::V2, Version::V1, Version::Auto] {
+            let limits = Limits {
+                version,
+                ..base.clone()
+            };
+            check_with(data, &frame, &limits);
+        }
+        // Auto is V1 where it reads a 1.0 object, V2 everywhere else.
+        let with = |version| Limits {
+            version,
+            ..base.clone()
+        };
+        for accept in [Accept::Requests, Accept::Responses, Accept::Both] {
+            let auto = parse_message(&frame, &with(Version::Auto), accept);
+            let same = match auto {
+                Message::V1(_) => parse_message(&frame, &with(Version::V1), accept),
+                _ => parse_message(&frame, &with(Version::V2), accept),
+            };
+            assert_eq!(auto, same, "Auto differs from the version it picked ({accept:?})");
+        }
+    }
+}
+
+fn check_with(data: &[u8], frame: &Bytes, limits: &Limits) {
+    let frame = frame.clone();
+    {
+        let limits = limits.clone();
         let req = parse_message(&frame, &limits, Accept::Requests);
         let resp = parse_message(&frame, &limits, Accept::Responses);
         let both = parse_message(&frame, &limits, Accept::Both);
@@ -184,12 +289,17 @@ pub fn check(data: &[u8]) {
                         v.len()
                     );
                 }
-                Message::Single(_) => {}
+                Message::Single(_) => assert_ne!(limits.version, Version::V1, "V1 read a 2.0 object"),
+                Message::V1(_) => assert_ne!(limits.version, Version::V2, "V2 read a 1.0 object"),
                 other => panic!("unknown message kind {other:?}"),
             }
             for e in entries(m) {
                 check_entry(data, e, accept);
-                check_round_trip(e);
+                if matches!(m, Message::V1(_)) {
+                    check_round_trip_v1(e);
+                } else {
+                    check_round_trip(e);
+                }
             }
         }
         // The three modes agree on everything but the kind of entry wanted.

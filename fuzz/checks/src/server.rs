@@ -22,7 +22,11 @@
 //! - API contract: input after EOF is `UsageError::Closed`; after EOF it
 //!   wants no input; an idle connection has nothing in flight; a finished
 //!   one has answered everything; draining always makes progress and ends
-//!   finished.
+//!   finished;
+//! - all of it in each [`Version`] (`V2`, `V1`, `Auto`): every input runs
+//!   three times, and each answer comes in the form of the message it
+//!   answers (1.0 for [`Message::V1`], and for whole-message rejections
+//!   under `V1`), a strict 1.0 response where it is 1.0.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -31,11 +35,11 @@ use std::rc::Rc;
 use arbitrary::{Arbitrary, Unstructured};
 use sansrpc::{
     Accept, Error, Event, Id, Incoming, Limits, Message, Outcome, ServerConnection, Ticket, UsageError,
-    parse_message, write_response,
+    Version, parse_message, write_response,
 };
 use serde_json::Value;
 
-use crate::json::{OutMessage, StrictResponse, strict_message};
+use crate::json::{OutMessage, StrictResponse, strict_message_any};
 use crate::spy::Spy;
 use crate::{Case, FramerKind, frames_of};
 
@@ -122,6 +126,8 @@ enum Ans {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct OutMsg {
     batch: bool,
+    /// Written in JSON-RPC 1.0 form.
+    v1: bool,
     answers: Vec<Ans>,
 }
 
@@ -377,7 +383,7 @@ impl<'a> Driver<'a> {
     }
 
     /// What the connection should have seen and said, from the bytes fed.
-    fn model(&self) -> (Vec<Ev>, Vec<Vec<Want>>, Vec<bool>) {
+    fn model(&self) -> (Vec<Ev>, Vec<Vec<Want>>, Vec<(bool, bool)>) {
         let mut events = Vec::new();
         let mut msgs: Vec<Vec<Want>> = Vec::new();
         let mut batch = Vec::new();
@@ -415,14 +421,22 @@ impl<'a> Driver<'a> {
                         id: "null".into(),
                         code: e.code().code(),
                     }]);
-                    batch.push(false);
+                    batch.push((false, self.limits.version == Version::V1));
                 }
                 Message::Single(e) => {
                     let mut into = Vec::new();
                     push_entry(e, &mut events, &mut into);
                     if !into.is_empty() {
                         msgs.push(into);
-                        batch.push(false);
+                        batch.push((false, false));
+                    }
+                }
+                Message::V1(e) => {
+                    let mut into = Vec::new();
+                    push_entry(e, &mut events, &mut into);
+                    if !into.is_empty() {
+                        msgs.push(into);
+                        batch.push((false, true));
                     }
                 }
                 Message::Batch(entries) => {
@@ -432,7 +446,7 @@ impl<'a> Driver<'a> {
                     }
                     if !into.is_empty() {
                         msgs.push(into);
-                        batch.push(true);
+                        batch.push((true, false));
                     }
                 }
                 other => panic!("unknown message {other:?}"),
@@ -441,7 +455,7 @@ impl<'a> Driver<'a> {
         (events, msgs, batch)
     }
 
-    fn answer_of(&self, r: &StrictResponse) -> Ans {
+    fn answer_of(&self, r: &StrictResponse, v1: bool) -> Ans {
         let marker = match &r.outcome {
             Ok(result) => {
                 let v: Value =
@@ -465,12 +479,18 @@ impl<'a> Driver<'a> {
                     .get(&t)
                     .unwrap_or_else(|| panic!("an answer for ticket {t}, which was never answered"));
                 assert_eq!(&r.id, id, "the answer to ticket {t} carries another id");
+                // The id is compared above; the outcome is written as given.
                 let mut want = Vec::new();
-                write_response(&Id::from_json(id).unwrap_or_else(Id::null), outcome, &mut want);
-                let got = crate::json::strict_response(std::str::from_utf8(&want).unwrap_or_default());
+                let got = if v1 {
+                    Version::V1.write_response(&Id::null(), outcome, &mut want);
+                    crate::json::strict_response_v1(std::str::from_utf8(&want).unwrap_or_default())
+                } else {
+                    write_response(&Id::null(), outcome, &mut want);
+                    crate::json::strict_response(std::str::from_utf8(&want).unwrap_or_default())
+                };
                 assert_eq!(
-                    got.as_ref(),
-                    Ok(r),
+                    got.map(|g| g.outcome).as_ref(),
+                    Ok(&r.outcome),
                     "the answer to ticket {t} is not what was given"
                 );
                 Ans::Marker(t)
@@ -497,8 +517,9 @@ impl<'a> Driver<'a> {
         let mut expected: Vec<OutMsg> = wants
             .into_iter()
             .zip(batch)
-            .map(|(w, batch)| OutMsg {
+            .map(|(w, (batch, v1))| OutMsg {
                 batch,
+                v1,
                 answers: w
                     .into_iter()
                     .map(|w| match w {
@@ -517,14 +538,16 @@ impl<'a> Driver<'a> {
             if self.kind == FramerKind::Body && frame.is_empty() && self.out.is_empty() {
                 continue;
             }
-            match strict_message(&frame) {
-                Ok(OutMessage::Single(r)) => actual.push(OutMsg {
+            match strict_message_any(&frame) {
+                Ok((OutMessage::Single(r), v1)) => actual.push(OutMsg {
                     batch: false,
-                    answers: vec![self.answer_of(&r)],
+                    v1,
+                    answers: vec![self.answer_of(&r, v1)],
                 }),
-                Ok(OutMessage::Batch(v)) => actual.push(OutMsg {
+                Ok((OutMessage::Batch(v), v1)) => actual.push(OutMsg {
                     batch: true,
-                    answers: v.iter().map(|r| self.answer_of(r)).collect(),
+                    v1,
+                    answers: v.iter().map(|r| self.answer_of(r, v1)).collect(),
                 }),
                 Err(why) => panic!("invalid output frame: {why}"),
             }
@@ -548,12 +571,17 @@ impl<'a> Driver<'a> {
 pub fn check(data: &[u8]) {
     let case = Case::split(data);
     let kind = FramerKind::from_config(case.config);
-    let limits = limits_for(case.config);
     let ops: Vec<Op> = Vec::arbitrary_take_rest(Unstructured::new(case.ops)).unwrap_or_default();
-    let mut d = Driver::new(kind, limits, case.stream);
-    for op in ops.into_iter().take(4096) {
-        d.run(op);
+    for version in [Version::V2, Version::V1, Version::Auto] {
+        let limits = Limits {
+            version,
+            ..limits_for(case.config)
+        };
+        let mut d = Driver::new(kind, limits, case.stream);
+        for &op in ops.iter().take(4096) {
+            d.run(op);
+        }
+        d.finish();
+        d.verify();
     }
-    d.finish();
-    d.verify();
 }
