@@ -131,6 +131,9 @@ struct OutMsg {
     answers: Vec<Ans>,
 }
 
+/// How an expected message is written: (a batch array, in 1.0 form).
+type Form = (bool, bool);
+
 /// Where an expected answer comes from, before tickets are known.
 enum Want {
     Call(usize),
@@ -383,7 +386,7 @@ impl<'a> Driver<'a> {
     }
 
     /// What the connection should have seen and said, from the bytes fed.
-    fn model(&self) -> (Vec<Ev>, Vec<Vec<Want>>, Vec<(bool, bool)>) {
+    fn model(&self) -> (Vec<Ev>, Vec<Vec<Want>>, Vec<Form>) {
         let mut events = Vec::new();
         let mut msgs: Vec<Vec<Want>> = Vec::new();
         let mut batch = Vec::new();
