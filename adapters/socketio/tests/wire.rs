@@ -113,6 +113,11 @@ fn router() -> Router {
         })
         .unwrap();
     router
+        .method("protocol", |ctx: Context| {
+            ctx.extension::<SocketInfo>().map(|i| format!("{:?}", i.protocol))
+        })
+        .unwrap();
+    router
         .method("ask_page", async |Extension(page): Extension<Client>| {
             let sum: Result<i64, _> = page.call("page.add", [2, 3]).await;
             sum.map_err(|e| sansrpc::Error::new(-32000, e.to_string()))
@@ -517,4 +522,69 @@ async fn connections_over_the_limit_are_refused() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     still_served(addr).await;
+}
+
+// ---- protocol versions: v5 by default, v4 (socket.io 2.x) with the feature ----
+
+/// A socket.io 2.x client's first request: Engine.IO v3.
+async fn eio3_handshake(addr: std::net::SocketAddr) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        b"GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[cfg(not(feature = "v4"))]
+#[tokio::test]
+async fn socket_io_2_clients_are_refused_without_the_v4_feature() {
+    let addr = start(SocketIoServer::new(router())).await;
+    let (status, body) = eio3_handshake(addr).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains(r#"{"code":"5","message":"Unsupported protocol version"}"#),
+        "{body}"
+    );
+}
+
+#[cfg(feature = "v4")]
+#[tokio::test]
+async fn socket_io_2_clients_are_served_with_the_v4_feature() {
+    let addr = start(SocketIoServer::new(router())).await;
+    let (status, body) = eio3_handshake(addr).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"0{"sid":""#), "{body}");
+    // Engine.IO v3 over WebSocket, Socket.IO protocol v4: the default
+    // namespace is joined without asking, then events and acks as in v5.
+    let (ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/socket.io/?EIO=3&transport=websocket"))
+            .await
+            .unwrap();
+    let mut s = Sio { ws, ns: "/".into() };
+    assert!(s.recv_raw().await.starts_with("0{"));
+    assert_eq!(s.recv_raw().await, "40");
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":1}"#, 1)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":1}]"#
+    );
+    // The protocol a handler sees.
+    let answer = s
+        .emit_ack("message", r#"{"jsonrpc":"2.0","method":"protocol","id":2}"#, 2)
+        .await;
+    assert_eq!(answer, r#"[{"jsonrpc":"2.0","result":"V4","id":2}]"#);
 }
