@@ -10,6 +10,7 @@ use crate::id::Id;
 use crate::limits::Limits;
 use crate::message::{Accept, Incoming, Message, RawParams, Response, parse_message};
 use crate::version::Version;
+use crate::shell::Shell;
 
 /// What happened to the calls of a [`ClientConnection`], produced by
 /// [`ClientConnection::poll_event`].
@@ -501,26 +502,24 @@ impl Caller {
 /// ```
 #[derive(Debug)]
 pub struct ClientConnection<F = Newline> {
-    framer: F,
-    limits: Limits,
+    shell: Shell<F>,
     caller: Caller,
     events: VecDeque<ClientEvent>,
-    out: VecDeque<Vec<u8>>,
-    eof: bool,
     closed: bool,
     scratch: Vec<u8>,
 }
 
 impl<F: Framer> ClientConnection<F> {
     /// A connection framed by `framer` and bounded by `limits`.
+    ///
+    /// A client keeps no idle deadline (see
+    /// [`set_idle_timeout`](Self::set_idle_timeout)); the write-progress
+    /// deadline ([`Limits::idle_timeout`]) applies.
     pub fn new(framer: F, limits: Limits) -> Self {
         Self {
-            framer,
             caller: Caller::new(limits.max_in_flight).with_version(limits.version),
-            limits,
+            shell: Shell::new(framer, limits, false),
             events: VecDeque::new(),
-            out: VecDeque::new(),
-            eof: false,
             closed: false,
             scratch: Vec::new(),
         }
@@ -528,19 +527,36 @@ impl<F: Framer> ClientConnection<F> {
 
     /// The limits this connection enforces.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.shell.limits
+    }
+
+    /// Sets an idle deadline (none by default for a client): with nothing
+    /// pending for that long, the connection closes.
+    pub fn set_idle_timeout(&mut self, idle: Option<std::time::Duration>) {
+        self.shell.set_idle_timeout(idle);
     }
 
     fn check_open(&self) -> Result<(), UsageError> {
-        if self.eof || self.closed {
+        if self.shell.input_ended() || self.closed {
             return Err(UsageError::Closed);
+        }
+        if self.shell.out_full() {
+            return Err(UsageError::OutputFull(self.shell.limits.max_buffered_out));
         }
         Ok(())
     }
 
+    /// Whether [`Limits::max_buffered_out`] bytes await the transport: a
+    /// call, notification or batch fails with [`UsageError::OutputFull`]
+    /// until they are taken (a driver holds its callers' requests
+    /// meanwhile).
+    pub fn is_output_full(&self) -> bool {
+        self.shell.out_full()
+    }
+
     fn push_out(&mut self) {
         let message = std::mem::take(&mut self.scratch);
-        self.out.push_back(self.framer.encode_owned(message));
+        self.shell.push_out(message);
     }
 
     /// Sends a call to `method`; its answer (or its failure) comes later as
@@ -548,8 +564,10 @@ impl<F: Framer> ClientConnection<F> {
     ///
     /// `deadline`, if given, is when [`handle_timeout`](Self::handle_timeout)
     /// gives up on the call. Fails with [`UsageError::TooManyInFlight`] when
-    /// [`Limits::max_in_flight`] calls already await an answer, and with
-    /// [`UsageError::Closed`] after the input ended.
+    /// [`Limits::max_in_flight`] calls already await an answer, with
+    /// [`UsageError::OutputFull`] while [`Limits::max_buffered_out`] bytes
+    /// wait to be transmitted, and with [`UsageError::Closed`] after the
+    /// input ended.
     pub fn call(
         &mut self,
         method: &str,
@@ -565,11 +583,12 @@ impl<F: Framer> ClientConnection<F> {
 
     /// Sends a notification: a request that is never answered.
     ///
-    /// Fails with [`UsageError::Closed`] after the input ended.
+    /// Fails as [`call`](Self::call) does, except for the in-flight limit.
     pub fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
         self.check_open()?;
         self.scratch.clear();
-        self.limits
+        self.shell
+            .limits
             .version
             .write_request(None, method, &params, &mut self.scratch);
         self.push_out();
@@ -582,8 +601,8 @@ impl<F: Framer> ClientConnection<F> {
     /// `deadline` applies to every call of the batch. Fails with
     /// [`UsageError::EmptyBatch`] for no entries, with
     /// [`UsageError::TooManyInFlight`] when the batch's calls would exceed
-    /// [`Limits::max_in_flight`] (nothing is sent then), and with
-    /// [`UsageError::Closed`] after the input ended.
+    /// [`Limits::max_in_flight`] (nothing is sent then), and otherwise as
+    /// [`call`](Self::call) does.
     pub fn batch(
         &mut self,
         entries: impl IntoIterator<Item = BatchEntry>,
@@ -605,21 +624,21 @@ impl<F: Framer> ClientConnection<F> {
     /// what keeps the input buffer bounded. Fails with
     /// [`UsageError::Closed`] after [`handle_eof`](Self::handle_eof).
     pub fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
-        if self.eof {
-            return Err(UsageError::Closed);
-        }
-        self.framer.push(bytes);
-        Ok(())
+        self.shell.handle_input(bytes)
     }
 
     /// Tells the connection that the peer will send nothing more. Complete
     /// messages still buffered are still matched; then every call still
     /// pending fails with [`ClientEvent::Closed`].
     pub fn handle_eof(&mut self) {
-        if !self.eof {
-            self.eof = true;
-            self.framer.push_eof();
-        }
+        self.shell.handle_eof();
+    }
+
+    /// Stops input now (a graceful close): nothing more is read or parsed,
+    /// nothing more can be sent, and every call still pending fails with
+    /// [`ClientEvent::Closed`]. What is queued is still transmitted.
+    pub fn close_input(&mut self) {
+        self.shell.input_closed = true;
     }
 
     /// The next event, or `None` when more input (or time) is needed.
@@ -628,14 +647,20 @@ impl<F: Framer> ClientConnection<F> {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
             }
-            match self.framer.next_frame() {
+            let next = if self.shell.input_closed || self.shell.timed_out() {
+                None
+            } else {
+                self.shell.framer.next_frame()
+            };
+            match next {
                 Some(Ok(frame)) => {
-                    let message = parse_message(&frame, &self.limits, Accept::Responses);
+                    self.shell.note_progress();
+                    let message = parse_message(&frame, &self.shell.limits, Accept::Responses);
                     self.accept(message);
                 }
                 Some(Err(e)) => self.events.push_back(ClientEvent::Unexpected(e)),
                 None => {
-                    if (self.eof || self.framer.is_failed()) && !self.closed {
+                    if self.shell.input_ended() && !self.closed {
                         self.closed = true;
                         self.caller.close(&mut self.events);
                         continue;
@@ -647,77 +672,62 @@ impl<F: Framer> ClientConnection<F> {
     }
 
     fn accept(&mut self, message: Message) {
-        match message {
-            Message::Rejected(error) => self.caller.handle_invalid(&Id::null(), &error, &mut self.events),
-            Message::Single(Incoming::Response(r)) | Message::V1(Incoming::Response(r)) => {
-                self.caller.handle_single(r, &mut self.events)
-            }
-            Message::Single(Incoming::Invalid { id, error })
-            | Message::V1(Incoming::Invalid { id, error }) => {
-                self.caller.handle_invalid(&id, &error, &mut self.events)
-            }
-            Message::Single(_) | Message::V1(_) => self.caller.handle_invalid(
-                &Id::null(),
-                &Error::invalid_request().with_reason("expected a response"),
-                &mut self.events,
-            ),
-            Message::Batch(entries) => {
-                let mut responses = Vec::with_capacity(entries.len());
-                for entry in entries {
-                    match entry {
-                        Incoming::Response(r) => responses.push(r),
-                        Incoming::Invalid { id, error } => {
-                            self.caller.handle_invalid(&id, &error, &mut self.events)
-                        }
-                        _ => self.caller.handle_invalid(
-                            &Id::null(),
-                            &Error::invalid_request().with_reason("expected a response"),
-                            &mut self.events,
-                        ),
-                    }
-                }
-                if !responses.is_empty() {
-                    self.caller.handle_batch(responses, &mut self.events);
-                }
-            }
-        }
+        accept_responses(&mut self.caller, message, &mut self.events);
     }
 
     /// Appends every finished outgoing frame to `buf`; returns how many
     /// bytes were appended, or `None` when there is nothing to send.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-        if self.out.is_empty() {
-            return None;
-        }
-        let start = buf.len();
-        if buf.is_empty() && self.out.len() == 1 {
-            // One frame into an empty buffer: hand over the allocation.
-            if let Some(frame) = self.out.pop_front() {
-                *buf = frame;
-            }
-        }
-        for frame in self.out.drain(..) {
-            buf.extend_from_slice(&frame);
-        }
-        Some(buf.len() - start)
+        self.shell.poll_transmit(buf)
     }
 
     /// The next finished outgoing frame on its own, for transports that
     /// send each message separately (WebSocket, with [`crate::Messages`]).
     pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
-        self.out.pop_front()
+        self.shell.poll_transmit_message()
     }
 
-    /// The earliest deadline among pending calls: when to call
-    /// [`handle_timeout`](Self::handle_timeout) next.
+    /// Reports that the transport wrote `bytes` of what it was handed (see
+    /// [`crate::ServerConnection::handle_transmitted`]).
+    pub fn handle_transmitted(&mut self, bytes: usize) {
+        self.shell.handle_transmitted(bytes);
+    }
+
+    /// The earliest deadline: of a pending call, or of the connection
+    /// itself (the write-progress deadline, and an idle deadline if one was
+    /// set). When to call [`handle_timeout`](Self::handle_timeout) next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.caller.poll_timeout()
+        match (
+            self.caller.poll_timeout(),
+            self.shell.poll_timeout(self.is_idle()),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Fails every pending call whose deadline is at or before `now` with
-    /// [`ClientEvent::TimedOut`], earliest first.
+    /// Passes the time in. Fails every pending call whose deadline is at
+    /// or before `now` with [`ClientEvent::TimedOut`], earliest first; when
+    /// a connection deadline passed, the connection is closed (pending
+    /// calls fail with [`ClientEvent::Closed`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.caller.handle_timeout(now, &mut self.events);
+        let idle = self.is_idle();
+        if self.shell.handle_timeout(now, idle) && !self.closed {
+            self.closed = true;
+            self.caller.close(&mut self.events);
+        }
+    }
+
+    /// Whether a deadline closed the connection.
+    pub fn is_timed_out(&self) -> bool {
+        self.shell.timed_out()
+    }
+
+    /// Tells the connection the remote showed it is alive without sending
+    /// a message (a WebSocket pong): activity for the idle deadline.
+    pub fn handle_keepalive(&mut self) {
+        self.shell.note_progress();
     }
 
     /// Forgets pending call `id` (its caller gave up): it no longer counts
@@ -728,15 +738,26 @@ impl<F: Framer> ClientConnection<F> {
     }
 
     /// Calls sent and not yet answered, timed out or closed.
-    pub fn in_flight(&self) -> usize {
+    pub fn pending_calls(&self) -> usize {
         self.caller.in_flight()
+    }
+
+    /// The remote's work we owe: always `0` for a client.
+    pub fn serving(&self) -> usize {
+        0
+    }
+
+    /// Unanswered calls on the connection, both ways; for a client the
+    /// same as [`pending_calls`](Self::pending_calls).
+    pub fn in_flight(&self) -> usize {
+        self.pending_calls()
     }
 
     /// Whether the transport should read more input now: false after EOF,
     /// once the input can no longer be framed, and while events wait to be
     /// polled.
     pub fn wants_input(&self) -> bool {
-        !self.eof && !self.framer.is_failed() && self.events.is_empty()
+        self.shell.reading() && self.events.is_empty()
     }
 
     /// Whether the connection has nothing to do: no call pending, nothing
@@ -744,14 +765,17 @@ impl<F: Framer> ClientConnection<F> {
     /// partial message does not count, so idle timeouts also end slow-drip
     /// connections.
     pub fn is_idle(&self) -> bool {
-        self.in_flight() == 0 && self.out.is_empty() && self.events.is_empty()
+        self.in_flight() == 0 && self.shell.out_is_empty() && self.events.is_empty()
     }
 
-    /// Whether the connection is done: the input ended (or could no longer
-    /// be framed), every event was polled and everything was transmitted.
-    /// The transport may close now.
+    /// Whether the connection is done: a deadline closed it, or the input
+    /// ended (or could no longer be framed), every event was polled and
+    /// everything was transmitted. The transport may close now.
     pub fn is_finished(&mut self) -> bool {
-        if !(self.eof || self.framer.is_failed()) || !self.out.is_empty() {
+        if self.shell.timed_out() && self.events.is_empty() {
+            return true;
+        }
+        if !self.shell.input_ended() || !self.shell.out_is_empty() {
             return false;
         }
         if let Some(event) = self.poll_event() {
@@ -759,6 +783,37 @@ impl<F: Framer> ClientConnection<F> {
             return false;
         }
         self.closed && self.events.is_empty() && self.in_flight() == 0
+    }
+}
+
+/// Hands the responses in `message` to `caller`; anything else in it is
+/// reported as an invalid response and never answered.
+pub(crate) fn accept_responses<E: From<ClientEvent>>(
+    caller: &mut Caller,
+    message: Message,
+    events: &mut VecDeque<E>,
+) {
+    let not_a_response = || Error::invalid_request().with_reason("expected a response");
+    match message {
+        Message::Rejected(error) => caller.handle_invalid(&Id::null(), &error, events),
+        Message::Single(Incoming::Response(r)) | Message::V1(Incoming::Response(r)) => caller.handle_single(r, events),
+        Message::Single(Incoming::Invalid { id, error }) | Message::V1(Incoming::Invalid { id, error }) => {
+            caller.handle_invalid(&id, &error, events)
+        }
+        Message::Single(_) | Message::V1(_) => caller.handle_invalid(&Id::null(), &not_a_response(), events),
+        Message::Batch(entries) => {
+            let mut responses = Vec::with_capacity(entries.len());
+            for entry in entries {
+                match entry {
+                    Incoming::Response(r) => responses.push(r),
+                    Incoming::Invalid { id, error } => caller.handle_invalid(&id, &error, events),
+                    _ => caller.handle_invalid(&Id::null(), &not_a_response(), events),
+                }
+            }
+            if !responses.is_empty() {
+                caller.handle_batch(responses, events);
+            }
+        }
     }
 }
 

@@ -37,85 +37,95 @@ pub trait Connection {
     fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError>;
     /// Tells the connection the peer will send nothing more.
     fn handle_eof(&mut self);
+    /// Stops input now (graceful shutdown, or a local close): what was
+    /// handed out may still finish and be transmitted, then
+    /// [`is_finished`](Self::is_finished) turns true.
+    fn close_input(&mut self);
     /// Appends every finished outgoing frame to `buf`.
     fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize>;
     /// The next finished outgoing frame on its own.
     fn poll_transmit_message(&mut self) -> Option<Vec<u8>>;
+    /// Reports that the transport wrote `bytes` of what it was handed: the
+    /// bytes it still holds then count against the output bound, the
+    /// write-progress deadline and [`is_finished`](Self::is_finished).
+    fn handle_transmitted(&mut self, bytes: usize);
     /// Whether the transport should read more input now.
     fn wants_input(&self) -> bool;
     /// Whether nothing is in flight, buffered or pending.
     fn is_idle(&self) -> bool;
-    /// Whether the connection is done and the transport may close.
+    /// Whether the connection is done and the transport may close: the
+    /// only exit test a driver needs.
     fn is_finished(&mut self) -> bool;
-    /// The remote's calls still awaiting our answer (what a graceful close
-    /// waits for); `0` for a client.
+    /// The remote's work still owed (calls awaiting our answer and
+    /// notifications running); `0` for a client.
     fn serving(&self) -> usize;
-    /// When to call [`handle_timeout`](Self::handle_timeout) next; `None`
-    /// for a server, which keeps no deadlines.
+    /// Unanswered calls on the connection, both ways.
+    fn in_flight(&self) -> usize;
+    /// When to call [`handle_timeout`](Self::handle_timeout) next: the
+    /// earliest of the calls' deadlines, the idle deadline and the
+    /// write-progress deadline.
     fn poll_timeout(&self) -> Option<Instant>;
-    /// Fails the calls whose deadline is at or before `now`.
+    /// Passes the time in: fails calls whose deadline passed, and closes
+    /// the connection when one of its own deadlines passed.
     fn handle_timeout(&mut self, now: Instant);
+    /// Whether a deadline closed the connection.
+    fn is_timed_out(&self) -> bool;
+    /// Tells the connection the remote showed it is alive without sending
+    /// a message (a WebSocket pong, any control frame): activity for the
+    /// idle deadline.
+    fn handle_keepalive(&mut self);
 }
 
 macro_rules! common {
-    () => {
-        fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
-            Self::handle_input(self, bytes)
+    ($($t:ty),*) => {$(
+        impl<F: Framer> Connection for $t {
+            fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
+                Self::handle_input(self, bytes)
+            }
+            fn handle_eof(&mut self) {
+                Self::handle_eof(self)
+            }
+            fn close_input(&mut self) {
+                Self::close_input(self)
+            }
+            fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
+                Self::poll_transmit(self, buf)
+            }
+            fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
+                Self::poll_transmit_message(self)
+            }
+            fn handle_transmitted(&mut self, bytes: usize) {
+                Self::handle_transmitted(self, bytes)
+            }
+            fn wants_input(&self) -> bool {
+                Self::wants_input(self)
+            }
+            fn is_idle(&self) -> bool {
+                Self::is_idle(self)
+            }
+            fn is_finished(&mut self) -> bool {
+                Self::is_finished(self)
+            }
+            fn serving(&self) -> usize {
+                Self::serving(self)
+            }
+            fn in_flight(&self) -> usize {
+                Self::in_flight(self)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                Self::poll_timeout(self)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                Self::handle_timeout(self, now)
+            }
+            fn is_timed_out(&self) -> bool {
+                Self::is_timed_out(self)
+            }
+            fn handle_keepalive(&mut self) {
+                Self::handle_keepalive(self)
+            }
         }
-        fn handle_eof(&mut self) {
-            Self::handle_eof(self)
-        }
-        fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-            Self::poll_transmit(self, buf)
-        }
-        fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
-            Self::poll_transmit_message(self)
-        }
-        fn wants_input(&self) -> bool {
-            Self::wants_input(self)
-        }
-        fn is_idle(&self) -> bool {
-            Self::is_idle(self)
-        }
-        fn is_finished(&mut self) -> bool {
-            Self::is_finished(self)
-        }
-    };
+    )*};
 }
 
-impl<F: Framer> Connection for ServerConnection<F> {
-    common!();
-    fn serving(&self) -> usize {
-        self.in_flight()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-}
-
-impl<F: Framer> Connection for ClientConnection<F> {
-    common!();
-    fn serving(&self) -> usize {
-        0
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        Self::poll_timeout(self)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        Self::handle_timeout(self, now)
-    }
-}
-
-impl<F: Framer> Connection for Peer<F> {
-    common!();
-    fn serving(&self) -> usize {
-        self.in_flight()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        Self::poll_timeout(self)
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        Self::handle_timeout(self, now)
-    }
-}
+common!(ServerConnection<F>, ClientConnection<F>, Peer<F>);

@@ -407,4 +407,8 @@ pub enum UsageError {
     /// batch: JSON-RPC 1.0 has none.
     #[error("JSON-RPC 1.0 has no batches")]
     BatchInV1,
+    /// The outgoing buffer holds [`Limits::max_buffered_out`](crate::Limits)
+    /// bytes (its value here): transmit what is queued first.
+    #[error("the outgoing buffer is full (limit {0} bytes)")]
+    OutputFull(usize),
 }

@@ -93,6 +93,7 @@ mod peer;
 pub mod reference;
 mod router;
 mod server;
+mod shell;
 mod stats;
 mod version;
 mod waiters;

@@ -11,6 +11,7 @@ use crate::id::Id;
 use crate::limits::Limits;
 use crate::message::{Accept, Message, Outcome, RawParams, Response, parse_message};
 use crate::server::{Event, Responder, Ticket};
+use crate::shell::Shell;
 
 /// Work and answers for the application, produced by [`Peer::poll_event`]:
 /// the remote's requests (as a server sees them) and what became of our own
@@ -164,15 +165,10 @@ impl From<ClientEvent> for PeerEvent {
 /// ```
 #[derive(Debug)]
 pub struct Peer<F = Newline> {
-    framer: F,
-    limits: Limits,
+    shell: Shell<F>,
     responder: Responder,
     caller: Caller,
     events: VecDeque<PeerEvent>,
-    out: VecDeque<Vec<u8>>,
-    out_bytes: usize,
-    eof: bool,
-    input_closed: bool,
     closed: bool,
     scratch: Vec<u8>,
     answers: Vec<Vec<u8>>,
@@ -183,60 +179,67 @@ pub struct Peer<F = Newline> {
     /// calls keep arriving while every handler awaits one of them.
     held: VecDeque<PeerEvent>,
     held_calls: usize,
+    /// Notifications running in the background.
+    running: usize,
 }
 
 impl<F: Framer> Peer<F> {
     /// A connection framed by `framer` and bounded by `limits`.
     pub fn new(framer: F, limits: Limits) -> Self {
         Self {
-            framer,
             caller: Caller::new(limits.max_in_flight).with_version(limits.version),
             responder: Responder::new(limits.version),
-            limits,
+            shell: Shell::new(framer, limits, true),
             events: VecDeque::new(),
-            out: VecDeque::new(),
-            out_bytes: 0,
-            eof: false,
-            input_closed: false,
             closed: false,
             scratch: Vec::new(),
             answers: Vec::new(),
             server_events: VecDeque::new(),
             held: VecDeque::new(),
             held_calls: 0,
+            running: 0,
         }
     }
 
     /// The limits this connection enforces.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.shell.limits
+    }
+
+    /// Overrides the idle deadline ([`Limits::idle_timeout`] by default;
+    /// `None` disables it, as the end that opened the connection may want).
+    pub fn set_idle_timeout(&mut self, idle: Option<std::time::Duration>) {
+        self.shell.set_idle_timeout(idle);
     }
 
     fn check_open(&self) -> Result<(), UsageError> {
-        if self.eof || self.closed {
+        if self.shell.input_ended() || self.closed {
             return Err(UsageError::Closed);
+        }
+        if self.shell.out_full() {
+            return Err(UsageError::OutputFull(self.shell.limits.max_buffered_out));
         }
         Ok(())
     }
 
-    fn push_out(&mut self, message: Vec<u8>) {
-        let framed = self.framer.encode_owned(message);
-        self.out_bytes += framed.len();
-        self.out.push_back(framed);
+    /// Whether [`Limits::max_buffered_out`] bytes await the transport: a
+    /// call, notification or batch fails with [`UsageError::OutputFull`]
+    /// until they are taken (a driver holds its callers' requests
+    /// meanwhile).
+    pub fn is_output_full(&self) -> bool {
+        self.shell.out_full()
     }
 
     fn push_scratch(&mut self) {
         let message = std::mem::take(&mut self.scratch);
-        self.push_out(message);
+        self.shell.push_out(message);
     }
 
     /// Calls `method` on the remote; the answer comes later as
     /// [`PeerEvent::Response`] carrying the returned id.
     ///
     /// Ids are allocated `1`, `2`, … independently of the remote's ids.
-    /// Fails with [`UsageError::TooManyInFlight`] when
-    /// [`Limits::max_in_flight`] of our calls already await an answer, and
-    /// with [`UsageError::Closed`] after the input ended.
+    /// Fails as [`crate::ClientConnection::call`] does.
     pub fn call(
         &mut self,
         method: &str,
@@ -252,11 +255,12 @@ impl<F: Framer> Peer<F> {
 
     /// Sends the remote a notification: a request that is never answered.
     ///
-    /// Fails with [`UsageError::Closed`] after the input ended.
+    /// Fails as [`crate::ClientConnection::notify`] does.
     pub fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
         self.check_open()?;
         self.scratch.clear();
-        self.limits
+        self.shell
+            .limits
             .version
             .write_request(None, method, &params, &mut self.scratch);
         self.push_scratch();
@@ -288,9 +292,22 @@ impl<F: Framer> Peer<F> {
     /// connection.
     pub fn respond(&mut self, ticket: Ticket, outcome: Outcome) -> Result<(), UsageError> {
         if let Some(message) = self.responder.respond(ticket, &outcome)? {
-            self.push_out(message);
+            self.shell.push_out(message);
         }
+        self.shell.note_progress();
         Ok(())
+    }
+
+    /// Records that a notification from the remote keeps running in the
+    /// background (see [`crate::ServerConnection::notification_started`]).
+    pub fn notification_started(&mut self) {
+        self.running += 1;
+    }
+
+    /// Records that a background notification is done.
+    pub fn notification_finished(&mut self) {
+        self.running = self.running.saturating_sub(1);
+        self.shell.note_progress();
     }
 
     /// Feeds bytes read from the transport. Nothing is parsed until
@@ -300,11 +317,7 @@ impl<F: Framer> Peer<F> {
     /// what keeps the input buffer bounded. Fails with
     /// [`UsageError::Closed`] after [`handle_eof`](Self::handle_eof).
     pub fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
-        if self.eof {
-            return Err(UsageError::Closed);
-        }
-        self.framer.push(bytes);
-        Ok(())
+        self.shell.handle_input(bytes)
     }
 
     /// Tells the connection that the remote will send nothing more.
@@ -313,10 +326,7 @@ impl<F: Framer> Peer<F> {
     /// calls in flight may still be answered, and their answers are still
     /// transmitted.
     pub fn handle_eof(&mut self) {
-        if !self.eof {
-            self.eof = true;
-            self.framer.push_eof();
-        }
+        self.shell.handle_eof();
     }
 
     /// Stops input now, for a graceful shutdown: nothing more is read or
@@ -326,33 +336,35 @@ impl<F: Framer> Peer<F> {
     /// [`PeerEvent::Closed`]. [`is_finished`](Self::is_finished) then
     /// turns true once the answers are out.
     pub fn close_input(&mut self) {
-        self.input_closed = true;
+        self.shell.input_closed = true;
     }
 
     /// Whether more frames may be parsed: the held requests and the
     /// outgoing buffer are under their bounds.
     fn may_parse(&self) -> bool {
-        self.held.len() < self.limits.max_in_flight.max(1) && self.out_bytes < self.limits.max_buffered_out
+        self.held.len() < self.shell.limits.max_in_flight.max(1) && !self.shell.out_full()
     }
 
     /// The next held request that may be handed out now.
     fn release(&mut self) -> Option<PeerEvent> {
-        match self.held.front()? {
-            PeerEvent::Call { .. } if self.in_flight() >= self.limits.max_in_flight => None,
-            PeerEvent::Call { .. } => {
-                self.held_calls = self.held_calls.saturating_sub(1);
-                self.held.pop_front()
-            }
-            _ => self.held.pop_front(),
+        if self.serving() >= self.shell.limits.max_in_flight {
+            return None;
         }
+        let e = self.held.pop_front()?;
+        if matches!(e, PeerEvent::Call { .. }) {
+            self.held_calls = self.held_calls.saturating_sub(1);
+        }
+        Some(e)
     }
 
     /// The next event, or `None` when more input (or time) is needed.
     ///
-    /// At most [`Limits::max_in_flight`] of the remote's calls are handed
-    /// out unanswered at a time; past that, its requests are held (up to as
-    /// many again, then reading pauses) while frames keep being parsed, so
-    /// answers to our own calls are never stuck behind them.
+    /// At most [`Limits::max_in_flight`] of the remote's calls and
+    /// background notifications are handed out unanswered at a time (the
+    /// entries of a batch count one by one); past that, its requests are
+    /// held (up to as many again, then reading pauses) while frames keep
+    /// being parsed, so answers to our own calls are never stuck behind
+    /// them.
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
         loop {
             if let Some(e) = self.events.pop_front() {
@@ -364,17 +376,17 @@ impl<F: Framer> Peer<F> {
             if !self.may_parse() {
                 return None;
             }
-            let next = if self.input_closed {
+            let next = if self.shell.input_closed || self.shell.timed_out() {
                 None
             } else {
-                self.framer.next_frame()
+                self.shell.framer.next_frame()
             };
             let message = match next {
-                Some(Ok(bytes)) => parse_message(&bytes, &self.limits, Accept::Both),
+                Some(Ok(bytes)) => parse_message(&bytes, &self.shell.limits, Accept::Both),
                 // As a server would: answer it, and keep going if the framer can.
                 Some(Err(e)) => Message::Rejected(e.to_rpc_error()),
                 None => {
-                    if (self.eof || self.input_closed || self.framer.is_failed()) && !self.closed {
+                    if self.shell.input_ended() && !self.closed {
                         self.closed = true;
                         self.caller.close(&mut self.events);
                         continue;
@@ -382,6 +394,7 @@ impl<F: Framer> Peer<F> {
                     return None;
                 }
             };
+            self.shell.note_progress();
             self.accept(message);
         }
     }
@@ -408,7 +421,7 @@ impl<F: Framer> Peer<F> {
             }
         }
         for m in answers.drain(..) {
-            self.push_out(m);
+            self.shell.push_out(m);
         }
         self.answers = answers;
     }
@@ -416,47 +429,67 @@ impl<F: Framer> Peer<F> {
     /// Appends every finished outgoing frame to `buf`; returns how many
     /// bytes were appended, or `None` when there is nothing to send.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-        if self.out.is_empty() {
-            return None;
-        }
-        let start = buf.len();
-        if buf.is_empty() && self.out.len() == 1 {
-            // One frame into an empty buffer: hand over the allocation.
-            if let Some(frame) = self.out.pop_front() {
-                *buf = frame;
-            }
-        }
-        for frame in self.out.drain(..) {
-            buf.extend_from_slice(&frame);
-        }
-        self.out_bytes = 0;
-        Some(buf.len() - start)
+        self.shell.poll_transmit(buf)
     }
 
     /// The next finished outgoing frame on its own, for transports that
     /// send each message separately (WebSocket, with [`crate::Messages`]).
     pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
-        let frame = self.out.pop_front()?;
-        self.out_bytes = self.out_bytes.saturating_sub(frame.len());
-        Some(frame)
+        self.shell.poll_transmit_message()
     }
 
-    /// The earliest deadline among our pending calls: when to call
-    /// [`handle_timeout`](Self::handle_timeout) next.
+    /// Reports that the transport wrote `bytes` of what it was handed (see
+    /// [`crate::ServerConnection::handle_transmitted`]).
+    pub fn handle_transmitted(&mut self, bytes: usize) {
+        self.shell.handle_transmitted(bytes);
+    }
+
+    /// The earliest deadline: of one of our calls, or of the connection
+    /// (see [`crate::ServerConnection::poll_timeout`]).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.caller.poll_timeout()
+        match (
+            self.caller.poll_timeout(),
+            self.shell.poll_timeout(self.is_idle()),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Fails every call of ours whose deadline is at or before `now` with
-    /// [`PeerEvent::TimedOut`], earliest first.
+    /// Passes the time in: fails every call of ours whose deadline is at or
+    /// before `now` with [`PeerEvent::TimedOut`], earliest first, and
+    /// closes the connection when one of its deadlines passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.caller.handle_timeout(now, &mut self.events);
+        let idle = self.is_idle();
+        if self.shell.handle_timeout(now, idle) && !self.closed {
+            self.closed = true;
+            self.caller.close(&mut self.events);
+        }
     }
 
-    /// The remote's calls handed out and not yet answered (what the
-    /// in-flight limit and [`wants_input`](Self::wants_input) count).
+    /// Whether a deadline closed the connection.
+    pub fn is_timed_out(&self) -> bool {
+        self.shell.timed_out()
+    }
+
+    /// Tells the connection the remote showed it is alive without sending
+    /// a message (a WebSocket pong): activity for the idle deadline.
+    pub fn handle_keepalive(&mut self) {
+        self.shell.note_progress();
+    }
+
+    /// The remote's calls handed out and not yet answered, plus its
+    /// notifications running in the background (what the in-flight limit
+    /// and [`wants_input`](Self::wants_input) count).
+    pub fn serving(&self) -> usize {
+        self.responder.in_flight().saturating_sub(self.held_calls) + self.running
+    }
+
+    /// Unanswered calls on the connection, both ways:
+    /// [`serving`](Self::serving) plus [`pending_calls`](Self::pending_calls).
     pub fn in_flight(&self) -> usize {
-        self.responder.in_flight().saturating_sub(self.held_calls)
+        self.serving() + self.pending_calls()
     }
 
     /// Forgets our pending call `id` (its caller gave up); a response that
@@ -475,40 +508,36 @@ impl<F: Framer> Peer<F> {
     /// while events wait to be polled, and while a limit applies
     /// backpressure.
     pub fn wants_input(&self) -> bool {
-        !self.eof
-            && !self.input_closed
-            && !self.framer.is_failed()
-            && self.events.is_empty()
-            && self.may_parse()
+        self.shell.reading() && self.events.is_empty() && self.may_parse()
     }
 
     /// Whether the connection has nothing to do: no call in flight either
-    /// way, nothing to send, no event waiting. A
-    /// partial message does not count, so idle timeouts also end slow-drip
-    /// connections.
+    /// way, nothing to send, no event waiting. A partial message does not
+    /// count, so idle timeouts also end slow-drip connections; background
+    /// notifications do not count either.
     pub fn is_idle(&self) -> bool {
-        self.in_flight() == 0
+        self.serving() == self.running
             && self.pending_calls() == 0
-            && self.out.is_empty()
+            && self.shell.out_is_empty()
             && self.events.is_empty()
             && self.held.is_empty()
     }
 
-    /// Whether the connection is done: the input ended (or could no longer
-    /// be framed), every remote call was answered and every answer
-    /// transmitted, and every event was polled. The transport may close
-    /// now.
+    /// Whether the connection is done: a deadline closed it, or the input
+    /// ended (or could no longer be framed), every remote call was answered
+    /// and every answer transmitted, every background notification
+    /// finished, and every event was polled. The transport may close now.
     pub fn is_finished(&mut self) -> bool {
-        if !(self.eof || self.input_closed || self.framer.is_failed())
-            || self.in_flight() > 0
-            || !self.out.is_empty()
-        {
+        if self.shell.timed_out() && self.events.is_empty() {
+            return true;
+        }
+        if !self.shell.input_ended() || self.serving() > 0 || !self.shell.out_is_empty() {
             return false;
         }
         if let Some(event) = self.poll_event() {
             self.events.push_front(event);
             return false;
         }
-        self.closed && self.events.is_empty() && self.out.is_empty() && self.in_flight() == 0
+        self.closed && self.events.is_empty() && self.shell.out_is_empty() && self.serving() == 0
     }
 }

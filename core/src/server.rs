@@ -2,6 +2,7 @@
 //! frames out.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
 
 use crate::error::UsageError;
 use crate::framing::{Framer, Newline};
@@ -10,6 +11,7 @@ use crate::limits::Limits;
 use crate::message::{
     Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_response,
 };
+use crate::shell::Shell;
 use crate::version::{Version, write_error_v1, write_response_v1};
 
 /// A claim on one call's answer, handed out with [`Event::Call`] and given
@@ -367,14 +369,15 @@ fn join_batch(entries: Vec<Option<Vec<u8>>>) -> Vec<u8> {
 /// ```
 #[derive(Debug)]
 pub struct ServerConnection<F = Newline> {
-    framer: F,
-    limits: Limits,
+    shell: Shell<F>,
     responder: Responder,
     events: VecDeque<Event>,
-    out: VecDeque<Vec<u8>>,
-    out_bytes: usize,
-    eof: bool,
-    input_closed: bool,
+    /// Calls parsed into `events` and not yet handed out: their tickets
+    /// exist, but they are not in flight until `poll_event` yields them.
+    queued_calls: usize,
+    /// Notifications the application runs in the background (see
+    /// [`ServerConnection::notification_started`]).
+    running: usize,
     scratch: Vec<Vec<u8>>,
 }
 
@@ -382,44 +385,42 @@ impl<F: Framer> ServerConnection<F> {
     /// A connection framed by `framer` and bounded by `limits`.
     pub fn new(framer: F, limits: Limits) -> Self {
         Self {
-            framer,
             responder: Responder::new(limits.version),
-            limits,
+            shell: Shell::new(framer, limits, true),
             events: VecDeque::new(),
-            out: VecDeque::new(),
-            out_bytes: 0,
-            eof: false,
-            input_closed: false,
+            queued_calls: 0,
+            running: 0,
             scratch: Vec::new(),
         }
     }
 
     /// The limits this connection enforces.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.shell.limits
+    }
+
+    /// Overrides the idle deadline ([`Limits::idle_timeout`] by default;
+    /// `None` disables it). The write-progress deadline keeps
+    /// `Limits::idle_timeout`.
+    pub fn set_idle_timeout(&mut self, idle: Option<std::time::Duration>) {
+        self.shell.set_idle_timeout(idle);
     }
 
     /// Feeds bytes read from the transport. Nothing is parsed until
     /// [`poll_event`](Self::poll_event) is called.
     ///
     /// Read only while [`wants_input`](Self::wants_input) is true: that is
-    /// what keeps the input buffer bounded.
+    /// what keeps the input buffer bounded. Fails with
+    /// [`UsageError::Closed`] after EOF or a deadline closed the connection.
     pub fn handle_input(&mut self, bytes: &[u8]) -> Result<(), UsageError> {
-        if self.eof {
-            return Err(UsageError::Closed);
-        }
-        self.framer.push(bytes);
-        Ok(())
+        self.shell.handle_input(bytes)
     }
 
     /// Tells the connection that the peer will send nothing more. Complete
     /// messages still buffered are still yielded, calls in flight may still
     /// be answered, and their answers are still transmitted.
     pub fn handle_eof(&mut self) {
-        if !self.eof {
-            self.eof = true;
-            self.framer.push_eof();
-        }
+        self.shell.handle_eof();
     }
 
     /// Stops input now, for a graceful shutdown: nothing more is read or
@@ -428,31 +429,37 @@ impl<F: Framer> ServerConnection<F> {
     /// transmitted, and [`is_finished`](Self::is_finished) turns true once
     /// they are.
     pub fn close_input(&mut self) {
-        self.input_closed = true;
+        self.shell.input_closed = true;
     }
 
     fn backpressured(&self) -> bool {
-        self.responder.in_flight() >= self.limits.max_in_flight
-            || self.out_bytes >= self.limits.max_buffered_out
+        self.serving() >= self.shell.limits.max_in_flight || self.shell.out_full()
     }
 
     /// The next call or notification to run, or `None` when more input is
     /// needed, or while the in-flight or outgoing-buffer limit is reached
-    /// (answer calls and transmit to make room).
+    /// (answer calls, finish notifications and transmit to make room).
+    ///
+    /// The entries of a batch are handed out one by one and each counts
+    /// against [`Limits::max_in_flight`] on its own.
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
-            if let Some(e) = self.events.pop_front() {
-                return Some(e);
-            }
             if self.backpressured() {
                 return None;
             }
-            if self.input_closed {
+            if let Some(e) = self.events.pop_front() {
+                if matches!(e, Event::Call { .. }) {
+                    self.queued_calls = self.queued_calls.saturating_sub(1);
+                }
+                return Some(e);
+            }
+            if self.shell.input_closed || self.shell.timed_out() {
                 return None;
             }
-            let frame = self.framer.next_frame()?;
+            let frame = self.shell.framer.next_frame()?;
+            self.shell.note_progress();
             let message = match frame {
-                Ok(bytes) => parse_message(&bytes, &self.limits, Accept::Requests),
+                Ok(bytes) => parse_message(&bytes, &self.shell.limits, Accept::Requests),
                 Err(e) => Message::Rejected(e.to_rpc_error()),
             };
             let mut scratch = std::mem::take(&mut self.scratch);
@@ -461,17 +468,16 @@ impl<F: Framer> ServerConnection<F> {
                     // A server does not expect responses; `Accept::Requests`
                     // already turned them into invalid requests.
                 });
+            self.queued_calls = self
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::Call { .. }))
+                .count();
             for m in scratch.drain(..) {
-                self.push_out(m);
+                self.shell.push_out(m);
             }
             self.scratch = scratch;
         }
-    }
-
-    fn push_out(&mut self, message: Vec<u8>) {
-        let framed = self.framer.encode_owned(message);
-        self.out_bytes += framed.len();
-        self.out.push_back(framed);
     }
 
     /// Answers the call `ticket` was issued for.
@@ -480,78 +486,128 @@ impl<F: Framer> ServerConnection<F> {
     /// connection.
     pub fn respond(&mut self, ticket: Ticket, outcome: Outcome) -> Result<(), UsageError> {
         if let Some(message) = self.responder.respond(ticket, &outcome)? {
-            self.push_out(message);
+            self.shell.push_out(message);
         }
+        self.shell.note_progress();
         Ok(())
+    }
+
+    /// Records that a notification handed out by
+    /// [`poll_event`](Self::poll_event) keeps running in the background
+    /// (its handler was not done at once): it counts against
+    /// [`Limits::max_in_flight`] until
+    /// [`notification_finished`](Self::notification_finished).
+    pub fn notification_started(&mut self) {
+        self.running += 1;
+    }
+
+    /// Records that a notification counted by
+    /// [`notification_started`](Self::notification_started) is done.
+    pub fn notification_finished(&mut self) {
+        self.running = self.running.saturating_sub(1);
+        self.shell.note_progress();
     }
 
     /// Appends every finished outgoing frame to `buf`; returns how many
     /// bytes were appended, or `None` when there is nothing to send.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-        if self.out.is_empty() {
-            return None;
-        }
-        let start = buf.len();
-        if buf.is_empty() && self.out.len() == 1 {
-            // One frame into an empty buffer: hand over the allocation.
-            if let Some(frame) = self.out.pop_front() {
-                *buf = frame;
-            }
-        }
-        for frame in self.out.drain(..) {
-            buf.extend_from_slice(&frame);
-        }
-        self.out_bytes = 0;
-        Some(buf.len() - start)
+        self.shell.poll_transmit(buf)
     }
 
     /// The next finished outgoing frame on its own, for transports that
     /// send each message separately (WebSocket, with [`crate::Messages`]).
     pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
-        let frame = self.out.pop_front()?;
-        self.out_bytes = self.out_bytes.saturating_sub(frame.len());
-        Some(frame)
+        self.shell.poll_transmit_message()
     }
 
-    /// Calls handed out and not yet answered.
+    /// Reports that the transport wrote `bytes` of what
+    /// [`poll_transmit`](Self::poll_transmit) handed it. A driver that
+    /// reports its writes makes the bytes it still holds count against
+    /// [`Limits::max_buffered_out`] and the write-progress deadline, and
+    /// [`is_finished`](Self::is_finished) wait for them.
+    pub fn handle_transmitted(&mut self, bytes: usize) {
+        self.shell.handle_transmitted(bytes);
+    }
+
+    /// Calls handed out and not yet answered, plus notifications running
+    /// in the background: the remote's work we still owe.
+    pub fn serving(&self) -> usize {
+        (self.responder.in_flight() - self.queued_calls.min(self.responder.in_flight())) + self.running
+    }
+
+    /// Unanswered work on the connection, both ways; for a server the
+    /// same as [`serving`](Self::serving).
     pub fn in_flight(&self) -> usize {
-        self.responder.in_flight()
+        self.serving()
     }
 
     /// Whether the transport should read more input now: false after EOF,
     /// while events wait to be polled, and while a limit applies
     /// backpressure.
     pub fn wants_input(&self) -> bool {
-        !self.eof
-            && !self.input_closed
-            && !self.framer.is_failed()
-            && self.events.is_empty()
-            && !self.backpressured()
+        self.shell.reading() && self.events.is_empty() && !self.backpressured()
     }
 
-    /// Whether the connection has nothing to do: nothing in flight, nothing
-    /// to send. A partial
-    /// message does not count: a peer that trickles bytes without finishing
-    /// a message is idle, so idle timeouts also end slow-drip connections.
+    /// Whether the connection has nothing to do: no call in flight, nothing
+    /// to send. A partial message does not count: a peer that trickles
+    /// bytes without finishing a message is idle, so idle timeouts also end
+    /// slow-drip connections. Background notifications do not count
+    /// either: the idle deadline ends a connection whose only work is a
+    /// notification that never finishes.
     pub fn is_idle(&self) -> bool {
-        self.in_flight() == 0 && self.out.is_empty() && self.events.is_empty()
+        self.serving() == self.running && self.shell.out_is_empty() && self.events.is_empty()
     }
 
-    /// Whether the connection is done: the input ended (or could no longer
-    /// be framed), every call was answered and every answer transmitted.
-    /// The transport may close now.
+    /// The next deadline of the connection: the idle deadline
+    /// ([`Limits::idle_timeout`] without activity while
+    /// [`is_idle`](Self::is_idle)) or the write-progress deadline (output
+    /// pending and not accepted by the transport for `idle_timeout`).
+    /// `None` before the first [`handle_timeout`](Self::handle_timeout),
+    /// which is how the connection learns the time.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.shell.poll_timeout(self.is_idle())
+    }
+
+    /// Passes the time in: a driver calls it when the
+    /// [`poll_timeout`](Self::poll_timeout) deadline is reached (calling
+    /// it more often is harmless). When a deadline passed, the connection
+    /// is closed: [`is_finished`](Self::is_finished) turns true at once.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let idle = self.is_idle();
+        self.shell.handle_timeout(now, idle);
+    }
+
+    /// Whether a deadline closed the connection.
+    pub fn is_timed_out(&self) -> bool {
+        self.shell.timed_out()
+    }
+
+    /// Tells the connection the remote showed it is alive without sending
+    /// a message (a WebSocket pong): activity for the idle deadline.
+    pub fn handle_keepalive(&mut self) {
+        self.shell.note_progress();
+    }
+
+    /// Whether the connection is done: a deadline closed it, or the input
+    /// ended (EOF, [`close_input`](Self::close_input), or input that can
+    /// no longer be framed), every call was answered, every background
+    /// notification finished and every answer transmitted. The transport
+    /// may close now.
     pub fn is_finished(&mut self) -> bool {
-        if !(self.eof || self.input_closed || self.framer.is_failed())
-            || self.in_flight() > 0
-            || !self.out.is_empty()
-        {
+        if self.shell.timed_out() {
+            return true;
+        }
+        if !self.shell.input_ended() || self.serving() > 0 || !self.shell.out_is_empty() {
             return false;
         }
         // Frames still buffered must be processed before the end.
         if let Some(event) = self.poll_event() {
+            if matches!(event, Event::Call { .. }) {
+                self.queued_calls += 1;
+            }
             self.events.push_front(event);
             return false;
         }
-        self.events.is_empty() && self.out.is_empty() && self.in_flight() == 0
+        self.events.is_empty() && self.shell.out_is_empty() && self.serving() == 0
     }
 }

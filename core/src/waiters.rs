@@ -27,6 +27,11 @@ pub trait Requester {
     ) -> Result<Vec<Option<Id>>, UsageError>;
     /// Forgets a pending call whose caller gave up.
     fn cancel(&mut self, id: &Id) -> bool;
+    /// Whether the outgoing buffer is full: sending fails with
+    /// [`UsageError::OutputFull`] until the transport takes it.
+    fn is_output_full(&self) -> bool;
+    /// Closes the connection gracefully (see [`crate::Connection::close_input`]).
+    fn close_input(&mut self);
 }
 
 macro_rules! requester {
@@ -52,6 +57,12 @@ macro_rules! requester {
             }
             fn cancel(&mut self, id: &Id) -> bool {
                 Self::cancel(self, id)
+            }
+            fn is_output_full(&self) -> bool {
+                Self::is_output_full(self)
+            }
+            fn close_input(&mut self) {
+                Self::close_input(self)
             }
         }
     };
@@ -202,6 +213,36 @@ impl<C, B> Waiters<C, B> {
             Some(Waiter::InBatch { .. }) => self.settle(id, Err(CallFailure::Closed)),
             None => None,
         }
+    }
+
+    /// Stops waiting for every call whose waiter is gone (`gone` says so
+    /// for a single call's `C`, `gone_batch` for a batch's `B`: a caller
+    /// that gave up); returns their ids, for
+    /// [`Requester::cancel`] on the connection, so abandoned calls no
+    /// longer hold in-flight slots.
+    pub fn forget_gone(&mut self, gone: impl Fn(&C) -> bool, gone_batch: impl Fn(&B) -> bool) -> Vec<Id> {
+        let batches: Vec<u64> = self
+            .batches
+            .iter()
+            .filter(|(_, w)| gone_batch(&w.reply))
+            .map(|(&k, _)| k)
+            .collect();
+        for b in &batches {
+            self.batches.remove(b);
+        }
+        let ids: Vec<Id> = self
+            .calls
+            .iter()
+            .filter(|(_, w)| match w {
+                Waiter::Single(c) => gone(c),
+                Waiter::InBatch { batch, .. } => batches.contains(batch),
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            self.calls.remove(id);
+        }
+        ids
     }
 
     /// Hands the fate of a call to its waiter; `None` when the event

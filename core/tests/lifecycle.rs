@@ -95,3 +95,294 @@ fn a_context_gains_an_extension_without_touching_other_clones() {
         .with_extension(Handle(2));
     assert_eq!(only.extension::<Handle>(), Some(&Handle(2)));
 }
+
+// The connection's own deadlines, driven with a fake clock: `now` is
+// passed in, nothing sleeps.
+
+mod deadlines {
+    use sansrpc::{
+        ClientConnection, ClientEvent, Event, Limits, Newline, Peer, RawParams, ServerConnection, UsageError,
+    };
+    use std::time::{Duration, Instant};
+
+    const IDLE: Duration = Duration::from_secs(10);
+
+    fn limits() -> Limits {
+        Limits {
+            idle_timeout: Some(IDLE),
+            ..Limits::default()
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    const CALL: &[u8] = b"{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1}\n";
+
+    #[test]
+    fn idle_deadline_counts_from_the_last_activity() {
+        let t0 = Instant::now();
+        let mut conn = ServerConnection::new(Newline::new(1024), limits());
+        conn.handle_timeout(t0);
+        assert_eq!(conn.poll_timeout(), Some(t0 + IDLE));
+        // A message that never completes is no activity.
+        conn.handle_input(b"{\"jsonrpc\":").unwrap();
+        assert!(conn.poll_event().is_none());
+        conn.handle_timeout(t0 + ms(5_000));
+        assert_eq!(conn.poll_timeout(), Some(t0 + IDLE));
+        conn.handle_input(&CALL[11..]).unwrap();
+        let Some(Event::Call { ticket, .. }) = conn.poll_event() else {
+            panic!("a call")
+        };
+        // Busy: no idle deadline while a call is in flight.
+        conn.handle_timeout(t0 + ms(6_000));
+        assert_eq!(conn.poll_timeout(), None);
+        conn.handle_timeout(t0 + ms(60_000));
+        assert!(!conn.is_finished());
+        conn.respond(ticket, sansrpc::result(&1)).unwrap();
+        let mut out = Vec::new();
+        conn.poll_transmit(&mut out).unwrap();
+        conn.handle_timeout(t0 + ms(61_000));
+        assert_eq!(conn.poll_timeout(), Some(t0 + ms(61_000) + IDLE));
+        conn.handle_timeout(t0 + ms(61_000) + IDLE - ms(1));
+        assert!(!conn.is_finished() && !conn.is_timed_out());
+        conn.handle_timeout(t0 + ms(61_000) + IDLE);
+        assert!(conn.is_timed_out());
+        assert!(conn.is_finished(), "a timed-out connection is finished");
+        assert_eq!(conn.handle_input(b"\n"), Err(UsageError::Closed));
+        assert!(!conn.wants_input());
+    }
+
+    #[test]
+    fn output_the_transport_does_not_take_closes_the_connection() {
+        let t0 = Instant::now();
+        let mut conn = ServerConnection::new(Newline::new(1024), limits());
+        conn.handle_timeout(t0);
+        conn.handle_input(CALL).unwrap();
+        let Some(Event::Call { ticket, .. }) = conn.poll_event() else {
+            panic!("a call")
+        };
+        conn.respond(ticket, sansrpc::result(&1)).unwrap();
+        // The answer is queued; the driver never takes it (a peer that does
+        // not read): not idle, yet the write-progress deadline runs.
+        conn.handle_timeout(t0 + ms(1));
+        assert!(!conn.is_idle());
+        assert_eq!(conn.poll_timeout(), Some(t0 + ms(1) + IDLE));
+        conn.handle_timeout(t0 + ms(1) + IDLE);
+        assert!(conn.is_timed_out() && conn.is_finished());
+    }
+
+    #[test]
+    fn bytes_the_driver_holds_unwritten_count_as_pending_output() {
+        let t0 = Instant::now();
+        let mut conn = ServerConnection::new(Newline::new(1024), limits());
+        conn.handle_timeout(t0);
+        conn.handle_input(CALL).unwrap();
+        let Some(Event::Call { ticket, .. }) = conn.poll_event() else {
+            panic!("a call")
+        };
+        conn.respond(ticket, sansrpc::result(&1)).unwrap();
+        let mut out = Vec::new();
+        let n = conn.poll_transmit(&mut out).unwrap();
+        // The socket took 3 bytes and then no more.
+        conn.handle_transmitted(3);
+        conn.handle_timeout(t0 + ms(100));
+        assert!(!conn.is_idle() && !conn.is_finished());
+        conn.handle_eof();
+        assert!(!conn.is_finished(), "unwritten bytes keep it open");
+        // Progress (one more byte) moves the deadline.
+        conn.handle_timeout(t0 + ms(100) + IDLE - ms(1));
+        conn.handle_transmitted(1);
+        conn.handle_timeout(t0 + ms(100) + IDLE);
+        assert!(!conn.is_timed_out());
+        assert_eq!(conn.poll_timeout(), Some(t0 + ms(100) + IDLE + IDLE));
+        // Everything written: finished (EOF came), no deadline.
+        conn.handle_transmitted(n - 4);
+        assert!(conn.is_finished() && !conn.is_timed_out());
+    }
+
+    #[test]
+    fn draining_waits_for_handed_out_calls_then_finishes() {
+        let mut conn = Peer::new(Newline::new(1024), limits());
+        conn.handle_input(CALL).unwrap();
+        let Some(sansrpc::PeerEvent::Call { ticket, .. }) = conn.poll_event() else {
+            panic!("a call")
+        };
+        conn.close_input();
+        assert!(!conn.is_finished());
+        assert_eq!(conn.call("x", RawParams::none(), None), Err(UsageError::Closed));
+        conn.respond(ticket, sansrpc::result(&1)).unwrap();
+        assert!(!conn.is_finished(), "the answer is not out yet");
+        let mut out = Vec::new();
+        conn.poll_transmit(&mut out).unwrap();
+        assert_eq!(out, b"{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":1}\n");
+        assert!(conn.is_finished());
+    }
+
+    #[test]
+    fn eof_with_calls_in_flight_finishes_once_they_are_answered() {
+        let mut conn = ServerConnection::new(Newline::new(1024), limits());
+        conn.handle_input(b"{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1}\n{\"jsonrpc\":\"2.0\",\"method\":\"b\",\"id\":2}\n")
+            .unwrap();
+        conn.handle_eof();
+        let mut tickets = Vec::new();
+        while let Some(Event::Call { ticket, .. }) = conn.poll_event() {
+            tickets.push(ticket);
+        }
+        assert_eq!(tickets.len(), 2);
+        let mut out = Vec::new();
+        for t in tickets {
+            assert!(!conn.is_finished());
+            conn.respond(t, sansrpc::result(&0)).unwrap();
+        }
+        assert!(!conn.is_finished(), "answers still queued");
+        conn.poll_transmit(&mut out).unwrap();
+        assert!(conn.is_finished());
+
+        // A client: EOF fails its pending calls, then it is finished.
+        let mut client = ClientConnection::new(Newline::new(1024), limits());
+        let id = client.call("a", RawParams::none(), None).unwrap();
+        client.poll_transmit(&mut out).unwrap();
+        client.handle_eof();
+        assert!(!client.is_finished(), "an event waits");
+        assert_eq!(client.poll_event(), Some(ClientEvent::Closed { id }));
+        assert!(client.is_finished());
+    }
+
+    #[test]
+    fn a_client_has_no_idle_deadline_but_a_write_progress_one() {
+        let t0 = Instant::now();
+        let mut client = ClientConnection::new(Newline::new(1024), limits());
+        client.handle_timeout(t0);
+        assert_eq!(client.poll_timeout(), None);
+        client.handle_timeout(t0 + IDLE * 100);
+        assert!(!client.is_finished());
+        let id = client.call("a", RawParams::none(), None).unwrap();
+        client.handle_timeout(t0 + IDLE * 100 + ms(1));
+        client.handle_timeout(t0 + IDLE * 101 + ms(1));
+        assert!(client.is_timed_out());
+        assert_eq!(client.poll_event(), Some(ClientEvent::Closed { id }));
+        assert!(client.is_finished());
+    }
+
+    #[test]
+    fn the_client_holds_its_output_under_max_buffered_out() {
+        let limits = Limits {
+            max_buffered_out: 100,
+            ..limits()
+        };
+        let mut client = ClientConnection::new(Newline::new(1024), limits);
+        let mut sent = 0;
+        while !client.is_output_full() {
+            client
+                .notify("note", RawParams::from_json("[\"0123456789\"]").unwrap())
+                .unwrap();
+            sent += 1;
+        }
+        assert_eq!(sent, 2, "two 53-byte notifications fill 100 bytes");
+        assert_eq!(
+            client.notify("n", RawParams::none()),
+            Err(UsageError::OutputFull(100))
+        );
+        assert_eq!(
+            client.call("n", RawParams::none(), None),
+            Err(UsageError::OutputFull(100))
+        );
+        let mut out = Vec::new();
+        client.poll_transmit(&mut out).unwrap();
+        assert!(
+            !client.is_output_full(),
+            "a driver that does not report writes frees the room at once"
+        );
+        client.handle_transmitted(out.len());
+        out.clear();
+        for _ in 0..2 {
+            client
+                .notify("note", RawParams::from_json("[\"0123456789\"]").unwrap())
+                .unwrap();
+        }
+        client.poll_transmit(&mut out).unwrap();
+        // Now the driver reports writes: bytes it holds unwritten count.
+        assert!(client.is_output_full());
+        client.handle_transmitted(out.len());
+        assert!(!client.is_output_full());
+    }
+}
+
+mod in_flight_accounting {
+    use sansrpc::{Event, Limits, Newline, Peer, PeerEvent, ServerConnection};
+
+    fn limits(max: usize) -> Limits {
+        Limits {
+            max_in_flight: max,
+            ..Limits::default()
+        }
+    }
+
+    fn batch(n: usize) -> Vec<u8> {
+        let entries: Vec<String> = (0..n)
+            .map(|i| format!("{{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":{i}}}"))
+            .collect();
+        format!("[{}]\n", entries.join(",")).into_bytes()
+    }
+
+    #[test]
+    fn batch_entries_count_one_by_one() {
+        let mut conn = ServerConnection::new(Newline::new(1 << 20), limits(2));
+        conn.handle_input(&batch(5)).unwrap();
+        let mut tickets = Vec::new();
+        while let Some(Event::Call { ticket, .. }) = conn.poll_event() {
+            tickets.push(ticket);
+        }
+        assert_eq!(tickets.len(), 2, "no more than max_in_flight handed out");
+        assert_eq!(conn.in_flight(), 2);
+        assert!(!conn.wants_input());
+        let mut answered = 0;
+        while let Some(t) = tickets.pop() {
+            conn.respond(t, sansrpc::result(&0)).unwrap();
+            answered += 1;
+            while let Some(Event::Call { ticket, .. }) = conn.poll_event() {
+                tickets.push(ticket);
+            }
+            assert!(conn.in_flight() <= 2);
+        }
+        assert_eq!(answered, 5);
+        let mut out = Vec::new();
+        conn.poll_transmit(&mut out).unwrap();
+        assert_eq!(
+            out.iter().filter(|&&b| b == b'{').count(),
+            5,
+            "one array of five answers"
+        );
+    }
+
+    #[test]
+    fn background_notifications_count_against_max_in_flight() {
+        let mut conn = ServerConnection::new(Newline::new(1024), limits(1));
+        conn.handle_input(
+            b"{\"jsonrpc\":\"2.0\",\"method\":\"n\"}\n{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1}\n",
+        )
+        .unwrap();
+        assert!(matches!(conn.poll_event(), Some(Event::Notification { .. })));
+        conn.notification_started();
+        assert!(
+            conn.poll_event().is_none(),
+            "the notification holds the only slot"
+        );
+        assert!(!conn.wants_input());
+        conn.notification_finished();
+        assert!(matches!(conn.poll_event(), Some(Event::Call { .. })));
+
+        let mut peer = Peer::new(Newline::new(1024), limits(1));
+        peer.handle_input(
+            b"{\"jsonrpc\":\"2.0\",\"method\":\"n\"}\n{\"jsonrpc\":\"2.0\",\"method\":\"n\"}\n",
+        )
+        .unwrap();
+        assert!(matches!(peer.poll_event(), Some(PeerEvent::Notification { .. })));
+        peer.notification_started();
+        assert!(peer.poll_event().is_none());
+        peer.notification_finished();
+        assert!(matches!(peer.poll_event(), Some(PeerEvent::Notification { .. })));
+    }
+}

@@ -775,7 +775,7 @@ fn peers_call_each_other_at_once() {
                 params: params("[1]")
             }]
         );
-        assert_eq!((pair.a.in_flight(), pair.a.pending_calls()), (0, 1));
+        assert_eq!((pair.a.serving(), pair.a.pending_calls()), (0, 1));
         pair.drive();
         assert_eq!(
             peer_events(&mut pair.a),
@@ -833,7 +833,7 @@ fn peer_batch_mixing_a_response_and_a_request() {
     a.poll_transmit(&mut out);
     // Only the request is answered, in an array as it came in one.
     assert_eq!(out, b"[{\"jsonrpc\":\"2.0\",\"result\":3,\"id\":\"r1\"}]\n");
-    assert_eq!((a.in_flight(), a.pending_calls()), (0, 0));
+    assert_eq!((a.serving(), a.pending_calls()), (0, 0));
 }
 
 #[test]
@@ -964,7 +964,7 @@ fn peer_backpressure_follows_the_server_rules() {
     };
     assert!(a.poll_event().is_none());
     assert!(!a.wants_input());
-    assert_eq!(a.in_flight(), 1);
+    assert_eq!(a.serving(), 1);
     a.respond(first, result(&1)).unwrap();
     assert!(matches!(a.poll_event(), Some(PeerEvent::Call { method, .. }) if method == "y"));
     // Our own calls count against the limit separately.

@@ -43,12 +43,169 @@
 //!     })
 //! }
 //! ```
+//!
+//! The connection driver is [`sansrpc_io`]'s, written once for every
+//! runtime; this crate is the smol glue: the [`Smol`] runtime and TCP.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod client;
-mod driver;
-mod server;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
 
-pub use client::{Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT, PeerConnection};
-pub use server::{DEFAULT_READ_BUFFER, Server, serve, serve_connection, serve_with_shutdown};
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use sansrpc::{Context, Router};
+use sansrpc_io::{AsyncTimer, Connect, Listen, Runtime, Task, Wrap};
+use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
+
+pub use sansrpc_io::{ClientError, DEFAULT_READ_BUFFER, DEFAULT_TIMEOUT};
+
+/// The smol runtime: tasks go to [`smol::spawn`] (the global executor),
+/// timers are [`smol::Timer`]s, moved with `set_at`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Smol;
+
+#[derive(Debug)]
+struct Timer(smol::Timer);
+
+impl AsyncTimer for Timer {
+    fn reset(mut self: Pin<&mut Self>, at: Instant) {
+        self.0.set_at(at);
+    }
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(drop)
+    }
+}
+
+impl Runtime for Smol {
+    fn spawn(task: Task) {
+        smol::spawn(task).detach();
+    }
+    fn timer(at: Instant) -> Pin<Box<dyn AsyncTimer>> {
+        Box::pin(Timer(smol::Timer::at(at)))
+    }
+}
+
+impl Listen<TcpListener> for Smol {
+    type Io = TcpStream;
+    async fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+        let accepted = listener.accept().await?;
+        let _ = accepted.0.set_nodelay(true);
+        Ok(accepted)
+    }
+}
+
+impl<A: AsyncToSocketAddrs + Send> Connect<A> for Smol
+where
+    A::Iter: Send,
+{
+    type Io = TcpStream;
+    async fn connect(addr: A) -> io::Result<(TcpStream, Option<SocketAddr>)> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let peer = stream.peer_addr().ok();
+        Ok((stream, peer))
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite + Send> Wrap<IO> for Smol {
+    type Io = IO;
+    fn wrap(io: IO) -> IO {
+        io
+    }
+}
+
+/// A handle to a JSON-RPC connection: call and notify the remote (see
+/// [`sansrpc_io::Client`]).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = sansrpc_smol::Client::connect("127.0.0.1:5000").await?;
+/// let pong: String = client.call("ping", ()).await?;
+/// client.notify("update", [1, 2, 3]).await?;
+/// # Ok(()) }
+/// ```
+pub type Client = sansrpc_io::Client<Smol>;
+
+/// Options for a [`Client`] or [`PeerConnection`] (see
+/// [`sansrpc_io::ClientBuilder`]).
+pub type ClientBuilder = sansrpc_io::ClientBuilder<Smol>;
+
+/// A connection on which both ends may call (see
+/// [`sansrpc_io::PeerConnection`]); dropping it does not end it.
+pub type PeerConnection = sansrpc_io::PeerConnection<Smol>;
+
+/// A JSON-RPC server over TCP or any byte stream, newline-framed (see
+/// [`sansrpc_io::Server`]).
+///
+/// ```no_run
+/// use sansrpc::Router;
+/// use sansrpc_smol::Server;
+/// use std::time::Duration;
+///
+/// fn main() -> std::io::Result<()> {
+///     smol::block_on(async {
+///         let mut router = Router::new();
+///         router.method("ping", || "pong").unwrap();
+///         let listener = smol::net::TcpListener::bind("127.0.0.1:5000").await?;
+///         // Dropping `stop` (or `stop.close()`) starts the shutdown.
+///         let (stop, stopped) = async_channel::bounded::<()>(1);
+///         Server::new(router)
+///             .shutdown_timeout(Duration::from_secs(10))
+///             .serve_with_shutdown(listener, async move {
+///                 let _ = stopped.recv().await;
+///             })
+///             .await
+///     })
+/// }
+/// ```
+pub type Server<S = ()> = sansrpc_io::Server<Smol, S>;
+
+/// Serves `router` on `listener` until the task is dropped (see
+/// [`Server`]); [`serve_with_shutdown`] stops on a signal.
+pub async fn serve<S: Clone + Send + Sync + 'static>(
+    listener: TcpListener,
+    router: impl Into<Arc<Router<S>>>,
+) -> io::Result<()> {
+    serve_with_shutdown(listener, router, std::future::pending()).await
+}
+
+/// Serves `router` on `listener` until `signal` completes, then shuts down
+/// gracefully: no new connections, calls in flight finish and are
+/// answered, then it returns.
+pub async fn serve_with_shutdown<S: Clone + Send + Sync + 'static>(
+    listener: TcpListener,
+    router: impl Into<Arc<Router<S>>>,
+    signal: impl Future<Output = ()>,
+) -> io::Result<()> {
+    Server::new(router).serve_with_shutdown(listener, signal).await
+}
+
+/// Serves `router` on one connection over any byte stream; handlers see
+/// `context`. Returns when the peer closed its input and every call was
+/// answered.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use sansrpc::{Context, Transport};
+/// // JSON-RPC over a Unix socket.
+/// let stream = smol::net::unix::UnixStream::connect("/tmp/rpc.sock").await?;
+/// let router = sansrpc::Router::new();
+/// sansrpc_smol::serve_connection(stream, router, Context::builder(Transport::Stream).build()).await
+/// # }
+/// ```
+pub async fn serve_connection<S, IO>(
+    io: IO,
+    router: impl Into<Arc<Router<S>>>,
+    context: Context,
+) -> io::Result<()>
+where
+    S: Clone + Send + Sync + 'static,
+    IO: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    Server::<S>::new(router).serve_connection(io, context).await
+}

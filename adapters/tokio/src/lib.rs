@@ -40,14 +40,172 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! The connection driver is [`sansrpc_io`]'s, written once for every
+//! runtime; this crate is the tokio glue: the [`Tokio`] runtime, tokio's
+//! streams through the `compat` shim, TCP, and the tokio-tungstenite
+//! handshakes for WebSocket.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod client;
-mod driver;
-mod server;
+mod runtime;
 mod ws;
 
-pub use client::{Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT, PeerConnection};
-pub use server::{DEFAULT_READ_BUFFER, Server, serve, serve_connection, serve_with_shutdown};
-pub use ws::{DEFAULT_PING_INTERVAL, WsClose, WsError, WsFrame, WsServer};
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use sansrpc::{Context, Router};
+use tokio::net::TcpListener;
+
+pub use runtime::Tokio;
+pub use sansrpc_io::{
+    ClientError, DEFAULT_PING_INTERVAL, DEFAULT_READ_BUFFER, DEFAULT_TIMEOUT, WsClose, WsError, WsFrame,
+};
+
+/// A handle to a JSON-RPC connection: call and notify the remote (see
+/// [`sansrpc_io::Client`]). Cheap to clone.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use sansrpc::{BatchEntry, RawParams};
+/// use sansrpc_tokio::Client;
+///
+/// let client = Client::connect("127.0.0.1:5000").await?;
+/// let pong: String = client.call("ping", ()).await?;
+/// let diff: i64 = client.call("subtract", [42, 23]).await?;
+/// client.notify("update", [1, 2, 3]).await?;
+/// let quick: String = client.call_timeout("ping", (), Duration::from_millis(100)).await?;
+/// let answers = client
+///     .batch([BatchEntry::call("sum", RawParams::from_json("[1,2,4]")?)])
+///     .await?;
+/// let ws = Client::connect_ws("ws://127.0.0.1:5001/ws").await?;
+/// # Ok(()) }
+/// ```
+pub type Client = sansrpc_io::Client<Tokio>;
+
+/// Options for a [`Client`] or [`PeerConnection`] (see
+/// [`sansrpc_io::ClientBuilder`]).
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// let client = sansrpc_tokio::ClientBuilder::new()
+///     .timeout(Duration::from_secs(5))
+///     .connect("127.0.0.1:5000")
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub type ClientBuilder = sansrpc_io::ClientBuilder<Tokio>;
+
+/// A connection on which both ends may call (see
+/// [`sansrpc_io::PeerConnection`]).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut router = sansrpc::Router::new();
+/// router.method("ask_client", || "client says hi")?;
+/// let peer = sansrpc_tokio::PeerConnection::connect("127.0.0.1:5000", router).await?;
+/// let answer: String = peer.call("hello", ()).await?;
+/// peer.close();
+/// peer.closed().await?;
+/// # Ok(()) }
+/// ```
+pub type PeerConnection = sansrpc_io::PeerConnection<Tokio>;
+
+/// A JSON-RPC server over TCP or any tokio byte stream, newline-framed
+/// (see [`sansrpc_io::Server`] for the limits and the lifecycle).
+///
+/// ```no_run
+/// use sansrpc::Router;
+/// use sansrpc_tokio::Server;
+/// use std::time::Duration;
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let mut router = Router::new();
+///     router.method("ping", || "pong").unwrap();
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+///     Server::new(router)
+///         .shutdown_timeout(Duration::from_secs(10))
+///         .serve_with_shutdown(listener, async {
+///             let _ = tokio::signal::ctrl_c().await;
+///         })
+///         .await
+/// }
+/// ```
+pub type Server<S = ()> = sansrpc_io::Server<Tokio, S>;
+
+/// A JSON-RPC server over WebSocket (see [`sansrpc_io::WsServer`]).
+///
+/// ```no_run
+/// use sansrpc::Router;
+/// use sansrpc_tokio::{Client, WsServer};
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let mut router = Router::new();
+///     router.method("ping", || "pong").unwrap();
+///     let server = WsServer::new(router).on_connect(|_ctx, client: Client| {
+///         tokio::spawn(async move {
+///             let _ = client.notify("server.notice", serde_json::json!({"text": "welcome"})).await;
+///         });
+///     });
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+///     server.serve(listener).await
+/// }
+/// ```
+pub type WsServer<S = ()> = sansrpc_io::WsServer<Tokio, S>;
+
+/// Serves `router` on `listener` (newline-delimited JSON over TCP) until the
+/// task is dropped. See [`Server`] for options.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+/// sansrpc_tokio::serve(listener, sansrpc::Router::new()).await
+/// # }
+/// ```
+pub async fn serve<S: Clone + Send + Sync + 'static>(
+    listener: TcpListener,
+    router: impl Into<Arc<Router<S>>>,
+) -> io::Result<()> {
+    Server::new(router).serve(listener).await
+}
+
+/// Serves `router` on `listener` until `signal` completes, then shuts down
+/// gracefully: no new connections, calls in flight finish and are
+/// answered, then it returns.
+pub async fn serve_with_shutdown<S: Clone + Send + Sync + 'static>(
+    listener: TcpListener,
+    router: impl Into<Arc<Router<S>>>,
+    signal: impl Future<Output = ()>,
+) -> io::Result<()> {
+    Server::new(router).serve_with_shutdown(listener, signal).await
+}
+
+/// Serves `router` on one connection over any byte stream (a Unix socket,
+/// stdio, an accepted TCP stream); handlers see `context`. Returns when the
+/// peer closed its input and every call was answered.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use sansrpc::{Context, Transport};
+/// // JSON-RPC on this process's stdin and stdout.
+/// let stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
+/// let router = sansrpc::Router::new();
+/// sansrpc_tokio::serve_connection(stdio, router, Context::builder(Transport::Stream).build()).await
+/// # }
+/// ```
+pub async fn serve_connection<S, IO>(
+    io: IO,
+    router: impl Into<Arc<Router<S>>>,
+    context: Context,
+) -> io::Result<()>
+where
+    S: Clone + Send + Sync + 'static,
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send,
+{
+    Server::new(router).serve_connection(io, context).await
+}

@@ -46,7 +46,8 @@ where
         .and(warp::header::headers_cloned())
         .and(warp::addr::remote())
         .map(move |ws: Ws, headers: HeaderMap, peer: Option<SocketAddr>| {
-            let server = server.clone();
+            // tungstenite (under warp) answers pings itself.
+            let server = server.clone().library_answers_pings(true);
             let limit = server.library_limit();
             ws.max_message_size(limit)
                 .max_frame_size(limit)

@@ -1,0 +1,313 @@
+//! The one connection loop: the transport's input → the state machine →
+//! the transport's output, with handler answers and caller commands
+//! arriving over channels, and one timer that sleeps until the core's next
+//! deadline. What to do and when to stop is the core's decision
+//! (`poll_timeout`, `handle_timeout`, `is_finished`); this file only moves
+//! things.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_channel::Receiver;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::StreamExt;
+use sansrpc::Connection;
+
+use crate::runtime::{AsyncTimer, Runtime};
+use crate::side::{Command, Done, Side};
+
+/// What a transport read.
+pub(crate) enum Read {
+    /// Input was fed to the connection (or a control frame handled).
+    Data,
+    /// The remote ended its input.
+    Eof,
+    /// The transport ended the connection itself (the reason is kept by
+    /// the transport, for its close).
+    Closed,
+}
+
+/// A byte stream or a frame stream, seen by the driver.
+pub(crate) trait Transport {
+    /// Reads what is available into `conn` (also while it wants no input,
+    /// within a bound, so a paused connection still sees EOF and errors).
+    fn poll_read<C: Connection>(&mut self, cx: &mut Context<'_>, conn: &mut C) -> io::Result<Poll<Read>>;
+    /// Writes what it holds, taking more from `conn` as it goes, until
+    /// the transport blocks or nothing is left; returns whether anything
+    /// was taken or written.
+    fn poll_write<C: Connection>(&mut self, cx: &mut Context<'_>, conn: &mut C) -> io::Result<bool>;
+    /// Whether bytes or frames are held unwritten.
+    fn holds_output(&self) -> bool;
+    /// The transport's own deadline (WebSocket pings).
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    /// Acts on the transport's deadline.
+    fn handle_timeout(&mut self, _now: Instant) {}
+    /// The connection has nothing to do: give back large buffers.
+    fn on_idle(&mut self) {}
+}
+
+/// How the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// The core says the connection is finished.
+    Finished,
+    /// A deadline of the core closed it.
+    TimedOut,
+    /// The transport ended it (see [`Read::Closed`]).
+    Transport,
+    /// The server aborted it.
+    Aborted,
+}
+
+/// Signals from a server to its connections: each fires when its sending
+/// side is dropped.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Signals {
+    /// Stop reading, finish what was handed out, close.
+    pub(crate) shutdown: Option<Pin<Box<Receiver<()>>>>,
+    /// Close at once.
+    pub(crate) abort: Option<Pin<Box<Receiver<()>>>>,
+    /// Whether this connection drains (the server's shutdown began).
+    pub(crate) draining: bool,
+}
+
+fn fired(signal: &mut Option<Pin<Box<Receiver<()>>>>, cx: &mut Context<'_>) -> bool {
+    match signal {
+        Some(rx) => match rx.poll_next_unpin(cx) {
+            Poll::Ready(_) => {
+                *signal = None;
+                true
+            }
+            Poll::Pending => false,
+        },
+        None => false,
+    }
+}
+
+/// Runs one connection until the core says it is finished, a deadline
+/// closes it, the transport ends, or the server aborts it.
+pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
+    transport: &mut T,
+    side: &mut S,
+    done: Receiver<Done>,
+    commands: Option<Receiver<Command>>,
+    signals: &mut Signals,
+) -> io::Result<End> {
+    let mut done = Box::pin(done);
+    let mut commands = commands.map(Box::pin);
+    let mut timer: Option<Pin<Box<dyn AsyncTimer>>> = None;
+    let mut armed: Option<Instant> = None;
+    let mut eof = false;
+    poll_fn(|cx| {
+        // Turns with progress before yielding to the executor, so one busy
+        // connection cannot starve the others on a runtime without a
+        // cooperative budget.
+        let mut budget = 64;
+        loop {
+            let mut progress = false;
+            while let Poll::Ready(Some(d)) = done.poll_next_unpin(cx) {
+                side.on_done(d);
+                progress = true;
+            }
+            while side.can_send() {
+                let Some(rx) = commands.as_mut() else { break };
+                match rx.poll_next_unpin(cx) {
+                    Poll::Ready(Some(c)) => side.on_command(c),
+                    // Every handle is gone: no one can call any more.
+                    Poll::Ready(None) => {
+                        commands = None;
+                        side.machine().close_input();
+                    }
+                    Poll::Pending => break,
+                }
+                progress = true;
+            }
+            progress |= side.step();
+            let m = side.machine();
+            progress |= transport.poll_write(cx, m)?;
+            if !eof && !m.is_timed_out() {
+                match transport.poll_read(cx, m)? {
+                    Poll::Ready(Read::Data) => progress = true,
+                    Poll::Ready(Read::Eof) => {
+                        eof = true;
+                        m.handle_eof();
+                        progress = true;
+                    }
+                    Poll::Ready(Read::Closed) => return Poll::Ready(Ok(End::Transport)),
+                    Poll::Pending => {}
+                }
+            }
+            if fired(&mut signals.abort, cx) {
+                return Poll::Ready(Ok(End::Aborted));
+            }
+            if fired(&mut signals.shutdown, cx) {
+                signals.draining = true;
+                m.close_input();
+                progress = true;
+            }
+            if progress {
+                budget -= 1;
+                if budget == 0 {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            let now = Instant::now();
+            m.handle_timeout(now);
+            transport.handle_timeout(now);
+            if m.is_timed_out() {
+                return Poll::Ready(Ok(End::TimedOut));
+            }
+            if m.is_finished() && !transport.holds_output() {
+                return Poll::Ready(Ok(End::Finished));
+            }
+            if m.is_idle() && !transport.holds_output() {
+                transport.on_idle();
+            }
+            let wake = match (m.poll_timeout(), transport.poll_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let Some(at) = wake else {
+                return Poll::Pending;
+            };
+            let t = timer.get_or_insert_with(|| R::timer(at));
+            if armed != Some(at) {
+                t.as_mut().reset(at);
+                armed = Some(at);
+            }
+            if t.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            armed = None;
+        }
+    })
+    .await
+}
+
+/// The read buffer of a connection that is idle or reads little.
+const SMALL_READ_BUFFER: usize = 2048;
+
+/// A `futures-io` byte stream, newline-framed by the connection's framer.
+pub(crate) struct ByteStream<IO> {
+    io: Pin<Box<IO>>,
+    buf: Vec<u8>,
+    max_buf: usize,
+    /// Bytes read while the connection did not want input (to see EOF and
+    /// errors of a paused connection); bounded by one read buffer.
+    unwanted: usize,
+    out: Vec<u8>,
+    written: usize,
+    unflushed: bool,
+}
+
+impl<IO: AsyncRead + AsyncWrite> ByteStream<IO> {
+    pub(crate) fn new(io: IO, read_buffer: usize) -> Self {
+        let max_buf = read_buffer.max(1);
+        Self {
+            io: Box::pin(io),
+            buf: vec![0; SMALL_READ_BUFFER.min(max_buf)],
+            max_buf,
+            unwanted: 0,
+            out: Vec::new(),
+            written: 0,
+            unflushed: false,
+        }
+    }
+
+    /// Ends the stream cleanly (best effort): the remote sees EOF.
+    pub(crate) async fn close(&mut self) {
+        let _ = poll_fn(|cx| self.io.as_mut().poll_close(cx)).await;
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite> Transport for ByteStream<IO> {
+    fn poll_read<C: Connection>(&mut self, cx: &mut Context<'_>, conn: &mut C) -> io::Result<Poll<Read>> {
+        let wanted = conn.wants_input();
+        if wanted {
+            self.unwanted = 0;
+        } else if self.unwanted >= self.max_buf {
+            return Ok(Poll::Pending);
+        }
+        let n = match self.io.as_mut().poll_read(cx, &mut self.buf) {
+            Poll::Ready(Ok(0)) => return Ok(Poll::Ready(Read::Eof)),
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                return Ok(Poll::Ready(Read::Data));
+            }
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => return Ok(Poll::Pending),
+        };
+        if !wanted {
+            self.unwanted += n;
+        }
+        // Cannot fail: input is only fed before EOF.
+        let _ = conn.handle_input(self.buf.get(..n).unwrap_or_default());
+        if n == self.buf.len() && self.buf.len() < self.max_buf {
+            let len = (self.buf.len() * 2).min(self.max_buf);
+            self.buf.resize(len, 0);
+        }
+        Ok(Poll::Ready(Read::Data))
+    }
+
+    fn poll_write<C: Connection>(&mut self, cx: &mut Context<'_>, conn: &mut C) -> io::Result<bool> {
+        let mut progress = false;
+        loop {
+            if self.written == self.out.len() {
+                self.out.clear();
+                self.written = 0;
+                // Taken only once the last is out, so the core's output
+                // bound is what pauses a peer that does not read.
+                if conn.poll_transmit(&mut self.out).is_none() {
+                    break;
+                }
+                progress = true;
+            }
+            match self
+                .io
+                .as_mut()
+                .poll_write(cx, self.out.get(self.written..).unwrap_or_default())
+            {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    self.written += n;
+                    self.unflushed = true;
+                    conn.handle_transmitted(n);
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(progress),
+            }
+        }
+        if self.unflushed {
+            if let Poll::Ready(r) = self.io.as_mut().poll_flush(cx) {
+                r?;
+                self.unflushed = false;
+            }
+        }
+        Ok(progress)
+    }
+
+    fn holds_output(&self) -> bool {
+        self.written < self.out.len() || self.unflushed
+    }
+
+    fn on_idle(&mut self) {
+        let small = SMALL_READ_BUFFER.min(self.max_buf);
+        if self.buf.len() > small {
+            self.buf = vec![0; small];
+        }
+        if self.out.capacity() > small {
+            self.out = Vec::new();
+        }
+    }
+}
+
+/// How long a graceful close waits for the remote, at most.
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(2);

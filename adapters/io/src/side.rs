@@ -1,0 +1,342 @@
+//! The application end of a connection: the state machine, the handlers it
+//! runs, and the callers waiting for answers. The driver (`driver.rs`)
+//! moves bytes; a side decides nothing about the lifecycle (the core does).
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_channel::{Receiver, Sender};
+use sansrpc::{
+    BatchEntry, CallFailure, ClientConnection, ClientEvent, Connection, Context, Dispatch, Framer, Outcome,
+    Peer, RawParams, Requester, Router, ServerConnection, Settled, Ticket,
+};
+use serde_json::value::RawValue;
+
+use crate::error::ClientError;
+use crate::runtime::Task;
+
+/// What a handler task sends back to its connection.
+pub(crate) enum Done {
+    /// A call's outcome.
+    Answer(Ticket, Outcome),
+    /// A background notification finished.
+    Notified,
+}
+
+pub(crate) type Reply<T> = Sender<Result<T, ClientError>>;
+
+/// A request from a [`crate::Client`] handle to its connection task.
+pub(crate) enum Command {
+    Call {
+        method: String,
+        params: RawParams,
+        deadline: Option<Instant>,
+        reply: Reply<Box<RawValue>>,
+    },
+    Notify {
+        method: String,
+        params: RawParams,
+        reply: Reply<()>,
+    },
+    Batch {
+        entries: Vec<BatchEntry>,
+        deadline: Option<Instant>,
+        reply: Reply<Vec<Option<Outcome>>>,
+    },
+    Close,
+}
+
+/// The application end of a connection, as the driver sees it.
+pub(crate) trait Side: Send {
+    type M: Connection + Send;
+    fn machine(&mut self) -> &mut Self::M;
+    /// Runs every event the machine has; returns whether there was any.
+    fn step(&mut self) -> bool;
+    /// Takes what a handler task sent back.
+    fn on_done(&mut self, done: Done);
+    /// Runs a caller's command (a side that makes no calls has none).
+    fn on_command(&mut self, command: Command);
+    /// Whether a caller's command may be taken now.
+    fn can_send(&self) -> bool;
+}
+
+/// Runs a connection's handlers: inline when they are ready at once, else
+/// as tasks that end with the connection.
+pub(crate) struct Dispatcher<S> {
+    router: Arc<Router<S>>,
+    context: Context,
+    done: Sender<Done>,
+    spawn: fn(Task),
+    /// Dropped with the connection: every handler task still running is
+    /// dropped then (its `gone.recv()` resolves).
+    _alive: Sender<()>,
+    gone: Receiver<()>,
+}
+
+/// What became of one dispatched event.
+enum Ran {
+    /// A call answered at once.
+    Answered(Ticket, Outcome),
+    /// A notification that runs on in the background.
+    Background,
+    /// Nothing for the connection to do now.
+    Nothing,
+}
+
+impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
+    pub(crate) fn new(router: Arc<Router<S>>, context: Context, done: Sender<Done>, spawn: fn(Task)) -> Self {
+        let (alive, gone) = async_channel::bounded(1);
+        Self {
+            router,
+            context,
+            done,
+            spawn,
+            _alive: alive,
+            gone,
+        }
+    }
+
+    /// Spawns `fut`, to be dropped when the connection ends.
+    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        let gone = self.gone.clone();
+        (self.spawn)(Box::pin(async move {
+            let (fut, gone) = (pin!(fut), pin!(gone.recv()));
+            futures_util::future::select(fut, gone).await;
+        }));
+    }
+
+    fn run(&self, event: sansrpc::Event) -> Ran {
+        use futures_util::FutureExt;
+        match self.router.dispatch(event, &self.context) {
+            Dispatch::Call(ticket, mut fut) => {
+                if let Some(outcome) = (&mut fut).now_or_never() {
+                    return Ran::Answered(ticket, outcome);
+                }
+                let done = self.done.clone();
+                self.spawn(async move {
+                    let outcome = fut.await;
+                    let _ = done.try_send(Done::Answer(ticket, outcome));
+                });
+            }
+            Dispatch::Notification(mut fut) => {
+                if (&mut fut).now_or_never().is_some() {
+                    return Ran::Nothing;
+                }
+                let done = self.done.clone();
+                self.spawn(async move {
+                    fut.await;
+                    let _ = done.try_send(Done::Notified);
+                });
+                return Ran::Background;
+            }
+        }
+        Ran::Nothing
+    }
+}
+
+fn log_misuse(r: Result<(), sansrpc::UsageError>) {
+    if let Err(e) = r {
+        tracing::error!("answering a call: {e}");
+    }
+}
+
+/// A server connection task's side.
+pub(crate) struct ServerSide<S, F> {
+    pub(crate) conn: ServerConnection<F>,
+    pub(crate) dispatcher: Dispatcher<S>,
+}
+
+impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for ServerSide<S, F> {
+    type M = ServerConnection<F>;
+    fn machine(&mut self) -> &mut Self::M {
+        &mut self.conn
+    }
+    fn step(&mut self) -> bool {
+        let mut took = false;
+        while let Some(event) = self.conn.poll_event() {
+            took = true;
+            match self.dispatcher.run(event) {
+                Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
+                Ran::Background => self.conn.notification_started(),
+                Ran::Nothing => {}
+            }
+        }
+        took
+    }
+    fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Answer(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
+            Done::Notified => self.conn.notification_finished(),
+        }
+    }
+    fn on_command(&mut self, _: Command) {}
+    fn can_send(&self) -> bool {
+        false
+    }
+}
+
+/// Who waits for which answer: the core's [`sansrpc::Waiters`] with reply
+/// channels.
+#[derive(Default)]
+pub(crate) struct Waiters(sansrpc::Waiters<Reply<Box<RawValue>>, Reply<Vec<Option<Outcome>>>>);
+
+impl Waiters {
+    fn command(&mut self, m: &mut impl Requester, command: Command) {
+        match command {
+            Command::Call {
+                method,
+                params,
+                deadline,
+                reply,
+            } => match self.retry(m, |m| m.call(&method, params.clone(), deadline)) {
+                Ok(id) => self.0.call(id, reply),
+                Err(e) => {
+                    let _ = reply.try_send(Err(e.into()));
+                }
+            },
+            Command::Notify {
+                method,
+                params,
+                reply,
+            } => {
+                let _ = reply.try_send(m.notify(&method, params).map_err(Into::into));
+            }
+            Command::Batch {
+                entries,
+                deadline,
+                reply,
+            } => match self.retry(m, |m| m.batch(entries.clone(), deadline)) {
+                Ok(ids) => {
+                    if let Some(settled) = self.0.batch(&ids, reply) {
+                        deliver(settled);
+                    }
+                }
+                Err(e) => {
+                    let _ = reply.try_send(Err(e.into()));
+                }
+            },
+            Command::Close => m.close_input(),
+        }
+    }
+
+    /// Runs `send`; when the in-flight limit refuses it, first forgets the
+    /// calls whose callers gave up (dropped their future), then tries once
+    /// more.
+    fn retry<M: Requester, T>(
+        &mut self,
+        m: &mut M,
+        mut send: impl FnMut(&mut M) -> Result<T, sansrpc::UsageError>,
+    ) -> Result<T, sansrpc::UsageError> {
+        match send(m) {
+            Err(sansrpc::UsageError::TooManyInFlight(_)) => {
+                for id in self.0.forget_gone(Sender::is_closed, Sender::is_closed) {
+                    m.cancel(&id);
+                }
+                send(m)
+            }
+            other => other,
+        }
+    }
+
+    fn on_event(&mut self, event: ClientEvent) {
+        if let Some(settled) = self.0.on_event(event) {
+            deliver(settled);
+        }
+    }
+}
+
+fn failure(f: CallFailure) -> ClientError {
+    match f {
+        CallFailure::TimedOut => ClientError::TimedOut,
+        _ => ClientError::Closed,
+    }
+}
+
+/// Sends a settled wait's result to its caller (who may have gone away).
+fn deliver(settled: Settled<Reply<Box<RawValue>>, Reply<Vec<Option<Outcome>>>>) {
+    match settled {
+        Settled::Call(reply, fate) => {
+            let _ = reply.try_send(fate.map_err(failure).and_then(|o| o.map_err(ClientError::Rpc)));
+        }
+        Settled::Batch(reply, fate) => {
+            let _ = reply.try_send(fate.map_err(failure));
+        }
+        Settled::Unexpected(e) => tracing::debug!("ignoring unexpected message: {e}"),
+        _ => {}
+    }
+}
+
+/// A client connection task's side.
+pub(crate) struct ClientSide<F> {
+    pub(crate) conn: ClientConnection<F>,
+    pub(crate) waiters: Waiters,
+}
+
+impl<F: Framer + Send> Side for ClientSide<F> {
+    type M = ClientConnection<F>;
+    fn machine(&mut self) -> &mut Self::M {
+        &mut self.conn
+    }
+    fn step(&mut self) -> bool {
+        let mut took = false;
+        while let Some(event) = self.conn.poll_event() {
+            took = true;
+            self.waiters.on_event(event);
+        }
+        took
+    }
+    fn on_done(&mut self, _: Done) {}
+    fn on_command(&mut self, command: Command) {
+        self.waiters.command(&mut self.conn, command);
+    }
+    fn can_send(&self) -> bool {
+        !self.conn.is_output_full()
+    }
+}
+
+/// A peer connection task's side: serves a router and makes calls.
+pub(crate) struct PeerSide<S, F> {
+    pub(crate) conn: Peer<F>,
+    pub(crate) waiters: Waiters,
+    pub(crate) dispatcher: Dispatcher<S>,
+}
+
+impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F> {
+    type M = Peer<F>;
+    fn machine(&mut self) -> &mut Self::M {
+        &mut self.conn
+    }
+    fn step(&mut self) -> bool {
+        let mut took = false;
+        while let Some(event) = self.conn.poll_event() {
+            took = true;
+            let event = match event.into_event() {
+                Ok(event) => event,
+                Err(client_event) => {
+                    self.waiters.on_event(client_event);
+                    continue;
+                }
+            };
+            match self.dispatcher.run(event) {
+                Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
+                Ran::Background => self.conn.notification_started(),
+                Ran::Nothing => {}
+            }
+        }
+        took
+    }
+    fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Answer(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
+            Done::Notified => self.conn.notification_finished(),
+        }
+    }
+    fn on_command(&mut self, command: Command) {
+        self.waiters.command(&mut self.conn, command);
+    }
+    fn can_send(&self) -> bool {
+        !self.conn.is_output_full()
+    }
+}
