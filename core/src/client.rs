@@ -9,8 +9,8 @@ use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
 use crate::message::{Accept, Incoming, Message, RawParams, Response, parse_message};
-use crate::version::Version;
 use crate::shell::Shell;
+use crate::version::Version;
 
 /// What happened to the calls of a [`ClientConnection`], produced by
 /// [`ClientConnection::poll_event`].
@@ -796,7 +796,9 @@ pub(crate) fn accept_responses<E: From<ClientEvent>>(
     let not_a_response = || Error::invalid_request().with_reason("expected a response");
     match message {
         Message::Rejected(error) => caller.handle_invalid(&Id::null(), &error, events),
-        Message::Single(Incoming::Response(r)) | Message::V1(Incoming::Response(r)) => caller.handle_single(r, events),
+        Message::Single(Incoming::Response(r)) | Message::V1(Incoming::Response(r)) => {
+            caller.handle_single(r, events)
+        }
         Message::Single(Incoming::Invalid { id, error }) | Message::V1(Incoming::Invalid { id, error }) => {
             caller.handle_invalid(&id, &error, events)
         }

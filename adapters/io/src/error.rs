@@ -23,4 +23,3 @@ pub enum ClientError {
     #[error("the result does not fit the requested type: {0}")]
     Decode(#[source] serde_json::Error),
 }
-

@@ -529,6 +529,12 @@ pub(crate) fn run_python_client(url: &str) {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".venv/bin/python"));
     if !python.exists() {
+        // With `CI` set, a missing peer is a failure, never a silent skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and there is no Python at {}: run `bash .ci/setup`",
+            python.display()
+        );
         println!(
             "skipped: no Python at {} (set SANSRPC_PYTHON, or create the venv: \
              python3 -m venv .venv && .venv/bin/pip install -r interop/requirements.txt)",
