@@ -78,6 +78,9 @@ impl ConnectionState {
 pub struct ResponseParts {
     /// Headers to add to the HTTP response.
     pub headers: HeaderMap,
+    /// Whether the answer may be compressed, when a handler said so with
+    /// [`Context::set_compression`]; `None` leaves it to the endpoint.
+    pub compression: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -284,6 +287,29 @@ impl Context {
     /// example `"session=abc; Path=/; HttpOnly"`.
     pub fn set_cookie(&self, cookie: &str) -> bool {
         self.set_response_header("set-cookie", cookie)
+    }
+
+    /// Allows (`true`) or forbids (`false`) compressing this answer, over
+    /// the endpoint's own switch (the HTTP adapters gzip an answer above
+    /// their threshold when the client accepts it). When calls of one batch
+    /// disagree, `false` wins: a handler that refuses compression (say, for
+    /// an answer mixing secrets with text the peer chose) is never
+    /// overruled.
+    ///
+    /// ```
+    /// use sansrpc::Context;
+    ///
+    /// let ctx = Context::default();
+    /// assert_eq!(ctx.response_parts().compression, None);
+    /// ctx.set_compression(true);
+    /// assert_eq!(ctx.response_parts().compression, Some(true));
+    /// ctx.set_compression(false);
+    /// ctx.set_compression(true);
+    /// assert_eq!(ctx.response_parts().compression, Some(false));
+    /// ```
+    pub fn set_compression(&self, allow: bool) {
+        let mut parts = self.response();
+        parts.compression = Some(allow && parts.compression != Some(false));
     }
 
     /// A copy of what handlers asked to send back; adapters read it after

@@ -2,9 +2,22 @@
 //!
 //! `POST` with a JSON body; `200` + `application/json` for any JSON-RPC
 //! answer (errors included); `204` with no body for a notification or an
-//! all-notification batch; `405` with `Allow: POST` for another method;
-//! `413` for a body over the limit; `415` for a content type that is not
-//! JSON.
+//! all-notification batch (at once: the notifications run in the
+//! background, see [`Endpoint::run`]); `405` with `Allow: POST` for another
+//! method; `413` for a body over the limit (decoded or not); `415` for a
+//! content type that is not JSON or a content encoding that is not gzip.
+//!
+//! [`Endpoint`] applies all of it, plus what [`HttpOptions`] switches on:
+//! CORS ([`Cors`]), the JSONP fallback on `GET`, and gzip for answers. An
+//! adapter only converts its framework's types:
+//!
+//! ```text
+//! endpoint.begin(method, tail, query, headers)
+//!   Respond(reply)            → send it
+//!   ReadBody(exchange, body)  → body.push(chunk)… → endpoint.run(exchange, body.finish()?, peer, spawn)
+//!                               (an error: exchange.reject(error))
+//!   Run(exchange, message)    → endpoint.run(exchange, message, peer, spawn)
+//! ```
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
@@ -25,6 +38,9 @@ pub enum HttpReject {
     /// short or a broken chunked encoding (`400`).
     #[error("bad request: the body cannot be read")]
     BadRequest,
+    /// The request's `Content-Encoding` is not `gzip` or `identity` (`415`).
+    #[error("unsupported content encoding: send gzip or identity")]
+    UnsupportedEncoding,
     /// The body did not arrive within [`crate::Limits::idle_timeout`]
     /// (`408`, with `Connection: close`): a slow-drip peer.
     #[error("request timeout: the body did not arrive in time")]
@@ -36,7 +52,7 @@ impl HttpReject {
     pub fn status(self) -> StatusCode {
         match self {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::UnsupportedEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -64,6 +80,7 @@ impl HttpReject {
         match self {
             Self::MethodNotAllowed => "method not allowed: JSON-RPC requests use POST\n",
             Self::UnsupportedMediaType => "unsupported media type: send application/json\n",
+            Self::UnsupportedEncoding => "unsupported content encoding: send gzip or identity\n",
             Self::PayloadTooLarge => "payload too large\n",
             Self::BadRequest => "bad request: the body cannot be read\n",
             Self::RequestTimeout => "request timeout: the body did not arrive in time\n",
@@ -224,3 +241,1176 @@ pub fn answer_status(answer: Option<&[u8]>) -> StatusCode {
 
 /// The `Content-Type` of every JSON-RPC answer.
 pub const JSON_CONTENT_TYPE: &str = "application/json";
+
+// ---------------------------------------------------------------------------
+// The endpoint: CORS, JSONP, compression, background notifications.
+
+pub use ::http::{HeaderName, Method as HttpMethod};
+
+/// Which origins a [`Cors`] policy lets in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Origins {
+    Any,
+    List(Vec<String>),
+}
+
+/// A CORS policy (opt-in, see [`HttpOptions::cors`]): which origins may
+/// call the endpoint from a browser, which request headers they may send,
+/// which answer headers their scripts may read, whether cookies go along,
+/// and how long a browser may cache a preflight.
+///
+/// A preflight `OPTIONS` from an allowed origin gets `204` with the
+/// `Access-Control-Allow-*` headers; one from another origin gets `403`
+/// and no CORS header. Answers to an allowed origin carry
+/// `Access-Control-Allow-Origin` (`*` for [`Cors::any`] without
+/// credentials, else the origin itself, with `Vary: Origin`).
+///
+/// ```
+/// use std::time::Duration;
+/// use sansrpc::http::{Cors, HeaderName};
+///
+/// let cors = Cors::origins(["https://app.example", "http://localhost:3000"])
+///     .allow_headers([HeaderName::from_static("content-type"), HeaderName::from_static("x-token")])
+///     .expose_headers([HeaderName::from_static("x-request-id")])
+///     .credentials(true)
+///     .max_age(Duration::from_secs(600));
+/// assert!(cors.allows("https://app.example"));
+/// assert!(!cors.allows("https://evil.example"));
+/// assert!(Cors::any().allows("https://anyone.example"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cors {
+    origins: Origins,
+    allow_headers: Vec<HeaderName>,
+    expose_headers: Vec<HeaderName>,
+    credentials: bool,
+    max_age: Option<std::time::Duration>,
+}
+
+impl Cors {
+    fn with(origins: Origins) -> Self {
+        Self {
+            origins,
+            allow_headers: vec![header::CONTENT_TYPE],
+            expose_headers: Vec::new(),
+            credentials: false,
+            max_age: None,
+        }
+    }
+
+    /// Any origin may call. With [`Cors::credentials`] the answer names the
+    /// caller's origin (browsers refuse `*` with credentials), else `*`.
+    pub fn any() -> Self {
+        Self::with(Origins::Any)
+    }
+
+    /// Only these origins (`scheme://host[:port]`, compared without regard
+    /// to ASCII case) may call.
+    pub fn origins<I>(origins: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        Self::with(Origins::List(
+            origins
+                .into_iter()
+                .map(|o| o.into().to_ascii_lowercase())
+                .collect(),
+        ))
+    }
+
+    /// The request headers a page may send (`Access-Control-Allow-Headers`
+    /// of a preflight). Default: `content-type`, which a JSON `POST` needs.
+    pub fn allow_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
+        self.allow_headers = names.into_iter().collect();
+        self
+    }
+
+    /// The answer headers a page's script may read beyond the safelisted
+    /// ones (`Access-Control-Expose-Headers`). Default: none.
+    pub fn expose_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
+        self.expose_headers = names.into_iter().collect();
+        self
+    }
+
+    /// Whether pages may send cookies and read answers to credentialed
+    /// requests (`Access-Control-Allow-Credentials: true`). Default: no.
+    pub fn credentials(mut self, allow: bool) -> Self {
+        self.credentials = allow;
+        self
+    }
+
+    /// How long a browser may cache a preflight (`Access-Control-Max-Age`,
+    /// whole seconds). Default: unset (the browser's own default).
+    pub fn max_age(mut self, age: std::time::Duration) -> Self {
+        self.max_age = Some(age);
+        self
+    }
+
+    /// Whether `origin` (an `Origin` header's value) may call.
+    pub fn allows(&self, origin: &str) -> bool {
+        match &self.origins {
+            Origins::Any => true,
+            Origins::List(list) => list.iter().any(|o| o.eq_ignore_ascii_case(origin)),
+        }
+    }
+
+    /// Whether answers depend on the request's `Origin` (then they say
+    /// `Vary: Origin`).
+    fn varies(&self) -> bool {
+        self.origins != Origins::Any || self.credentials
+    }
+
+    /// The `Access-Control-Allow-Origin` value for an allowed `origin`.
+    fn allow_origin(&self, origin: &HeaderValue) -> HeaderValue {
+        if self.varies() {
+            origin.clone()
+        } else {
+            HeaderValue::from_static("*")
+        }
+    }
+}
+
+fn join_names(names: &[HeaderName]) -> Option<HeaderValue> {
+    let joined = names
+        .iter()
+        .map(HeaderName::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Header names are tokens, so the joined list is a valid value.
+    (!joined.is_empty())
+        .then(|| HeaderValue::from_str(&joined).ok())
+        .flatten()
+}
+
+/// How an HTTP endpoint behaves beyond plain JSON-RPC over `POST`: CORS,
+/// the JSONP fallback on `GET`, and compression of answers. The same value
+/// configures `sansrpc-actix` and `sansrpc-warp`, which then answer with
+/// the same bytes.
+///
+/// ```
+/// use sansrpc::http::{Cors, HttpOptions};
+///
+/// let options = HttpOptions::new()
+///     .cors(Cors::any())
+///     .jsonp(true)
+///     .compression(true)
+///     .compression_threshold(512);
+/// assert!(options.jsonp_enabled());
+/// assert_eq!(HttpOptions::default().compression_threshold_bytes(), 1024);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpOptions {
+    cors: Option<Cors>,
+    jsonp: bool,
+    compression: bool,
+    threshold: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpOptions {
+    /// Plain JSON-RPC over `POST`: no CORS, no JSONP, no compression unless
+    /// a handler asks for it ([`Context::set_compression`]).
+    pub fn new() -> Self {
+        Self {
+            cors: None,
+            jsonp: false,
+            compression: false,
+            threshold: 1024,
+        }
+    }
+
+    /// Answers browsers of other origins by this policy (and preflight
+    /// `OPTIONS` requests; `405` answers then list `OPTIONS` in `Allow`).
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// The JSONP fallback: `GET <endpoint>/<method>?jsonp=<callback>&name=value...`
+    /// calls `<method>` with the query's pairs as named string params (or
+    /// with `params=<JSON>` as its params) and answers
+    /// `<callback>(<the JSON-RPC response>);` as `application/javascript`.
+    ///
+    /// The call's id is the callback name. The callback must match
+    /// `^[A-Za-z_$][A-Za-z0-9_$.]{0,127}$`; the query string is bounded by
+    /// [`Limits::max_message_bytes`](crate::Limits) (`414` past it); a bad
+    /// query gets `400` with a plain explanation that repeats none of it.
+    pub fn jsonp(mut self, enable: bool) -> Self {
+        self.jsonp = enable;
+        self
+    }
+
+    /// The server-wide switch: gzip answers longer than the threshold when
+    /// the request's `Accept-Encoding` allows it. A handler's
+    /// [`Context::set_compression`] overrides it for its request. Default:
+    /// off.
+    pub fn compression(mut self, enable: bool) -> Self {
+        self.compression = enable;
+        self
+    }
+
+    /// Answers of at most this many bytes are never compressed. Default:
+    /// 1024.
+    pub fn compression_threshold(mut self, bytes: usize) -> Self {
+        self.threshold = bytes;
+        self
+    }
+
+    /// The CORS policy, if any.
+    pub fn cors_policy(&self) -> Option<&Cors> {
+        self.cors.as_ref()
+    }
+
+    /// Whether the JSONP fallback is on.
+    pub fn jsonp_enabled(&self) -> bool {
+        self.jsonp
+    }
+
+    /// Whether answers are compressed unless a handler says otherwise.
+    pub fn compression_enabled(&self) -> bool {
+        self.compression
+    }
+
+    /// The compression threshold in bytes.
+    pub fn compression_threshold_bytes(&self) -> usize {
+        self.threshold
+    }
+}
+
+/// How a request's `Accept-Encoding` ranks gzip: `true` when gzip (or
+/// `x-gzip`, or `*`) has a non-zero q-value at least that of an explicit
+/// `identity`. Without the header, or with gzip refused (`gzip;q=0`, or
+/// not named), the answer goes uncompressed: identity is the fallback.
+///
+/// ```
+/// use sansrpc::http::accepts_gzip;
+///
+/// assert!(accepts_gzip("gzip, deflate, br"));
+/// assert!(accepts_gzip("br;q=1.0, gzip;q=0.8, *;q=0.1"));
+/// assert!(accepts_gzip("*"));
+/// assert!(!accepts_gzip("gzip;q=0"));
+/// assert!(!accepts_gzip("deflate"));
+/// assert!(!accepts_gzip("gzip;q=0.5, identity"));
+/// assert!(!accepts_gzip("*;q=1, gzip;q=0"));
+/// ```
+pub fn accepts_gzip(accept_encoding: &str) -> bool {
+    let mut gzip = None;
+    let mut star = None;
+    let mut identity = None;
+    for item in accept_encoding.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1000;
+        for param in parts {
+            if let Some((name, value)) = param.split_once('=') {
+                if name.trim().eq_ignore_ascii_case("q") {
+                    q = parse_qvalue(value.trim()).unwrap_or(0);
+                }
+            }
+        }
+        let slot = match coding.as_str() {
+            "gzip" | "x-gzip" => &mut gzip,
+            "*" => &mut star,
+            "identity" => &mut identity,
+            _ => continue,
+        };
+        // Of repeated entries the best one counts.
+        *slot = Some(slot.map_or(q, |old: u16| old.max(q)));
+    }
+    let gzip = gzip.or(star).unwrap_or(0);
+    gzip > 0 && identity.is_none_or(|id| gzip >= id)
+}
+
+/// A q-value (RFC 9110 §12.4.2) in thousandths; `None` if malformed.
+fn parse_qvalue(v: &str) -> Option<u16> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_value = format!("{frac:0<3}").parse::<u16>().ok()?;
+    match int {
+        "0" => Some(frac_value),
+        "1" if frac_value == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// Whether `name` is a safe JSONP callback:
+/// `^[A-Za-z_$][A-Za-z0-9_$.]{0,127}$`.
+///
+/// ```
+/// use sansrpc::http::is_valid_callback;
+///
+/// assert!(is_valid_callback("jsonpCallback_129620"));
+/// assert!(is_valid_callback("$.handlers.cb"));
+/// assert!(!is_valid_callback("alert(1)//"));
+/// assert!(!is_valid_callback("1abc"));
+/// assert!(!is_valid_callback(""));
+/// assert!(!is_valid_callback(&"a".repeat(129)));
+/// ```
+pub fn is_valid_callback(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'$');
+    first_ok
+        && name.len() <= 128
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'.')
+}
+
+/// A refusal of the endpoint, with the body and extra headers it needs.
+fn plain(status: StatusCode, body: &'static str) -> Reply {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Reply {
+        status,
+        headers,
+        body: bytes::Bytes::from_static(body.as_bytes()),
+    }
+}
+
+/// Why a JSONP `GET` is refused (`400`, `404` or `414`), with a text that
+/// repeats nothing of the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JsonpReject {
+    NoCallback,
+    BadCallback,
+    BadQuery,
+    ParamsNotJson,
+    ParamsAndPairs,
+    UriTooLong,
+    NotFound,
+}
+
+impl JsonpReject {
+    fn reply(self) -> Reply {
+        match self {
+            Self::NoCallback => plain(
+                StatusCode::BAD_REQUEST,
+                "bad request: a JSONP call needs a callback: ?jsonp=<name>\n",
+            ),
+            Self::BadCallback => plain(
+                StatusCode::BAD_REQUEST,
+                "bad request: the jsonp callback must match ^[A-Za-z_$][A-Za-z0-9_$.]{0,127}$\n",
+            ),
+            Self::BadQuery => plain(
+                StatusCode::BAD_REQUEST,
+                "bad request: the query string is not UTF-8 name=value pairs with each name once\n",
+            ),
+            Self::ParamsNotJson => plain(
+                StatusCode::BAD_REQUEST,
+                "bad request: the params value is not one JSON value\n",
+            ),
+            Self::ParamsAndPairs => plain(
+                StatusCode::BAD_REQUEST,
+                "bad request: send either params=<JSON> or name=value pairs, not both\n",
+            ),
+            Self::UriTooLong => plain(StatusCode::URI_TOO_LONG, "uri too long\n"),
+            Self::NotFound => plain(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+}
+
+fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
+    let replaced;
+    let s = if plus_is_space && s.contains('+') {
+        replaced = s.replace('+', " ");
+        &replaced
+    } else {
+        s
+    };
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+/// Builds the JSON-RPC request of a JSONP `GET`, and its callback.
+fn jsonp_request(method_segment: &str, query: &str, max: usize) -> Result<(String, Vec<u8>), JsonpReject> {
+    if method_segment.contains('/') {
+        return Err(JsonpReject::NotFound);
+    }
+    if method_segment.len().saturating_add(query.len()) > max {
+        return Err(JsonpReject::UriTooLong);
+    }
+    let method = percent_decode(method_segment, false).ok_or(JsonpReject::BadQuery)?;
+    let mut callback = None;
+    let mut params_json = None;
+    let mut pairs = serde_json::Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decode(name, true).ok_or(JsonpReject::BadQuery)?;
+        let value = percent_decode(value, true).ok_or(JsonpReject::BadQuery)?;
+        let duplicate = match name.as_str() {
+            "jsonp" => callback.replace(value).is_some(),
+            "params" => params_json.replace(value).is_some(),
+            _ => pairs.insert(name, serde_json::Value::String(value)).is_some(),
+        };
+        if duplicate {
+            return Err(JsonpReject::BadQuery);
+        }
+    }
+    let callback = callback.ok_or(JsonpReject::NoCallback)?;
+    if !is_valid_callback(&callback) {
+        return Err(JsonpReject::BadCallback);
+    }
+    let params = match params_json {
+        Some(_) if !pairs.is_empty() => return Err(JsonpReject::ParamsAndPairs),
+        Some(json) => {
+            // Exactly one JSON value, so splicing it in cannot add members.
+            serde_json::from_str::<&serde_json::value::RawValue>(&json)
+                .map_err(|_| JsonpReject::ParamsNotJson)?;
+            Some(json)
+        }
+        None if pairs.is_empty() => None,
+        None => Some(serde_json::Value::Object(pairs).to_string()),
+    };
+    let quoted = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+    let mut message = format!(r#"{{"jsonrpc":"2.0","method":{}"#, quoted(&method));
+    if let Some(params) = params {
+        message.push_str(r#","params":"#);
+        message.push_str(&params);
+    }
+    message.push_str(&format!(r#","id":{}}}"#, quoted(&callback)));
+    Ok((callback, message.into_bytes()))
+}
+
+/// An HTTP answer, as the adapters send it: status, headers, body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The status.
+    pub status: StatusCode,
+    /// Every header to send (the framework adds `Content-Length`, `Date`).
+    pub headers: HeaderMap,
+    /// The body, already encoded.
+    pub body: bytes::Bytes,
+}
+
+/// Counts the notifications an endpoint runs in the background, up to
+/// [`Limits::max_background_notifications`](crate::Limits).
+///
+/// ```
+/// use sansrpc::http::Background;
+///
+/// let background = Background::new(1);
+/// let held = background.try_hold(Box::pin(async {})).ok().unwrap();
+/// assert_eq!(background.running(), 1);
+/// // Full: the next one is handed back, to run inside its request.
+/// assert!(background.try_hold(Box::pin(async {})).is_err());
+/// drop(held); // finished, or dropped unfinished: the slot is free again
+/// assert_eq!(background.running(), 0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Background {
+    running: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    max: usize,
+}
+
+/// Frees a background slot when the notification holding it ends.
+struct Slot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl Background {
+    /// A counter allowing `max` notifications at once.
+    pub fn new(max: usize) -> Self {
+        Self {
+            running: std::sync::Arc::default(),
+            max,
+        }
+    }
+
+    /// How many notifications run in the background now.
+    pub fn running(&self) -> usize {
+        self.running.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The bound.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Takes a slot for `run`: `Ok` with a future that holds the slot until
+    /// it ends (spawn it), or `Err(run)` when every slot is taken.
+    #[allow(clippy::result_large_err)]
+    pub fn try_hold(&self, run: crate::BoxFuture<()>) -> Result<crate::BoxFuture<()>, crate::BoxFuture<()>> {
+        use std::sync::atomic::Ordering;
+        let taken = self
+            .running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return Err(run);
+        }
+        let slot = Slot(self.running.clone());
+        Ok(Box::pin(async move {
+            run.await;
+            drop(slot);
+        }))
+    }
+}
+
+/// Reads a request body within the message limit, decoding
+/// `Content-Encoding: gzip` on the fly: both the bytes read and the bytes
+/// they decode to are bounded by the limit, so a gzip bomb is refused
+/// (`413`) after reading no more than the limit.
+///
+/// ```
+/// use std::io::Write;
+/// use sansrpc::http::{BodyReader, HttpReject};
+///
+/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+/// gz.write_all(&[b' '; 100_000]).unwrap();
+/// let bomb = gz.finish().unwrap();
+/// assert!(bomb.len() < 1024);
+///
+/// let mut body = BodyReader::new(1024, true);
+/// assert_eq!(body.push(&bomb), Err(HttpReject::PayloadTooLarge));
+/// ```
+#[derive(Debug)]
+pub struct BodyReader {
+    max: usize,
+    read: usize,
+    body: Decoding,
+}
+
+#[derive(Debug)]
+enum Decoding {
+    Identity(BodyLimit),
+    Gzip(Box<flate2::write::GzDecoder<Decoded>>),
+}
+
+/// Where decoded bytes go: a [`BodyLimit`] that remembers an overflow (the
+/// decoder reports it as an I/O error).
+#[derive(Debug)]
+struct Decoded {
+    body: BodyLimit,
+    over: bool,
+}
+
+impl std::io::Write for Decoded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.body.push(buf).is_err() {
+            self.over = true;
+            return Err(std::io::Error::other("over the limit"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl BodyReader {
+    /// A reader for bodies of at most `max` bytes (before and after
+    /// decoding), gzip-decoding if `gzip`.
+    pub fn new(max: usize, gzip: bool) -> Self {
+        let body = if gzip {
+            Decoding::Gzip(Box::new(flate2::write::GzDecoder::new(Decoded {
+                body: BodyLimit::new(max),
+                over: false,
+            })))
+        } else {
+            Decoding::Identity(BodyLimit::new(max))
+        };
+        Self { max, read: 0, body }
+    }
+
+    /// Adds a chunk as read from the socket: `PayloadTooLarge` over the
+    /// limit, `BadRequest` for a broken gzip stream.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), HttpReject> {
+        if chunk.len() > self.max.saturating_sub(self.read) {
+            // Nothing more is kept or decoded.
+            self.max = 0;
+            return Err(HttpReject::PayloadTooLarge);
+        }
+        self.read += chunk.len();
+        match &mut self.body {
+            Decoding::Identity(body) => body.push(chunk),
+            Decoding::Gzip(decoder) => {
+                use std::io::Write;
+                let result = decoder.write_all(chunk);
+                result.map_err(|_| gzip_error(decoder.get_ref()))
+            }
+        }
+    }
+
+    /// Bytes read so far (before decoding).
+    pub fn bytes_read(&self) -> usize {
+        self.read
+    }
+
+    /// The whole (decoded) body; `BadRequest` for a gzip stream cut short.
+    pub fn finish(self) -> Result<bytes::Bytes, HttpReject> {
+        match self.body {
+            Decoding::Identity(body) => Ok(body.finish()),
+            Decoding::Gzip(mut decoder) => {
+                if decoder.try_finish().is_err() {
+                    return Err(gzip_error(decoder.get_ref()));
+                }
+                let decoded = decoder.finish().map_err(|_| HttpReject::BadRequest)?;
+                Ok(decoded.body.finish())
+            }
+        }
+    }
+}
+
+fn gzip_error(decoded: &Decoded) -> HttpReject {
+    if decoded.over {
+        HttpReject::PayloadTooLarge
+    } else {
+        HttpReject::BadRequest
+    }
+}
+
+/// Gzips `body`; `None` if the encoder failed (then send it as is).
+fn gzip(body: &[u8]) -> Option<bytes::Bytes> {
+    use std::io::Write;
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::default());
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok().map(bytes::Bytes::from)
+}
+
+/// What an endpoint decided from a request's head.
+#[must_use = "the request must be answered"]
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made once per request and moved at once
+pub enum Begin {
+    /// Answer with this now (a preflight, a refusal); read no body.
+    Respond(Reply),
+    /// Read the body into the reader, then call [`Endpoint::run`] with what
+    /// it returns, or [`Exchange::reject`] with its error.
+    ReadBody(Exchange, BodyReader),
+    /// Run this message at once (a JSONP call: there is no body to read).
+    Run(Exchange, bytes::Bytes),
+}
+
+/// One request between its head and its answer: what the answer's headers
+/// depend on.
+#[derive(Debug)]
+pub struct Exchange {
+    headers: HeaderMap,
+    /// CORS headers for every answer (`Vary: Origin` included).
+    cors: HeaderMap,
+    vary_origin: bool,
+    accept_gzip: bool,
+    jsonp: Option<String>,
+}
+
+impl Exchange {
+    /// The refusal for a body that could not be read, with the CORS
+    /// headers the request earned.
+    pub fn reject(&self, reject: HttpReject) -> Reply {
+        let mut reply = Reply {
+            status: reject.status(),
+            headers: reject.headers(),
+            body: bytes::Bytes::from_static(reject.body().as_bytes()),
+        };
+        self.finish_headers(&mut reply.headers, false);
+        reply
+    }
+
+    fn finish_headers(&self, headers: &mut HeaderMap, vary_encoding: bool) {
+        for (name, value) in &self.cors {
+            headers.append(name, value.clone());
+        }
+        let vary = match (self.vary_origin, vary_encoding) {
+            (true, true) => "Origin, Accept-Encoding",
+            (true, false) => "Origin",
+            (false, true) => "Accept-Encoding",
+            (false, false) => return,
+        };
+        headers.append(header::VARY, HeaderValue::from_static(vary));
+    }
+}
+
+/// An HTTP JSON-RPC endpoint: a router, its [`HttpOptions`] and the
+/// counter of its background notifications. Every HTTP decision is made
+/// here; an adapter converts its framework's request into
+/// [`Endpoint::begin`]'s arguments, reads the body if asked, calls
+/// [`Endpoint::run`] and converts the [`Reply`] back.
+///
+/// Cheap to clone; clones share the router and the background counter.
+///
+/// ```
+/// use sansrpc::http::{Begin, Endpoint, HttpMethod, HttpOptions, Cors};
+///
+/// let mut router = sansrpc::Router::new();
+/// router.method("echo", |sansrpc::Params(p): sansrpc::Params<serde_json::Value>| p).unwrap();
+/// let endpoint = Endpoint::with_options(router, HttpOptions::new().jsonp(true).cors(Cors::any()));
+///
+/// let begin = endpoint.begin(&HttpMethod::GET, "echo", Some("data=hi&jsonp=cb"), Default::default());
+/// let Begin::Run(exchange, message) = begin else { panic!() };
+/// let reply = futures_executor::block_on(endpoint.run(exchange, message, None, |_| {}));
+/// assert_eq!(reply.status, 200);
+/// assert_eq!(reply.headers["content-type"], "application/javascript");
+/// assert_eq!(reply.body, r#"cb({"jsonrpc":"2.0","result":{"data":"hi"},"id":"cb"});"#);
+/// ```
+#[derive(Debug)]
+pub struct Endpoint<S = ()> {
+    router: std::sync::Arc<crate::Router<S>>,
+    options: std::sync::Arc<HttpOptions>,
+    background: Background,
+}
+
+impl<S> Clone for Endpoint<S> {
+    fn clone(&self) -> Self {
+        Self {
+            router: self.router.clone(),
+            options: self.options.clone(),
+            background: self.background.clone(),
+        }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> From<crate::Router<S>> for Endpoint<S> {
+    fn from(router: crate::Router<S>) -> Self {
+        Self::new(router)
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> From<std::sync::Arc<crate::Router<S>>> for Endpoint<S> {
+    fn from(router: std::sync::Arc<crate::Router<S>>) -> Self {
+        Self::new(router)
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
+    /// An endpoint with the default options (plain JSON-RPC over `POST`).
+    pub fn new(router: impl Into<std::sync::Arc<crate::Router<S>>>) -> Self {
+        Self::with_options(router, HttpOptions::default())
+    }
+
+    /// An endpoint with these options.
+    pub fn with_options(router: impl Into<std::sync::Arc<crate::Router<S>>>, options: HttpOptions) -> Self {
+        let router = router.into();
+        let background = Background::new(router.limits().max_background_notifications);
+        Self {
+            router,
+            options: std::sync::Arc::new(options),
+            background,
+        }
+    }
+
+    /// The router.
+    pub fn router(&self) -> &crate::Router<S> {
+        &self.router
+    }
+
+    /// The options.
+    pub fn options(&self) -> &HttpOptions {
+        &self.options
+    }
+
+    /// The counter of notifications running in the background.
+    pub fn background(&self) -> &Background {
+        &self.background
+    }
+
+    /// Decides what to do with a request from its head: `method`, `tail`
+    /// (the raw, still percent-encoded path below the endpoint: `""` for
+    /// the endpoint itself, `"echo"` for a JSONP call to `echo`), the raw
+    /// query string and the headers.
+    pub fn begin(&self, method: &Method, tail: &str, query: Option<&str>, headers: HeaderMap) -> Begin {
+        let cors_policy = self.options.cors.as_ref();
+        let origin = headers.get(header::ORIGIN).cloned();
+        let allowed_origin = match (cors_policy, &origin) {
+            (Some(cors), Some(o)) => o.to_str().is_ok_and(|o| cors.allows(o)),
+            _ => false,
+        };
+        let mut exchange = Exchange {
+            headers: HeaderMap::new(),
+            cors: HeaderMap::new(),
+            vary_origin: cors_policy.is_some_and(Cors::varies),
+            accept_gzip: headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(accepts_gzip),
+            jsonp: None,
+        };
+        if let (Some(cors), Some(origin), true) = (cors_policy, &origin, allowed_origin) {
+            exchange
+                .cors
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, cors.allow_origin(origin));
+            if cors.credentials {
+                exchange.cors.insert(
+                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    HeaderValue::from_static("true"),
+                );
+            }
+        }
+        let refuse = |exchange: &Exchange, mut reply: Reply| {
+            exchange.finish_headers(&mut reply.headers, false);
+            Begin::Respond(reply)
+        };
+
+        let jsonp_path = !tail.is_empty();
+        if jsonp_path && !self.options.jsonp {
+            return refuse(&exchange, JsonpReject::NotFound.reply());
+        }
+        let allow = match (jsonp_path, cors_policy.is_some()) {
+            (false, false) => "POST",
+            (false, true) => "POST, OPTIONS",
+            (true, false) => "GET",
+            (true, true) => "GET, OPTIONS",
+        };
+        if *method == Method::OPTIONS {
+            if let Some(cors) = cors_policy {
+                return Begin::Respond(self.options_reply(&exchange, cors, allow, &headers, allowed_origin));
+            }
+        }
+        let wanted = if jsonp_path { Method::GET } else { Method::POST };
+        if *method != wanted {
+            let mut reply = exchange.reject(HttpReject::MethodNotAllowed);
+            reply
+                .headers
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            return Begin::Respond(reply);
+        }
+        let max = self.router.limits().max_message_bytes;
+        if jsonp_path {
+            return match jsonp_request(tail, query.unwrap_or(""), max) {
+                Ok((callback, message)) => {
+                    exchange.jsonp = Some(callback);
+                    exchange.headers = headers;
+                    Begin::Run(exchange, message.into())
+                }
+                Err(reject) => refuse(&exchange, reject.reply()),
+            };
+        }
+        if let Err(reject) = check_head(method, &headers, max) {
+            return Begin::Respond(exchange.reject(reject));
+        }
+        let gzip = match content_encoding(&headers) {
+            Ok(gzip) => gzip,
+            Err(reject) => return Begin::Respond(exchange.reject(reject)),
+        };
+        exchange.headers = headers;
+        Begin::ReadBody(exchange, BodyReader::new(max, gzip))
+    }
+
+    fn options_reply(
+        &self,
+        exchange: &Exchange,
+        cors: &Cors,
+        allow: &'static str,
+        headers: &HeaderMap,
+        allowed_origin: bool,
+    ) -> Reply {
+        let preflight = headers.contains_key(header::ORIGIN)
+            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if preflight && !allowed_origin {
+            let mut reply = plain(
+                StatusCode::FORBIDDEN,
+                "forbidden: this origin may not call the endpoint\n",
+            );
+            exchange.finish_headers(&mut reply.headers, false);
+            return reply;
+        }
+        let mut reply = Reply {
+            status: StatusCode::NO_CONTENT,
+            headers: HeaderMap::new(),
+            body: bytes::Bytes::new(),
+        };
+        if !preflight {
+            // Not a browser asking: say what the endpoint takes.
+            reply
+                .headers
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            exchange.finish_headers(&mut reply.headers, false);
+            return reply;
+        }
+        let methods = if self.options.jsonp { "POST, GET" } else { "POST" };
+        let h = &mut reply.headers;
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(methods),
+        );
+        if let Some(v) = join_names(&cors.allow_headers) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
+        }
+        if let Some(age) = cors.max_age {
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age.as_secs()));
+        }
+        exchange.finish_headers(h, false);
+        reply
+    }
+
+    /// Runs a message (a body read as [`Begin::ReadBody`] asked, or the
+    /// JSONP call of [`Begin::Run`]) and builds the answer.
+    ///
+    /// Notifications do not hold the answer back: each one not finished on
+    /// its first poll is handed to `spawn` (wrapped so that it holds one of
+    /// the endpoint's [`Background`] slots until it ends), to run on the
+    /// adapter's runtime; when every slot is taken it runs here and the
+    /// answer waits for it. Headers set by a notification after its first
+    /// poll are not sent.
+    pub async fn run(
+        &self,
+        mut exchange: Exchange,
+        message: bytes::Bytes,
+        peer: Option<std::net::SocketAddr>,
+        spawn: impl Fn(crate::BoxFuture<()>),
+    ) -> Reply {
+        let mut context =
+            crate::Context::builder(crate::Transport::Http).headers(std::mem::take(&mut exchange.headers));
+        if let Some(peer) = peer {
+            context = context.peer_addr(peer);
+        }
+        let context = context.build();
+        let answer = self
+            .router
+            .handle_message_detached(&message, context.clone(), |run| {
+                match self.background.try_hold(run) {
+                    Ok(held) => {
+                        spawn(held);
+                        None
+                    }
+                    Err(run) => Some(run),
+                }
+            })
+            .await;
+        let parts = context.response_parts();
+        let status = answer_status(answer.as_deref());
+        let mut headers = answer_headers(answer.as_deref(), &parts);
+        let mut body = match (answer, &exchange.jsonp) {
+            (Some(json), Some(callback)) => {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(JAVASCRIPT_CONTENT_TYPE),
+                );
+                headers.insert(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                );
+                let mut js = Vec::with_capacity(callback.len() + json.len() + 3);
+                js.extend_from_slice(callback.as_bytes());
+                js.push(b'(');
+                js.extend_from_slice(&json);
+                js.extend_from_slice(b");");
+                bytes::Bytes::from(js)
+            }
+            (Some(json), None) => json,
+            (None, _) => bytes::Bytes::new(),
+        };
+        let compress = parts.compression.unwrap_or(self.options.compression);
+        let vary_encoding = compress && body.len() > self.options.threshold;
+        if vary_encoding && exchange.accept_gzip {
+            if let Some(gz) = gzip(&body) {
+                body = gz;
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+        }
+        if status == StatusCode::OK && !exchange.cors.is_empty() {
+            if let Some(cors) = &self.options.cors {
+                if let Some(v) = join_names(&cors.expose_headers) {
+                    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
+                }
+            }
+        }
+        exchange.finish_headers(&mut headers, vary_encoding);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// `Content-Encoding` of a request body: `Ok(true)` for gzip, `Ok(false)`
+/// for none (or `identity`), `UnsupportedEncoding` for anything else.
+fn content_encoding(headers: &HeaderMap) -> Result<bool, HttpReject> {
+    let mut gzip = false;
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let value = value.to_str().map_err(|_| HttpReject::UnsupportedEncoding)?;
+        for coding in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            match coding.to_ascii_lowercase().as_str() {
+                "identity" => {}
+                // One layer only: gzip of gzip is refused, not unwrapped twice.
+                "gzip" | "x-gzip" if !gzip => gzip = true,
+                _ => return Err(HttpReject::UnsupportedEncoding),
+            }
+        }
+    }
+    Ok(gzip)
+}
+
+/// The `Content-Type` of every JSONP answer.
+pub const JAVASCRIPT_CONTENT_TYPE: &str = "application/javascript";
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::Poll;
+
+    use bytes::Bytes;
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::{Limits, Params, Router};
+
+    /// A router whose `hold` notification finishes once `open` is set (it
+    /// is polled by hand here, so no waker is needed).
+    fn gated(open: Arc<AtomicBool>, max_background: usize) -> Endpoint {
+        let mut router = Router::new();
+        router
+            .method("hold", move |Params(()): Params<()>| {
+                let open = open.clone();
+                std::future::poll_fn(move |_| {
+                    if open.load(Ordering::Acquire) {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+            })
+            .unwrap();
+        router.set_limits(Limits {
+            max_background_notifications: max_background,
+            ..Limits::default()
+        });
+        Endpoint::new(router)
+    }
+
+    fn post_exchange(endpoint: &Endpoint) -> Exchange {
+        match endpoint.begin(&Method::POST, "", None, HeaderMap::new()) {
+            Begin::ReadBody(exchange, _) => exchange,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const HOLD: &[u8] = br#"{"jsonrpc":"2.0","method":"hold"}"#;
+
+    #[test]
+    fn notifications_past_the_background_bound_run_in_their_request() {
+        let open = Arc::new(AtomicBool::new(false));
+        let endpoint = gated(open.clone(), 1);
+        let spawned = std::sync::Mutex::new(Vec::new());
+        let spawn = |run| spawned.lock().unwrap().push(run);
+
+        // The first takes the only slot: answered at once.
+        let mut first =
+            Box::pin(endpoint.run(post_exchange(&endpoint), Bytes::from_static(HOLD), None, spawn));
+        let reply = (&mut first).now_or_never().unwrap();
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        assert_eq!(endpoint.background().running(), 1);
+
+        // The second finds none free: its request waits for it.
+        let mut second =
+            Box::pin(endpoint.run(post_exchange(&endpoint), Bytes::from_static(HOLD), None, spawn));
+        assert!((&mut second).now_or_never().is_none());
+        assert_eq!(spawned.lock().unwrap().len(), 1);
+        open.store(true, Ordering::Release);
+        assert_eq!(
+            (&mut second).now_or_never().unwrap().status,
+            StatusCode::NO_CONTENT
+        );
+
+        // The spawned one holds its slot until it ends.
+        let held = spawned.lock().unwrap().pop().unwrap();
+        assert_eq!(endpoint.background().running(), 1);
+        held.now_or_never().unwrap();
+        assert_eq!(endpoint.background().running(), 0);
+    }
+
+    #[test]
+    fn a_notification_ready_at_once_is_never_spawned() {
+        let endpoint = gated(Arc::new(AtomicBool::new(true)), 4);
+        let reply = endpoint
+            .run(post_exchange(&endpoint), Bytes::from_static(HOLD), None, |_| {
+                panic!("nothing to spawn")
+            })
+            .now_or_never()
+            .unwrap();
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        assert!(reply.body.is_empty());
+    }
+
+    #[test]
+    fn accept_encoding_table() {
+        let table: &[(&str, bool)] = &[
+            ("", false),
+            ("gzip", true),
+            ("GZIP", true),
+            ("gzip;q=1", true),
+            ("gzip;q=0.001", true),
+            ("gzip;q=0", false),
+            ("gzip;q=0.000", false),
+            ("gzip; q=0.5, identity; q=0.5", true),
+            ("gzip;q=0.4, identity;q=0.5", false),
+            ("identity", false),
+            ("identity;q=0, *", true),
+            ("*;q=0", false),
+            ("gzip;q=2", false),
+            ("gzip;q=abc", false),
+            ("deflate, gzip;q=0, gzip;q=0.3", true),
+            (" br , x-gzip ", true),
+        ];
+        for (header, want) in table {
+            assert_eq!(accepts_gzip(header), *want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn jsonp_requests_are_built_safely() {
+        let (cb, msg) = jsonp_request("sum%2Ex", "jsonp=cb&a=%22q%22", 100).unwrap();
+        assert_eq!(cb, "cb");
+        assert_eq!(
+            msg,
+            br#"{"jsonrpc":"2.0","method":"sum.x","params":{"a":"\"q\""},"id":"cb"}"#
+        );
+        assert_eq!(jsonp_request("a/b", "jsonp=cb", 100), Err(JsonpReject::NotFound));
+        assert_eq!(
+            jsonp_request("m", "jsonp=cb&x=12345", 10),
+            Err(JsonpReject::UriTooLong)
+        );
+        assert_eq!(
+            jsonp_request("m", "jsonp=cb&jsonp=cc", 100),
+            Err(JsonpReject::BadQuery)
+        );
+        assert_eq!(jsonp_request("m%FF", "jsonp=cb", 100), Err(JsonpReject::BadQuery));
+        assert_eq!(jsonp_request("m", "x=1", 100), Err(JsonpReject::NoCallback));
+    }
+
+    #[test]
+    fn gzip_bodies_cut_short_or_garbled_are_bad_requests() {
+        let packed = gzip(br#"{"jsonrpc":"2.0","method":"m","id":1}"#).unwrap();
+        let mut whole = BodyReader::new(1024, true);
+        for part in packed.chunks(3) {
+            whole.push(part).unwrap();
+        }
+        assert_eq!(
+            &whole.finish().unwrap()[..],
+            br#"{"jsonrpc":"2.0","method":"m","id":1}"#
+        );
+
+        let mut cut = BodyReader::new(1024, true);
+        cut.push(&packed[..packed.len() - 1]).unwrap();
+        assert_eq!(cut.finish(), Err(HttpReject::BadRequest));
+
+        let mut garbled = BodyReader::new(1024, true);
+        assert_eq!(garbled.push(b"{not gzip}"), Err(HttpReject::BadRequest));
+
+        // Compressed bytes count too: more than the limit is never read.
+        let mut raw = BodyReader::new(8, true);
+        assert_eq!(raw.push(&packed), Err(HttpReject::PayloadTooLarge));
+        assert_eq!(raw.bytes_read(), 0);
+    }
+}

@@ -70,6 +70,14 @@ pub struct Limits {
     /// each connection; [`Router::set_version`](crate::Router::set_version)
     /// sets it. See [`Version`] for the rules of each mode.
     pub version: Version,
+    /// Most notification handlers one HTTP endpoint runs in the background,
+    /// after it answered `204` without waiting for them. Default: 1024.
+    ///
+    /// On overflow: a notification that finds every slot taken runs inside
+    /// its own request, and that request is answered when the notification
+    /// is done (the caller waits, as a stream peer's reading pauses);
+    /// nothing is dropped.
+    pub max_background_notifications: usize,
 }
 
 impl Limits {
@@ -83,6 +91,7 @@ impl Limits {
         max_connections: 1024,
         idle_timeout: Some(Duration::from_secs(300)),
         version: Version::V2,
+        max_background_notifications: 1024,
     };
 }
 

@@ -581,25 +581,74 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// notification, an all-notification batch).
     ///
     /// The calls of a batch run concurrently; their answers keep request
-    /// order.
+    /// order. Notifications run here too, and the answer waits for them:
+    /// for a transport that must not make its caller wait (HTTP), use
+    /// [`Router::handle_message_detached`].
     pub async fn handle_message(&self, message: &[u8], context: Context) -> Option<Bytes> {
+        self.handle_message_detached(message, context, Some).await
+    }
+
+    /// [`Router::handle_message`], with the notifications handed to
+    /// `detach` as they are dispatched, so that the answer waits for the
+    /// calls only.
+    ///
+    /// Each notification is polled once first: one that finishes at once
+    /// (a plain `fn` handler) is done before `detach` would see it, so the
+    /// response headers it set are still sent. One that is not finished is
+    /// handed to `detach`, which either takes it (to run it elsewhere, e.g.
+    /// spawned on the adapter's runtime) and returns `None`, or gives it
+    /// back (`Some`, e.g. when a bound on background work is reached); a
+    /// notification given back is run here, and the answer waits for it.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use sansrpc::{BoxFuture, Context, Router};
+    ///
+    /// let mut router = Router::new();
+    /// router
+    ///     .method("ping", || "pong").unwrap()
+    ///     .method("never", || std::future::pending::<()>()).unwrap();
+    ///
+    /// let detached: Arc<Mutex<Vec<BoxFuture<()>>>> = Arc::default();
+    /// let answer = futures_executor::block_on(router.handle_message_detached(
+    ///     br#"[{"jsonrpc":"2.0","method":"never"},{"jsonrpc":"2.0","method":"ping","id":1}]"#,
+    ///     Context::default(),
+    ///     |run| {
+    ///         detached.lock().unwrap().push(run); // an adapter spawns it
+    ///         None
+    ///     },
+    /// ));
+    /// // Answered although the notification never finishes.
+    /// assert_eq!(answer.unwrap(), r#"[{"jsonrpc":"2.0","result":"pong","id":1}]"#);
+    /// assert_eq!(detached.lock().unwrap().len(), 1);
+    /// ```
+    pub async fn handle_message_detached(
+        &self,
+        message: &[u8],
+        context: Context,
+        mut detach: impl FnMut(BoxFuture<()>) -> Option<BoxFuture<()>>,
+    ) -> Option<Bytes> {
         let mut conn = ServerConnection::new(Body::new(self.limits.max_message_bytes), self.limits.clone());
         // A fresh connection accepts input, and `Body` buffers it once.
         conn.handle_input(message).ok()?;
         conn.handle_eof();
         loop {
             let mut calls = Vec::new();
-            let mut notifications = Vec::new();
+            let mut inline = Vec::new();
             while let Some(event) = conn.poll_event() {
                 match self.dispatch(event, &context) {
                     Dispatch::Call(ticket, fut) => calls.push(fut.map(move |o| (ticket, o))),
-                    Dispatch::Notification(fut) => notifications.push(fut),
+                    Dispatch::Notification(mut fut) => {
+                        if (&mut fut).now_or_never().is_none() {
+                            inline.extend(detach(fut));
+                        }
+                    }
                 }
             }
-            if calls.is_empty() && notifications.is_empty() {
+            if calls.is_empty() && inline.is_empty() {
                 break;
             }
-            if calls.len() == 1 && notifications.is_empty() {
+            if calls.len() == 1 && inline.is_empty() {
                 // A single call (the common case) needs no join machinery.
                 if let Some(call) = calls.pop() {
                     let (ticket, outcome) = call.await;
@@ -609,7 +658,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             }
             let (answers, _) = futures_util::future::join(
                 futures_util::future::join_all(calls),
-                futures_util::future::join_all(notifications),
+                futures_util::future::join_all(inline),
             )
             .await;
             for (ticket, outcome) in answers {

@@ -9,22 +9,37 @@
 //! logic as a plain function, for applications that route requests
 //! themselves (scopes, guards, middleware-wrapped routes).
 //!
-//! Every HTTP decision is the core's ([`sansrpc::http`]):
+//! Every HTTP decision is the core's ([`sansrpc::http`]), so both HTTP
+//! adapters answer with the same bytes:
 //!
 //! - `POST` only; any other method gets `405` with `Allow: POST`;
 //! - any JSON-RPC answer, errors included, is `200` with
 //!   `Content-Type: application/json`;
-//! - a notification or an all-notification batch gets `204` and no body;
+//! - a notification or an all-notification batch gets `204` and no body at
+//!   once: its handler runs in the background on the runtime, at most
+//!   [`Limits::max_background_notifications`](sansrpc::Limits) of them per
+//!   endpoint (past that the request waits for its own notifications); a
+//!   batch mixing calls and notifications is answered when its calls are
+//!   done;
 //! - a body over [`Limits::max_message_bytes`](sansrpc::Limits) gets `413`:
 //!   a declared `Content-Length` over the limit is refused before reading,
 //!   and a chunked body is counted while it streams and refused as soon as
 //!   it passes the limit;
 //! - a `Content-Type` that is not JSON gets `415` (a missing one is
-//!   accepted).
+//!   accepted); a body with `Content-Encoding: gzip` is decoded, its
+//!   decoded size bounded by the same limit (a gzip bomb gets `413` after
+//!   reading no more than the limit); another encoding gets `415`.
+//!
+//! Opt-in, through the same [`HttpOptions`] on both adapters: CORS
+//! ([`Cors`]: preflights, `Access-Control-Allow-Origin`), the JSONP fallback
+//! on `GET <endpoint>/<method>?jsonp=<callback>&name=value...`, and gzip for
+//! answers over a threshold when `Accept-Encoding` allows it (also switched
+//! per call by [`Context::set_compression`](sansrpc::Context::set_compression)).
 //!
 //! Handlers see the peer address, the request headers and the cookies in
-//! their [`Context`]; the headers and cookies they set with
-//! [`Context::set_response_header`] and [`Context::set_cookie`] are sent
+//! their [`Context`](sansrpc::Context); the headers and cookies they set with
+//! [`Context::set_response_header`](sansrpc::Context::set_response_header) and
+//! [`Context::set_cookie`](sansrpc::Context::set_cookie) are sent
 //! with the answer.
 //!
 //! ```no_run
@@ -103,13 +118,13 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
-use bytes::Bytes;
 use futures_util::StreamExt;
-use sansrpc::http::{BodyLimit, HttpReject, answer_headers, answer_status, check_head};
-use sansrpc::{Context, Router, Transport};
+use sansrpc::Router;
+use sansrpc::http::{Begin, BodyReader, HttpReject, Reply};
 
 mod ws;
 
+pub use sansrpc::http::{Cors, Endpoint, HttpOptions};
 pub use sansrpc_tokio::{Client, ClientBuilder, ClientError, WsClose, WsServer};
 pub use ws::{websocket, websocket_respond};
 
@@ -134,97 +149,119 @@ pub fn endpoint<S>(path: &str, router: impl Into<Arc<Router<S>>>) -> Resource
 where
     S: Clone + Send + Sync + 'static,
 {
-    let router: Arc<Router<S>> = router.into();
-    web::resource(path).to(move |req: HttpRequest, payload: web::Payload| {
-        let router = Arc::clone(&router);
-        async move { respond(&router, &req, payload).await }
-    })
+    endpoint_with(path, router, HttpOptions::default())
 }
 
-/// Answers one HTTP request with `router`: checks the head, reads the body
-/// within the router's limit, runs the JSON-RPC message and builds the
-/// response, as [`endpoint`] does.
-///
-/// Use it from your own handler when the endpoint needs guards, a scope or
-/// extractors of its own:
+/// [`endpoint`] with [`HttpOptions`]: CORS, the JSONP fallback on `GET`
+/// (the resource then also answers `path/{method}`), compression.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use actix_web::{App, HttpRequest, web};
+/// use actix_web::App;
+/// use sansrpc::http::{Cors, HttpOptions};
 ///
-/// async fn rpc(
-///     router: web::Data<sansrpc::Router>,
-///     req: HttpRequest,
-///     body: web::Payload,
-/// ) -> actix_web::HttpResponse {
-///     sansrpc_actix::respond(&router, &req, body).await
-/// }
-///
-/// let router = web::Data::new(sansrpc::Router::new());
-/// let app = App::new()
-///     .app_data(router)
-///     .service(web::scope("/api").route("/rpc", web::to(rpc)));
+/// let options = HttpOptions::new().cors(Cors::any()).jsonp(true).compression(true);
+/// let app = App::new().service(sansrpc_actix::endpoint_with("/api", sansrpc::Router::new(), options));
 /// # drop(app);
 /// ```
-pub async fn respond<S>(router: &Router<S>, req: &HttpRequest, payload: web::Payload) -> HttpResponse
+pub fn endpoint_with<S>(path: &str, router: impl Into<Arc<Router<S>>>, options: HttpOptions) -> Resource
 where
     S: Clone + Send + Sync + 'static,
 {
-    let max = router.limits().max_message_bytes;
-    let headers = convert_headers(req.headers());
-    if let Err(reject) = check_head(&convert_method(req.method()), &headers, max) {
-        return rejection(reject);
+    let endpoint = Endpoint::with_options(router, options);
+    let mut patterns = vec![path.to_owned()];
+    if endpoint.options().jsonp_enabled() {
+        let sep = if path.ends_with('/') { "" } else { "/" };
+        patterns.push(format!("{path}{sep}{{method}}"));
     }
-    let read = read_body(payload, max);
-    // A body still incomplete after the idle timeout: a slow-drip peer is
-    // idle (as on the stream transports).
-    let body = match router.limits().idle_timeout {
-        Some(limit) => actix_web::rt::time::timeout(limit, read)
-            .await
-            .unwrap_or(Err(HttpReject::RequestTimeout)),
-        None => read.await,
-    };
-    let body = match body {
-        Ok(body) => body,
-        Err(reject) => return rejection(reject),
-    };
-
-    let mut context = Context::builder(Transport::Http).headers(headers);
-    if let Some(addr) = req.peer_addr() {
-        context = context.peer_addr(addr);
-    }
-    let context = context.build();
-    let answer = router.handle_message(&body, context.clone()).await;
-
-    let mut response = HttpResponse::build(convert_status(answer_status(answer.as_deref())));
-    for (name, value) in &answer_headers(answer.as_deref(), &context.response_parts()) {
-        response.append_header((name.as_str(), value.as_bytes()));
-    }
-    match answer {
-        Some(json) => response.body(json),
-        None => response.finish(),
-    }
+    web::resource(patterns).to(move |req: HttpRequest, payload: web::Payload| {
+        let endpoint = endpoint.clone();
+        async move { respond(&endpoint, &req, payload).await }
+    })
 }
 
-/// Reads the body chunk by chunk; [`BodyLimit`] refuses it at the first
-/// chunk that passes `max`, so a peer can never make us hold more.
-async fn read_body(mut payload: web::Payload, max: usize) -> Result<Bytes, HttpReject> {
-    let mut body = BodyLimit::new(max);
+/// Answers one HTTP request with `endpoint` (a [`Router`] converts into
+/// one with `.into()`): checks the head, reads the body within the
+/// router's limit, runs the JSON-RPC message and builds the response, as
+/// [`endpoint`] does. A JSONP call's method is the `{method}` segment of
+/// the matched pattern (the last segment of the path).
+///
+/// Use it from your own handler when the endpoint needs guards, a scope or
+/// extractors of its own; keep one [`Endpoint`] (it counts the
+/// notifications running in the background):
+///
+/// ```
+/// use actix_web::{App, HttpRequest, web};
+/// use sansrpc::http::Endpoint;
+///
+/// async fn rpc(endpoint: web::Data<Endpoint>, req: HttpRequest, body: web::Payload) -> actix_web::HttpResponse {
+///     sansrpc_actix::respond(&endpoint, &req, body).await
+/// }
+///
+/// let endpoint = web::Data::new(Endpoint::from(sansrpc::Router::new()));
+/// let app = App::new()
+///     .app_data(endpoint)
+///     .service(web::scope("/api").route("/rpc", web::to(rpc)));
+/// # drop(app);
+/// ```
+pub async fn respond<S>(endpoint: &Endpoint<S>, req: &HttpRequest, payload: web::Payload) -> HttpResponse
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let headers = convert_headers(req.headers());
+    // The raw segment: the core decodes it, as it does for warp.
+    let tail = match req.match_info().get("method") {
+        Some(_) => req.uri().path().rsplit('/').next().unwrap_or(""),
+        None => "",
+    };
+    let method = convert_method(req.method());
+    let reply = match endpoint.begin(&method, tail, req.uri().query(), headers) {
+        Begin::Respond(reply) => reply,
+        Begin::Run(exchange, message) => endpoint.run(exchange, message, req.peer_addr(), spawn).await,
+        Begin::ReadBody(exchange, reader) => {
+            let read = read_body(payload, reader);
+            // A body still incomplete after the idle timeout: a slow-drip
+            // peer is idle (as on the stream transports).
+            let body = match endpoint.router().limits().idle_timeout {
+                Some(limit) => actix_web::rt::time::timeout(limit, read)
+                    .await
+                    .unwrap_or(Err(HttpReject::RequestTimeout)),
+                None => read.await,
+            };
+            match body {
+                Ok(body) => endpoint.run(exchange, body, req.peer_addr(), spawn).await,
+                Err(reject) => exchange.reject(reject),
+            }
+        }
+    };
+    convert_reply(reply)
+}
+
+/// Background notifications run on the worker's runtime.
+fn spawn(run: sansrpc::BoxFuture<()>) {
+    actix_web::rt::spawn(run);
+}
+
+/// Reads the body chunk by chunk; [`BodyReader`] refuses it at the first
+/// chunk that passes the limit (decoded or not), so a peer can never make
+/// us hold more.
+async fn read_body(mut payload: web::Payload, mut body: BodyReader) -> Result<bytes::Bytes, HttpReject> {
     while let Some(chunk) = payload.next().await {
         // The peer hung up or broke the chunked encoding.
         body.push(&chunk.map_err(|_| HttpReject::BadRequest)?)?;
     }
-    Ok(body.finish())
+    body.finish()
 }
 
-fn rejection(reject: HttpReject) -> HttpResponse {
-    let mut response = HttpResponse::build(convert_status(reject.status()));
-    for (name, value) in &reject.headers() {
+fn convert_reply(reply: Reply) -> HttpResponse {
+    let mut response = HttpResponse::build(convert_status(reply.status));
+    for (name, value) in &reply.headers {
         response.append_header((name.as_str(), value.as_bytes()));
     }
-    response.body(reject.body())
+    if reply.status == ActixStatus::NO_CONTENT.as_u16() {
+        return response.finish();
+    }
+    response.body(reply.body)
 }
-
 // actix-web 4 is built on `http` 0.2 and the core on `http` 1: the
 // conversions below go through the wire representation, which both share.
 

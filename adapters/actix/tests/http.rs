@@ -20,8 +20,20 @@ fn server() -> SocketAddr {
                 let main = Arc::new(support::main_router());
                 let small = Arc::new(support::small_router());
                 let reference = Arc::new(sansrpc::reference::router());
+                let api = Arc::new(support::api_router());
+                let open = Arc::new(support::open_router());
                 let server = HttpServer::new(move || {
                     App::new()
+                        .service(sansrpc_actix::endpoint_with(
+                            "/api",
+                            api.clone(),
+                            support::api_options(),
+                        ))
+                        .service(sansrpc_actix::endpoint_with(
+                            "/open",
+                            open.clone(),
+                            support::open_options(),
+                        ))
                         .service(sansrpc_actix::endpoint("/", main.clone()))
                         .service(sansrpc_actix::endpoint("/small", small.clone()))
                         .service(sansrpc_actix::endpoint("/rpc", reference.clone()))

@@ -7,24 +7,37 @@
 //! request it sees; put it behind the path filters of your choice and
 //! combine it with the application's other routes on the same port.
 //!
-//! Every HTTP decision is the core's ([`sansrpc::http`]):
+//! Every HTTP decision is the core's ([`sansrpc::http`]), so both HTTP
+//! adapters answer with the same bytes:
 //!
-//! - `POST` only; any other method gets `405` with `Allow: POST` (the
-//!   filter answers every method itself, so a `GET` on its path is a `405`,
-//!   never a `404` or a rejection picked by [`Filter::or`]);
+//! - `POST` only; any other method gets `405` with `Allow: POST`;
 //! - any JSON-RPC answer, errors included, is `200` with
 //!   `Content-Type: application/json`;
-//! - a notification or an all-notification batch gets `204` and no body;
+//! - a notification or an all-notification batch gets `204` and no body at
+//!   once: its handler runs in the background on the runtime, at most
+//!   [`Limits::max_background_notifications`](sansrpc::Limits) of them per
+//!   endpoint (past that the request waits for its own notifications); a
+//!   batch mixing calls and notifications is answered when its calls are
+//!   done;
 //! - a body over [`Limits::max_message_bytes`](sansrpc::Limits) gets `413`:
 //!   a declared `Content-Length` over the limit is refused before reading,
 //!   and a chunked body is counted while it streams and refused as soon as
 //!   it passes the limit;
 //! - a `Content-Type` that is not JSON gets `415` (a missing one is
-//!   accepted).
+//!   accepted); a body with `Content-Encoding: gzip` is decoded, its
+//!   decoded size bounded by the same limit (a gzip bomb gets `413` after
+//!   reading no more than the limit); another encoding gets `415`.
+//!
+//! Opt-in, through the same [`HttpOptions`] on both adapters: CORS
+//! ([`Cors`]: preflights, `Access-Control-Allow-Origin`), the JSONP fallback
+//! on `GET <endpoint>/<method>?jsonp=<callback>&name=value...`, and gzip for
+//! answers over a threshold when `Accept-Encoding` allows it (also switched
+//! per call by [`Context::set_compression`](sansrpc::Context::set_compression)).
 //!
 //! Handlers see the peer address, the request headers and the cookies in
-//! their [`Context`]; the headers and cookies they set with
-//! [`Context::set_response_header`] and [`Context::set_cookie`] are sent
+//! their [`Context`](sansrpc::Context); the headers and cookies they set with
+//! [`Context::set_response_header`](sansrpc::Context::set_response_header) and
+//! [`Context::set_cookie`](sansrpc::Context::set_cookie) are sent
 //! with the answer.
 //!
 //! ```no_run
@@ -97,21 +110,26 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, Method};
-use sansrpc::http::{BodyLimit, HttpReject, answer_headers, answer_status, check_head};
-use sansrpc::{Context, Router, Transport};
+use sansrpc::Router;
+use sansrpc::http::{Begin, BodyReader, HttpReject};
+use warp::path::Tail;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 mod ws;
 
+pub use sansrpc::http::{Cors, Endpoint, HttpOptions};
 pub use sansrpc_tokio::{Client, ClientBuilder, ClientError, WsClose, WsServer};
 pub use ws::websocket;
 
 /// A warp filter that answers JSON-RPC requests with `router`.
 ///
-/// It matches any path and any method: mount it with path filters in
-/// front (`warp::path("rpc").and(warp::path::end()).and(filter(router))`).
-/// It rejects only if an earlier filter already took the request body.
+/// It takes the path that is left: mount it with path filters in front
+/// (`warp::path("rpc").and(filter(router))`). An empty rest is the
+/// endpoint; anything more is rejected as not found, so that
+/// [`Filter::or`] tries the next route (with JSONP on, see
+/// [`filter_with`], one more segment is a JSONP method). It answers every
+/// method itself, so a `GET` on its path is a `405`, never a `404`.
 /// `router` may be a [`Router`] or an `Arc<Router<S>>` shared with other
 /// filters.
 ///
@@ -131,87 +149,113 @@ pub fn filter<S>(
 where
     S: Clone + Send + Sync + 'static,
 {
-    let router: Arc<Router<S>> = router.into();
+    filter_with(router, HttpOptions::default())
+}
+
+/// [`filter`] with [`HttpOptions`]: CORS, the JSONP fallback on `GET`
+/// (`<mount>/<method>?jsonp=...`: do not end the path in front of it),
+/// compression.
+///
+/// ```
+/// use sansrpc::http::{Cors, HttpOptions};
+/// use warp::Filter;
+///
+/// let options = HttpOptions::new().cors(Cors::any()).jsonp(true).compression(true);
+/// let api = warp::path("api").and(sansrpc_warp::filter_with(sansrpc::Router::new(), options));
+/// # drop(api);
+/// ```
+pub fn filter_with<S>(
+    router: impl Into<Arc<Router<S>>>,
+    options: HttpOptions,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let endpoint = Endpoint::with_options(router, options);
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::method()
+        .and(warp::path::tail())
+        .and(query)
         .and(warp::header::headers_cloned())
         .and(warp::addr::remote())
         .and(warp::body::stream())
-        .then(
-            move |method: Method, headers: HeaderMap, peer: Option<SocketAddr>, body| {
-                let router = Arc::clone(&router);
-                async move { respond(&router, &method, headers, peer, body).await }
+        .and_then(
+            move |method: Method,
+                  tail: Tail,
+                  query: String,
+                  headers: HeaderMap,
+                  peer: Option<SocketAddr>,
+                  body| {
+                let endpoint = endpoint.clone();
+                async move { respond(&endpoint, &method, tail.as_str(), &query, headers, peer, body).await }
             },
         )
 }
 
 async fn respond<S, B, E>(
-    router: &Router<S>,
+    endpoint: &Endpoint<S>,
     method: &Method,
+    tail: &str,
+    query: &str,
     headers: HeaderMap,
     peer: Option<SocketAddr>,
     body: impl Stream<Item = Result<B, E>>,
-) -> Response
+) -> Result<Response, Rejection>
 where
     S: Clone + Send + Sync + 'static,
     B: Buf,
 {
-    let max = router.limits().max_message_bytes;
-    if let Err(reject) = check_head(method, &headers, max) {
-        return rejection(reject);
-    }
-    let read = read_body(body, max);
-    // A body still incomplete after the idle timeout: a slow-drip peer is
-    // idle (as on the stream transports).
-    let body = match router.limits().idle_timeout {
-        Some(limit) => tokio::time::timeout(limit, read)
-            .await
-            .unwrap_or(Err(HttpReject::RequestTimeout)),
-        None => read.await,
+    let reply = match endpoint.begin(method, tail, Some(query).filter(|q| !q.is_empty()), headers) {
+        // Not this endpoint's path: let the next route try.
+        Begin::Respond(reply) if reply.status == http::StatusCode::NOT_FOUND => {
+            return Err(warp::reject::not_found());
+        }
+        Begin::Respond(reply) => reply,
+        Begin::Run(exchange, message) => endpoint.run(exchange, message, peer, spawn).await,
+        Begin::ReadBody(exchange, reader) => {
+            let read = read_body(body, reader);
+            // A body still incomplete after the idle timeout: a slow-drip
+            // peer is idle (as on the stream transports).
+            let body = match endpoint.router().limits().idle_timeout {
+                Some(limit) => tokio::time::timeout(limit, read)
+                    .await
+                    .unwrap_or(Err(HttpReject::RequestTimeout)),
+                None => read.await,
+            };
+            match body {
+                Ok(body) => endpoint.run(exchange, body, peer, spawn).await,
+                Err(reject) => exchange.reject(reject),
+            }
+        }
     };
-    let body = match body {
-        Ok(body) => body,
-        Err(reject) => return rejection(reject),
-    };
-
-    let mut context = Context::builder(Transport::Http).headers(headers);
-    if let Some(addr) = peer {
-        context = context.peer_addr(addr);
-    }
-    let context = context.build();
-    let answer = router.handle_message(&body, context.clone()).await;
-
-    let status = answer_status(answer.as_deref());
-    let headers = answer_headers(answer.as_deref(), &context.response_parts());
-    let mut response = Response::new(answer.unwrap_or_default().into());
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
+    let mut response = Response::new(reply.body.into());
+    *response.status_mut() = reply.status;
+    *response.headers_mut() = reply.headers;
+    Ok(response)
 }
 
-/// Reads the body chunk by chunk; [`BodyLimit`] refuses it at the first
-/// chunk that passes `max`, so a peer can never make us hold more.
+/// Background notifications run on warp's tokio runtime.
+fn spawn(run: sansrpc::BoxFuture<()>) {
+    tokio::spawn(run);
+}
+
+/// Reads the body chunk by chunk; [`BodyReader`] refuses it at the first
+/// chunk that passes the limit (decoded or not), so a peer can never make
+/// us hold more.
 async fn read_body<B: Buf, E>(
     body: impl Stream<Item = Result<B, E>>,
-    max: usize,
+    mut reader: BodyReader,
 ) -> Result<Bytes, HttpReject> {
     let mut body = std::pin::pin!(body);
-    let mut buf = BodyLimit::new(max);
     while let Some(chunk) = body.next().await {
         // The peer hung up or broke the chunked encoding.
         let mut chunk = chunk.map_err(|_| HttpReject::BadRequest)?;
         while chunk.has_remaining() {
             let part = chunk.chunk();
             let n = part.len();
-            buf.push(part)?;
+            reader.push(part)?;
             chunk.advance(n);
         }
     }
-    Ok(buf.finish())
-}
-
-fn rejection(reject: HttpReject) -> Response {
-    let mut response = Response::new(reject.body().into());
-    *response.status_mut() = reject.status();
-    *response.headers_mut() = reject.headers();
-    response
+    reader.finish()
 }

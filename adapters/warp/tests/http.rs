@@ -29,9 +29,18 @@ fn server() -> SocketAddr {
                 let small = warp::path!("small").and(sansrpc_warp::filter(support::small_router()));
                 let rpc = warp::path!("rpc").and(sansrpc_warp::filter(reference));
                 let health = warp::path!("health").and(warp::get()).map(|| "ok");
+                // JSONP: `/api/<method>` reaches the filter, which takes the rest of the path.
+                let api = warp::path("api").and(sansrpc_warp::filter_with(
+                    support::api_router(),
+                    support::api_options(),
+                ));
+                let open = warp::path("open").and(sansrpc_warp::filter_with(
+                    support::open_router(),
+                    support::open_options(),
+                ));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
-                warp::serve(root.or(small).or(rpc).or(health))
+                warp::serve(root.or(small).or(rpc).or(health).or(api).or(open))
                     .incoming(listener)
                     .run()
                     .await;

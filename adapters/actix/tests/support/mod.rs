@@ -11,18 +11,26 @@
 //! - `/small`: [`small_router`], whose message limit is [`SMALL_LIMIT`]
 //! - `/rpc`: `sansrpc::reference::router()`
 //! - `/health`: `GET` → `200 ok`, an ordinary route of the application
+//! - `/api`: [`api_router`] with [`api_options`]: CORS for
+//!   [`ALLOWED_ORIGIN`] (with credentials), JSONP (`/api/<method>`), gzip
+//!   on; message limit [`API_LIMIT`]
+//! - `/open`: [`open_router`] with [`open_options`]: CORS for any origin,
+//!   compression off unless a handler asks for it
 //!
 //! Requests go through a raw HTTP/1.1 client over `std::net::TcpStream`, so
 //! the tests control every byte, and every socket has a timeout, so no test
 //! can hang.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use sansrpc::http::{Cors, HeaderName, HttpOptions};
 use sansrpc::{Context, Limits, Params, Router};
 
 /// How long any socket operation of a test may take.
@@ -68,6 +76,143 @@ pub(crate) fn small_router() -> Router {
         ..Limits::default()
     });
     router
+}
+
+/// The origin `/api`'s CORS policy lets in.
+pub(crate) const ALLOWED_ORIGIN: &str = "http://allowed.example";
+
+/// The message limit of `/api` (so its query strings and gzip bombs are
+/// small).
+pub(crate) const API_LIMIT: usize = 4096;
+
+/// What `big` answers: longer than the 1 KiB compression threshold.
+pub(crate) fn big_text() -> String {
+    "all work and no play makes a monkey type Shakespeare. ".repeat(40)
+}
+
+/// A gate a notification handler waits on, opened by the test.
+pub(crate) struct Gate {
+    released: tokio::sync::Semaphore,
+    done: Mutex<bool>,
+    done_changed: Condvar,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            released: tokio::sync::Semaphore::new(0),
+            done: Mutex::new(false),
+            done_changed: Condvar::new(),
+        }
+    }
+}
+
+impl Gate {
+    /// The gate named `key` (made on first use, by the test or the handler).
+    pub(crate) fn named(key: &str) -> Arc<Gate> {
+        static GATES: OnceLock<Mutex<BTreeMap<String, Arc<Gate>>>> = OnceLock::new();
+        let gates = GATES.get_or_init(Default::default);
+        gates.lock().unwrap().entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Lets the waiting handler finish.
+    pub(crate) fn release(&self) {
+        self.released.add_permits(1);
+    }
+
+    /// Whether the handler has finished.
+    pub(crate) fn is_done(&self) -> bool {
+        *self.done.lock().unwrap()
+    }
+
+    /// Waits (at most [`IO_TIMEOUT`]) until the handler has finished.
+    pub(crate) fn wait_done(&self) -> bool {
+        let done = self.done.lock().unwrap();
+        let (done, _) = self
+            .done_changed
+            .wait_timeout_while(done, IO_TIMEOUT, |done| !*done)
+            .unwrap();
+        *done
+    }
+
+    async fn wait(&self) {
+        let _ = self.released.acquire().await.unwrap();
+        *self.done.lock().unwrap() = true;
+        self.done_changed.notify_all();
+    }
+}
+
+fn add_api_methods(router: &mut Router) {
+    router
+        .method("echo", |Params(p): Params<BTreeMap<String, String>>| {
+            p.get("data")
+                .cloned()
+                .unwrap_or_else(|| "Hello world!".to_owned())
+        })
+        .unwrap()
+        .method("big", |_: Context| big_text())
+        .unwrap()
+        .method("big_opt_in", |ctx: Context| {
+            ctx.set_compression(true);
+            big_text()
+        })
+        .unwrap()
+        .method("big_opt_out", |ctx: Context| {
+            ctx.set_compression(false);
+            big_text()
+        })
+        .unwrap()
+        .method("tagged", |ctx: Context| {
+            ctx.set_response_header("x-request-id", "r-1");
+            true
+        })
+        .unwrap()
+        .method("wait", |Params((key,)): Params<(String,)>| async move {
+            Gate::named(&key).wait().await;
+        })
+        .unwrap();
+}
+
+/// `/api`'s methods: the reference ones, `echo` (named `data`), `big`,
+/// `big_opt_in`/`big_opt_out` (per-call compression), `tagged` (sets
+/// `x-request-id`) and `wait` (finishes when the test releases its gate).
+pub(crate) fn api_router() -> Router {
+    let mut router = sansrpc::reference::router();
+    add_api_methods(&mut router);
+    router.set_limits(Limits {
+        max_message_bytes: API_LIMIT,
+        ..Limits::default()
+    });
+    router
+}
+
+/// `/api`'s options.
+pub(crate) fn api_options() -> HttpOptions {
+    HttpOptions::new()
+        .cors(
+            Cors::origins([ALLOWED_ORIGIN])
+                .allow_headers([
+                    HeaderName::from_static("content-type"),
+                    HeaderName::from_static("x-token"),
+                ])
+                .expose_headers([HeaderName::from_static("x-request-id")])
+                .credentials(true)
+                .max_age(Duration::from_secs(600)),
+        )
+        .jsonp(true)
+        .compression(true)
+}
+
+/// `/open`'s methods: as `/api`'s, with the default limits.
+pub(crate) fn open_router() -> Router {
+    let mut router = sansrpc::reference::router();
+    add_api_methods(&mut router);
+    router
+}
+
+/// `/open`'s options: any origin, compression only where a handler asks.
+pub(crate) fn open_options() -> HttpOptions {
+    HttpOptions::new().cors(Cors::any())
 }
 
 // ---------------------------------------------------------------------------
@@ -481,6 +626,522 @@ pub(crate) fn keep_alive_serves_several_requests(addr: SocketAddr) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// CORS, JSONP, compression, background notifications.
+
+/// The CORS headers of a reply (`access-control-*`), sorted by name.
+fn cors_headers(reply: &Reply) -> Vec<(String, String)> {
+    let mut h: Vec<_> = reply
+        .headers
+        .iter()
+        .filter(|(n, _)| n.to_ascii_lowercase().starts_with("access-control-"))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect();
+    h.sort();
+    h
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+}
+
+const PING: &str = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
+const PONG: &str = r#"{"jsonrpc":"2.0","result":"pong","id":1}"#;
+
+fn preflight(addr: SocketAddr, path: &str, origin: &str) -> Reply {
+    exchange(
+        addr,
+        format!(
+            "OPTIONS {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nOrigin: {origin}\r\n\
+             Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+}
+
+pub(crate) fn cors_preflight_allowed_is_204_with_allow_headers(addr: SocketAddr) {
+    let reply = preflight(addr, "/api", ALLOWED_ORIGIN);
+    reply.assert_no_content();
+    assert_eq!(
+        cors_headers(&reply),
+        pairs(&[
+            ("access-control-allow-credentials", "true"),
+            ("access-control-allow-headers", "content-type, x-token"),
+            ("access-control-allow-methods", "POST, GET"),
+            ("access-control-allow-origin", ALLOWED_ORIGIN),
+            ("access-control-max-age", "600"),
+        ]),
+        "{reply:?}"
+    );
+    assert_eq!(reply.all("vary"), ["Origin"], "{reply:?}");
+    // Any origin, no credentials: `*`, and the answer does not vary.
+    let reply = preflight(addr, "/open", "http://anyone.example");
+    reply.assert_no_content();
+    assert_eq!(
+        cors_headers(&reply),
+        pairs(&[
+            ("access-control-allow-headers", "content-type"),
+            ("access-control-allow-methods", "POST"),
+            ("access-control-allow-origin", "*"),
+        ]),
+        "{reply:?}"
+    );
+    assert!(reply.header("vary").is_none(), "{reply:?}");
+}
+
+pub(crate) fn cors_preflight_denied_is_403_without_cors_headers(addr: SocketAddr) {
+    let reply = preflight(addr, "/api", "http://evil.example");
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert_eq!(reply.text(), "forbidden: this origin may not call the endpoint\n");
+    assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(cors_headers(&reply), [], "{reply:?}");
+    assert_eq!(reply.all("vary"), ["Origin"], "{reply:?}");
+    // An OPTIONS that is no preflight says what the endpoint takes.
+    let reply = exchange(
+        addr,
+        b"OPTIONS /api HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    reply.assert_no_content();
+    assert_eq!(reply.header("allow"), Some("POST, OPTIONS"), "{reply:?}");
+    assert_eq!(cors_headers(&reply), [], "{reply:?}");
+    // Without CORS, OPTIONS is a method like any other: 405.
+    let reply = preflight(addr, "/", ALLOWED_ORIGIN);
+    assert_405(&reply);
+    assert_eq!(cors_headers(&reply), [], "{reply:?}");
+}
+
+pub(crate) fn cors_headers_on_answers(addr: SocketAddr) {
+    let reply = post_with(
+        addr,
+        "/api",
+        &[("Origin", ALLOWED_ORIGIN)],
+        r#"{"jsonrpc":"2.0","method":"tagged","id":1}"#,
+    );
+    reply.assert_json(r#"{"jsonrpc":"2.0","result":true,"id":1}"#);
+    assert_eq!(
+        cors_headers(&reply),
+        pairs(&[
+            ("access-control-allow-credentials", "true"),
+            ("access-control-allow-origin", ALLOWED_ORIGIN),
+            ("access-control-expose-headers", "x-request-id"),
+        ]),
+        "{reply:?}"
+    );
+    assert_eq!(reply.all("vary"), ["Origin"], "{reply:?}");
+    assert_eq!(reply.header("x-request-id"), Some("r-1"));
+    // Another origin is answered (a browser will not show it) without any
+    // CORS header.
+    let reply = post_with(addr, "/api", &[("Origin", "http://evil.example")], PING);
+    reply.assert_json(PONG);
+    assert_eq!(cors_headers(&reply), [], "{reply:?}");
+    assert_eq!(reply.all("vary"), ["Origin"], "{reply:?}");
+    // Any origin: `*` and no Vary.
+    let reply = post_with(addr, "/open", &[("Origin", "http://anyone.example")], PING);
+    reply.assert_json(PONG);
+    assert_eq!(
+        cors_headers(&reply),
+        pairs(&[("access-control-allow-origin", "*")]),
+        "{reply:?}"
+    );
+    assert!(reply.header("vary").is_none(), "{reply:?}");
+    // Refusals carry them too, so a page can read the status.
+    let reply = exchange(
+        addr,
+        b"GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nOrigin: http://anyone.example\r\n\r\n",
+    );
+    assert_eq!(reply.status, 405, "{reply:?}");
+    assert_eq!(reply.header("allow"), Some("POST, OPTIONS"), "{reply:?}");
+    assert_eq!(
+        cors_headers(&reply),
+        pairs(&[("access-control-allow-origin", "*")]),
+        "{reply:?}"
+    );
+}
+
+fn get(addr: SocketAddr, target: &str, extra: &[(&str, &str)]) -> Reply {
+    let mut raw = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (name, value) in extra {
+        raw.push_str(&format!("{name}: {value}\r\n"));
+    }
+    raw.push_str("\r\n");
+    exchange(addr, raw.as_bytes())
+}
+
+fn assert_javascript(reply: &Reply, want: &str) {
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/javascript"),
+        "{reply:?}"
+    );
+    assert_eq!(
+        reply.header("x-content-type-options"),
+        Some("nosniff"),
+        "{reply:?}"
+    );
+    assert_eq!(reply.text(), want);
+}
+
+pub(crate) fn jsonp_get_calls_the_method(addr: SocketAddr) {
+    assert_javascript(
+        &get(addr, "/api/echo?data=test_data&jsonp=jsonpCallback_129620", &[]),
+        r#"jsonpCallback_129620({"jsonrpc":"2.0","result":"test_data","id":"jsonpCallback_129620"});"#,
+    );
+    // Percent-encoding and `+` decoded; values are strings.
+    assert_javascript(
+        &get(addr, "/api/echo?jsonp=$.cb_1&data=a%20b+c%C3%A9%26", &[]),
+        r#"$.cb_1({"jsonrpc":"2.0","result":"a b cé&","id":"$.cb_1"});"#,
+    );
+    // No params at all: the method's defaults.
+    assert_javascript(
+        &get(addr, "/api/echo?jsonp=cb", &[]),
+        r#"cb({"jsonrpc":"2.0","result":"Hello world!","id":"cb"});"#,
+    );
+    // JSON-RPC errors come back through the callback too.
+    assert_javascript(
+        &get(addr, "/api/nope?jsonp=cb", &[]),
+        r#"cb({"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"cb"});"#,
+    );
+    // Other methods on a method's path: 405 naming GET.
+    let reply = post(addr, "/api/echo", PING);
+    assert_eq!(reply.status, 405, "{reply:?}");
+    assert_eq!(reply.header("allow"), Some("GET, OPTIONS"), "{reply:?}");
+    // Without JSONP there is no method path.
+    assert_eq!(get(addr, "/open/echo?jsonp=cb", &[]).status, 404);
+}
+
+pub(crate) fn jsonp_params_json(addr: SocketAddr) {
+    // params=[42,23] and params={"minuend":42,"subtrahend":23}
+    assert_javascript(
+        &get(addr, "/api/subtract?jsonp=cb&params=%5B42%2C23%5D", &[]),
+        r#"cb({"jsonrpc":"2.0","result":19,"id":"cb"});"#,
+    );
+    assert_javascript(
+        &get(
+            addr,
+            "/api/subtract?params=%7B%22minuend%22%3A42%2C%22subtrahend%22%3A23%7D&jsonp=cb",
+            &[],
+        ),
+        r#"cb({"jsonrpc":"2.0","result":19,"id":"cb"});"#,
+    );
+    let bad = |target: &str, want: &str| {
+        let reply = get(addr, target, &[]);
+        assert_eq!(reply.status, 400, "{target}: {reply:?}");
+        assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(reply.text(), want, "{target}");
+    };
+    bad(
+        "/api/subtract?jsonp=cb&params=%5B42%2C",
+        "bad request: the params value is not one JSON value\n",
+    );
+    // One JSON value only: nothing can be smuggled next to it.
+    bad(
+        "/api/subtract?jsonp=cb&params=1%2C%22id%22%3A5",
+        "bad request: the params value is not one JSON value\n",
+    );
+    bad(
+        "/api/subtract?jsonp=cb&params=%5B1%5D&minuend=1",
+        "bad request: send either params=<JSON> or name=value pairs, not both\n",
+    );
+    bad(
+        "/api/echo?jsonp=cb&data=1&data=2",
+        "bad request: the query string is not UTF-8 name=value pairs with each name once\n",
+    );
+    bad(
+        "/api/echo?jsonp=cb&data=%FF",
+        "bad request: the query string is not UTF-8 name=value pairs with each name once\n",
+    );
+    // A params value that is JSON but not params: JSON-RPC says so.
+    assert_javascript(
+        &get(addr, "/api/subtract?jsonp=cb&params=5", &[]),
+        r#"cb({"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"cb"});"#,
+    );
+}
+
+pub(crate) fn jsonp_bad_callback_is_400_without_reflecting_it(addr: SocketAddr) {
+    let callback_rule = "bad request: the jsonp callback must match ^[A-Za-z_$][A-Za-z0-9_$.]{0,127}$\n";
+    let long = "a".repeat(129);
+    for callback in ["alert(1)//", "%3Cscript%3E", "1abc", "", "a-b", long.as_str()] {
+        let reply = get(addr, &format!("/api/echo?data=x&jsonp={callback}"), &[]);
+        assert_eq!(reply.status, 400, "{callback}: {reply:?}");
+        assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(reply.text(), callback_rule, "{callback}");
+    }
+    let reply = get(addr, "/api/echo?data=x", &[]);
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(
+        reply.text(),
+        "bad request: a JSONP call needs a callback: ?jsonp=<name>\n"
+    );
+    // The longest valid callback passes.
+    let longest = format!("a{}", "b".repeat(127));
+    let reply = get(addr, &format!("/api/echo?jsonp={longest}"), &[]);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.text().starts_with(&format!("{longest}(")));
+}
+
+pub(crate) fn jsonp_query_is_bounded_by_the_message_limit(addr: SocketAddr) {
+    let filler = "x".repeat(API_LIMIT);
+    let reply = get(addr, &format!("/api/echo?jsonp=cb&data={filler}"), &[]);
+    assert_eq!(reply.status, 414, "{reply:?}");
+    assert_eq!(reply.text(), "uri too long\n");
+    // Just within the limit: answered.
+    let target_rest = "jsonp=cb&data=";
+    let fits = "x".repeat(API_LIMIT - "echo".len() - target_rest.len());
+    let reply = get(addr, &format!("/api/echo?{target_rest}{fits}"), &[]);
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data).read_to_end(&mut out).unwrap();
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn big_answer() -> String {
+    format!(r#"{{"jsonrpc":"2.0","result":"{}","id":1}}"#, big_text())
+}
+
+const BIG: &str = r#"{"jsonrpc":"2.0","method":"big","id":1}"#;
+
+pub(crate) fn gzip_negotiated(addr: SocketAddr) {
+    for accept in [
+        "gzip",
+        "gzip, deflate, br",
+        "br;q=1.0, gzip;q=0.8, *;q=0.1",
+        "*",
+        "x-gzip",
+    ] {
+        let reply = post_with(addr, "/api", &[("Accept-Encoding", accept)], BIG);
+        assert_eq!(reply.status, 200, "{accept}: {reply:?}");
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_eq!(reply.header("content-encoding"), Some("gzip"), "{accept}");
+        assert_eq!(reply.all("vary"), ["Origin, Accept-Encoding"], "{accept}");
+        assert!(
+            reply.body.len() < big_answer().len() / 4,
+            "{accept}: {} bytes",
+            reply.body.len()
+        );
+        assert_eq!(
+            String::from_utf8(gunzip(&reply.body)).unwrap(),
+            big_answer(),
+            "{accept}"
+        );
+    }
+    // JSONP answers are compressed alike.
+    let reply = get(addr, "/api/big?jsonp=cb", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(reply.header("content-encoding"), Some("gzip"));
+    let js = String::from_utf8(gunzip(&reply.body)).unwrap();
+    assert_eq!(
+        js,
+        format!(r#"cb({{"jsonrpc":"2.0","result":"{}","id":"cb"}});"#, big_text())
+    );
+    // A handler switches it on where the endpoint has it off.
+    let reply = post_with(
+        addr,
+        "/open",
+        &[("Accept-Encoding", "gzip")],
+        r#"{"jsonrpc":"2.0","method":"big_opt_in","id":1}"#,
+    );
+    assert_eq!(reply.header("content-encoding"), Some("gzip"), "{reply:?}");
+    assert_eq!(reply.all("vary"), ["Accept-Encoding"]);
+    assert_eq!(String::from_utf8(gunzip(&reply.body)).unwrap(), big_answer());
+}
+
+pub(crate) fn gzip_refused_or_not_applicable(addr: SocketAddr) {
+    // Refused by the client (q=0, not named, identity preferred): identity,
+    // and the answer says it varies.
+    for accept in [
+        None,
+        Some("gzip;q=0"),
+        Some("br, deflate"),
+        Some("gzip;q=0.5, identity"),
+        Some("*;q=1, gzip;q=0"),
+    ] {
+        let extra: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept-Encoding", *a)).collect();
+        let reply = post_with(addr, "/api", &extra, BIG);
+        reply.assert_json(&big_answer());
+        assert!(
+            reply.header("content-encoding").is_none(),
+            "{accept:?}: {reply:?}"
+        );
+        assert_eq!(reply.all("vary"), ["Origin, Accept-Encoding"], "{accept:?}");
+    }
+    // Not worth it (below the threshold), refused by the handler, or off
+    // for the endpoint: identity, and nothing varies by encoding.
+    let reply = post_with(addr, "/api", &[("Accept-Encoding", "gzip")], PING);
+    reply.assert_json(PONG);
+    assert!(reply.header("content-encoding").is_none());
+    assert_eq!(reply.all("vary"), ["Origin"]);
+    let reply = post_with(
+        addr,
+        "/api",
+        &[("Accept-Encoding", "gzip")],
+        r#"{"jsonrpc":"2.0","method":"big_opt_out","id":1}"#,
+    );
+    reply.assert_json(&big_answer());
+    assert!(reply.header("content-encoding").is_none());
+    assert_eq!(reply.all("vary"), ["Origin"]);
+    let reply = post_with(addr, "/open", &[("Accept-Encoding", "gzip")], BIG);
+    reply.assert_json(&big_answer());
+    assert!(reply.header("content-encoding").is_none());
+    assert!(reply.header("vary").is_none());
+}
+
+pub(crate) fn gzip_request_body_is_decoded(addr: SocketAddr) {
+    let call = gzip(br#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#);
+    for encoding in ["gzip", "x-gzip", "GZIP"] {
+        exchange(
+            addr,
+            &request_bytes(
+                "POST",
+                "/",
+                Some("application/json"),
+                &[("Content-Encoding", encoding)],
+                &call,
+            ),
+        )
+        .assert_json(r#"{"jsonrpc":"2.0","result":19,"id":1}"#);
+    }
+    // identity is no encoding.
+    exchange(
+        addr,
+        &request_bytes(
+            "POST",
+            "/",
+            Some("application/json"),
+            &[("Content-Encoding", "identity")],
+            PING.as_bytes(),
+        ),
+    )
+    .assert_json(PONG);
+    // Another encoding: 415.
+    for encoding in ["br", "deflate", "gzip, gzip"] {
+        let reply = exchange(
+            addr,
+            &request_bytes(
+                "POST",
+                "/",
+                Some("application/json"),
+                &[("Content-Encoding", encoding)],
+                &call,
+            ),
+        );
+        assert_eq!(reply.status, 415, "{encoding}: {reply:?}");
+        assert_eq!(
+            reply.text(),
+            "unsupported content encoding: send gzip or identity\n"
+        );
+    }
+    // Not gzip at all, or cut short: 400.
+    for body in [PING.as_bytes(), &call[..call.len() - 4]] {
+        let reply = exchange(
+            addr,
+            &request_bytes(
+                "POST",
+                "/",
+                Some("application/json"),
+                &[("Content-Encoding", "gzip")],
+                body,
+            ),
+        );
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert_eq!(reply.text(), "bad request: the body cannot be read\n");
+    }
+}
+
+pub(crate) fn gzip_bomb_is_413_within_the_limit(addr: SocketAddr) {
+    // 8 MiB of spaces in about 8 KiB; the body never ends, so only a server
+    // that stops at the limit while decoding can answer.
+    let bomb = gzip(&vec![b' '; 8 << 20]);
+    let first = &bomb[..API_LIMIT / 2];
+    let mut raw =
+        b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n\
+          Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+    raw.extend(chunk(first));
+    let mut stream = connect(addr);
+    stream.write_all(&raw).unwrap();
+    let reply = read_reply(&mut stream);
+    assert_eq!(reply.status, 413, "{reply:?}");
+    assert_eq!(reply.text(), "payload too large\n");
+    // A gzip body whose decoded size is just the limit is answered.
+    let padded = format!("{PING:<API_LIMIT$}");
+    exchange(
+        addr,
+        &request_bytes(
+            "POST",
+            "/api",
+            Some("application/json"),
+            &[("Content-Encoding", "gzip")],
+            &gzip(padded.as_bytes()),
+        ),
+    )
+    .assert_json(PONG);
+    let over = format!("{padded} ");
+    let reply = exchange(
+        addr,
+        &request_bytes(
+            "POST",
+            "/api",
+            Some("application/json"),
+            &[("Content-Encoding", "gzip")],
+            &gzip(over.as_bytes()),
+        ),
+    );
+    assert_eq!(reply.status, 413, "{reply:?}");
+}
+
+static NEXT_GATE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn new_gate() -> (String, Arc<Gate>) {
+    let key = format!(
+        "gate-{}",
+        NEXT_GATE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let gate = Gate::named(&key);
+    (key, gate)
+}
+
+fn wait_call(key: &str) -> String {
+    format!(r#"{{"jsonrpc":"2.0","method":"wait","params":["{key}"]}}"#)
+}
+
+pub(crate) fn notification_is_204_before_its_handler_finishes(addr: SocketAddr) {
+    // The handler finishes only when the test releases it, which it does
+    // only after it has the 204: a server that waited would never answer
+    // (and the read would time out).
+    let (key, gate) = new_gate();
+    post(addr, "/api", &wait_call(&key)).assert_no_content();
+    assert!(!gate.is_done());
+    gate.release();
+    assert!(gate.wait_done(), "the background handler never finished");
+
+    // An all-notification batch: 204 at once, both run.
+    let (k1, g1) = new_gate();
+    let (k2, g2) = new_gate();
+    post(addr, "/api", &format!("[{},{}]", wait_call(&k1), wait_call(&k2))).assert_no_content();
+    g1.release();
+    g2.release();
+    assert!(g1.wait_done() && g2.wait_done());
+
+    // A batch mixing calls and a notification: answered when the calls are
+    // done, not the notification.
+    let (k3, g3) = new_gate();
+    post(addr, "/api", &format!("[{},{PING}]", wait_call(&k3))).assert_json(&format!("[{PONG}]"));
+    assert!(!g3.is_done());
+    g3.release();
+    assert!(g3.wait_done());
+}
+
 /// Expands to one `#[test]` per check, each against `$server()`, a
 /// function returning the address of a server with the layout above.
 #[allow(unused_macros)] // `tests/interop.rs` uses the client, not the suite
@@ -500,6 +1161,18 @@ macro_rules! http_suite {
             handlers_set_response_headers_and_cookies,
             mounted_beside_other_routes,
             keep_alive_serves_several_requests,
+            cors_preflight_allowed_is_204_with_allow_headers,
+            cors_preflight_denied_is_403_without_cors_headers,
+            cors_headers_on_answers,
+            jsonp_get_calls_the_method,
+            jsonp_params_json,
+            jsonp_bad_callback_is_400_without_reflecting_it,
+            jsonp_query_is_bounded_by_the_message_limit,
+            gzip_negotiated,
+            gzip_refused_or_not_applicable,
+            gzip_request_body_is_decoded,
+            gzip_bomb_is_413_within_the_limit,
+            notification_is_204_before_its_handler_finishes,
         );
     };
     (@tests $server:path; $($name:ident,)*) => {
