@@ -635,7 +635,15 @@ fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
 }
 
 /// Builds the JSON-RPC request of a JSONP `GET`, and its callback.
-fn jsonp_request(method_segment: &str, query: &str, max: usize) -> Result<(String, Vec<u8>), JsonpReject> {
+///
+/// A router speaking only JSON-RPC 1.0 gets a 1.0 request (no `jsonrpc`
+/// member); the others a 2.0 one.
+fn jsonp_request(
+    method_segment: &str,
+    query: &str,
+    max: usize,
+    version: crate::Version,
+) -> Result<(String, Vec<u8>), JsonpReject> {
     if method_segment.contains('/') {
         return Err(JsonpReject::NotFound);
     }
@@ -675,7 +683,12 @@ fn jsonp_request(method_segment: &str, query: &str, max: usize) -> Result<(Strin
         None => Some(serde_json::Value::Object(pairs).to_string()),
     };
     let quoted = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
-    let mut message = format!(r#"{{"jsonrpc":"2.0","method":{}"#, quoted(&method));
+    let member = if version == crate::Version::V1 {
+        ""
+    } else {
+        r#""jsonrpc":"2.0","#
+    };
+    let mut message = format!(r#"{{{member}"method":{}"#, quoted(&method));
     if let Some(params) = params {
         message.push_str(r#","params":"#);
         message.push_str(&params);
@@ -1085,7 +1098,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         }
         let max = self.router.limits().max_message_bytes;
         if jsonp_path {
-            return match jsonp_request(tail, query.unwrap_or(""), max) {
+            return match jsonp_request(tail, query.unwrap_or(""), max, self.router.limits().version) {
                 Ok((callback, message)) => {
                     exchange.jsonp = Some(callback);
                     exchange.headers = headers;
@@ -1370,23 +1383,32 @@ mod tests {
 
     #[test]
     fn jsonp_requests_are_built_safely() {
-        let (cb, msg) = jsonp_request("sum%2Ex", "jsonp=cb&a=%22q%22", 100).unwrap();
+        use crate::Version::{V1, V2};
+        let (_, msg) = jsonp_request("m", "jsonp=cb&params=%5B1%5D", 100, V1).unwrap();
+        assert_eq!(msg, br#"{"method":"m","params":[1],"id":"cb"}"#);
+        let (cb, msg) = jsonp_request("sum%2Ex", "jsonp=cb&a=%22q%22", 100, V2).unwrap();
         assert_eq!(cb, "cb");
         assert_eq!(
             msg,
             br#"{"jsonrpc":"2.0","method":"sum.x","params":{"a":"\"q\""},"id":"cb"}"#
         );
-        assert_eq!(jsonp_request("a/b", "jsonp=cb", 100), Err(JsonpReject::NotFound));
         assert_eq!(
-            jsonp_request("m", "jsonp=cb&x=12345", 10),
+            jsonp_request("a/b", "jsonp=cb", 100, V2),
+            Err(JsonpReject::NotFound)
+        );
+        assert_eq!(
+            jsonp_request("m", "jsonp=cb&x=12345", 10, V2),
             Err(JsonpReject::UriTooLong)
         );
         assert_eq!(
-            jsonp_request("m", "jsonp=cb&jsonp=cc", 100),
+            jsonp_request("m", "jsonp=cb&jsonp=cc", 100, V2),
             Err(JsonpReject::BadQuery)
         );
-        assert_eq!(jsonp_request("m%FF", "jsonp=cb", 100), Err(JsonpReject::BadQuery));
-        assert_eq!(jsonp_request("m", "x=1", 100), Err(JsonpReject::NoCallback));
+        assert_eq!(
+            jsonp_request("m%FF", "jsonp=cb", 100, V2),
+            Err(JsonpReject::BadQuery)
+        );
+        assert_eq!(jsonp_request("m", "x=1", 100, V2), Err(JsonpReject::NoCallback));
     }
 
     #[test]
