@@ -142,8 +142,19 @@ impl Gate {
     }
 }
 
+/// `subtract` by position or by name, as in the specification.
+#[derive(serde::Deserialize)]
+struct Subtract {
+    minuend: i64,
+    subtrahend: i64,
+}
+
 fn add_api_methods(router: &mut Router) {
     router
+        .method("ping", || "pong")
+        .unwrap()
+        .method("subtract", |Params(s): Params<Subtract>| s.minuend - s.subtrahend)
+        .unwrap()
         .method("echo", |Params(p): Params<BTreeMap<String, String>>| {
             p.get("data")
                 .cloned()
@@ -173,11 +184,11 @@ fn add_api_methods(router: &mut Router) {
         .unwrap();
 }
 
-/// `/api`'s methods: the reference ones, `echo` (named `data`), `big`,
+/// `/api`'s methods: `ping`, `subtract`, `echo` (named `data`), `big`,
 /// `big_opt_in`/`big_opt_out` (per-call compression), `tagged` (sets
 /// `x-request-id`) and `wait` (finishes when the test releases its gate).
 pub(crate) fn api_router() -> Router {
-    let mut router = sansrpc::reference::router();
+    let mut router = Router::new();
     add_api_methods(&mut router);
     router.set_limits(Limits {
         max_message_bytes: API_LIMIT,
@@ -205,7 +216,7 @@ pub(crate) fn api_options() -> HttpOptions {
 
 /// `/open`'s methods: as `/api`'s, with the default limits.
 pub(crate) fn open_router() -> Router {
-    let mut router = sansrpc::reference::router();
+    let mut router = Router::new();
     add_api_methods(&mut router);
     router
 }
