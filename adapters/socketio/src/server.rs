@@ -309,12 +309,7 @@ impl<S: Clone + Send + Sync + 'static> SocketIoServer<S> {
     /// Registers this server's namespaces on `io` (one made by
     /// [`builder`](Self::builder), or your own).
     pub fn attach(&self, io: &SocketIo) {
-        let paths: Vec<Cow<'static, str>> = if self.inner.namespaces.is_empty() {
-            vec![Cow::Borrowed("/")]
-        } else {
-            self.inner.namespaces.iter().cloned().map(Cow::Owned).collect()
-        };
-        for path in paths {
+        for path in self.paths() {
             let shared = self.inner.clone();
             let gate = self.inner.clone();
             // Everything is set up in the middleware, which socketioxide
@@ -329,6 +324,28 @@ impl<S: Clone + Send + Sync + 'static> SocketIoServer<S> {
                 async move { gate.admit(&s, io) }
             };
             io.ns(path, handler.with(admit));
+        }
+    }
+
+    /// Disconnects every socket of this server's namespaces on `io` (each
+    /// client gets a disconnect packet; `on_close` runs for each). When you
+    /// run your own server, call it before `SocketIo::close`: socketioxide
+    /// 0.18's close runs no disconnect handler.
+    pub fn disconnect_all(&self, io: &SocketIo) {
+        for path in self.paths() {
+            if let Some(ns) = io.of(&*path) {
+                for socket in ns.sockets() {
+                    let _ = socket.disconnect();
+                }
+            }
+        }
+    }
+
+    fn paths(&self) -> Vec<Cow<'static, str>> {
+        if self.inner.namespaces.is_empty() {
+            vec![Cow::Borrowed("/")]
+        } else {
+            self.inner.namespaces.iter().cloned().map(Cow::Owned).collect()
         }
     }
 
@@ -376,9 +393,13 @@ impl<S: Clone + Send + Sync + 'static> SocketIoServer<S> {
         let (svc, io) = self.service();
         let limits = self.inner.router.limits().clone();
         let closing = io.clone();
+        let disconnecting = self.clone();
         let signal = async move {
             signal.await;
-            // Disconnect every socket first, so long-polling requests end.
+            // Disconnect every socket first (socketioxide's own close runs
+            // no disconnect handler, so `on_close` would be skipped), then
+            // close the transports, so long-polling requests end.
+            disconnecting.disconnect_all(&closing);
             closing.close().await;
         };
         serve_tower(listener, svc, &limits, signal).await?;

@@ -77,6 +77,16 @@ impl Sio {
         }
     }
 
+    /// Answers pings (and reads nothing else) for `time`.
+    async fn keep_alive(&mut self, time: Duration) {
+        let until = tokio::time::Instant::now() + time;
+        while let Ok(Some(Ok(m))) = tokio::time::timeout_at(until, self.ws.next()).await {
+            if matches!(&m, Message::Text(t) if t.as_str() == "2") {
+                self.send_raw("3").await;
+            }
+        }
+    }
+
     /// Emits `event` with `arg` (raw JSON) and ack id `id`; returns the ack
     /// packet's data.
     async fn emit_ack(&mut self, event: &str, arg: &str, id: u32) -> String {
@@ -587,4 +597,109 @@ async fn socket_io_2_clients_are_served_with_the_v4_feature() {
         .emit_ack("message", r#"{"jsonrpc":"2.0","method":"protocol","id":2}"#, 2)
         .await;
     assert_eq!(answer, r#"[{"jsonrpc":"2.0","result":"V4","id":2}]"#);
+}
+
+// ---- idle time and shutdown ----
+
+fn idle_router(idle: Duration) -> Router {
+    let mut router = router();
+    router.set_limits(sansrpc::Limits {
+        idle_timeout: Some(idle),
+        ..sansrpc::Limits::default()
+    });
+    router
+}
+
+#[tokio::test]
+async fn idle_time_is_the_transports_liveness() {
+    let addr = start(SocketIoServer::new(idle_router(Duration::from_millis(800)))).await;
+    // Engine.IO's heartbeat comes from the idle time: ping every 400 ms,
+    // 400 ms to answer.
+    let (ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"))
+            .await
+            .unwrap();
+    let mut silent = Sio { ws, ns: "/".into() };
+    let open = silent.recv_raw().await;
+    assert!(open.contains(r#""pingInterval":400,"pingTimeout":400"#), "{open}");
+    // A live client (it answers every ping) stays connected past the idle time.
+    let mut live = Sio::connect(addr, "/").await;
+    // The silent one joins a namespace, then never answers a ping: dropped,
+    // while the live one answers its pings all along.
+    silent.send_raw("40").await;
+    let started = std::time::Instant::now();
+    let dropped = async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), silent.ws.next())
+                .await
+                .expect("dropped within 5 s")
+            {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break started.elapsed(),
+                Some(Ok(_)) => {}
+            }
+        }
+    };
+    let (elapsed, ()) = tokio::join!(dropped, live.keep_alive(Duration::from_millis(2000)));
+    assert!(
+        elapsed >= Duration::from_millis(400) && elapsed < Duration::from_millis(2000),
+        "{elapsed:?}"
+    );
+    assert_eq!(
+        live.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":1}"#, 1)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":1}]"#
+    );
+    // A client that opens a session but joins no namespace is dropped
+    // after the idle time, though it answers pings.
+    let (ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/socket.io/?EIO=4&transport=websocket"))
+            .await
+            .unwrap();
+    let mut idle = Sio { ws, ns: "/".into() };
+    assert!(idle.recv_raw().await.starts_with("0{"));
+    let started = std::time::Instant::now();
+    let end = ends(&mut idle).await;
+    assert!(end == "1" || end == "closed", "{end}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn graceful_shutdown_disconnects_every_socket() {
+    let (closed_tx, mut closed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = SocketIoServer::new(router()).on_close(move |_| {
+        let _ = closed_tx.send(());
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve_with_shutdown(listener, async move {
+        let _ = stop_rx.await;
+    }));
+    let mut s = Sio::connect(addr, "/").await;
+    assert_eq!(
+        s.emit_ack("message", r#"{"jsonrpc":"2.0","method":"ping","id":1}"#, 1)
+            .await,
+        r#"[{"jsonrpc":"2.0","result":"pong","id":1}]"#
+    );
+    stop_tx.send(()).unwrap();
+    let end = ends(&mut s).await;
+    assert_eq!(end, "41");
+    drop(s);
+    tokio::time::timeout(Duration::from_secs(5), closed_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown"
+    );
 }
