@@ -799,7 +799,8 @@ pub(crate) fn accept_responses<E: From<ClientEvent>>(
         Message::Single(Incoming::Response(r)) | Message::V1(Incoming::Response(r)) => {
             caller.handle_single(r, events)
         }
-        Message::Single(Incoming::Invalid { id, error }) | Message::V1(Incoming::Invalid { id, error }) => {
+        Message::Single(Incoming::Invalid { id, error } | Incoming::InvalidResponse { id, error })
+        | Message::V1(Incoming::Invalid { id, error } | Incoming::InvalidResponse { id, error }) => {
             caller.handle_invalid(&id, &error, events)
         }
         Message::Single(_) | Message::V1(_) => caller.handle_invalid(&Id::null(), &not_a_response(), events),
@@ -808,7 +809,9 @@ pub(crate) fn accept_responses<E: From<ClientEvent>>(
             for entry in entries {
                 match entry {
                     Incoming::Response(r) => responses.push(r),
-                    Incoming::Invalid { id, error } => caller.handle_invalid(&id, &error, events),
+                    Incoming::Invalid { id, error } | Incoming::InvalidResponse { id, error } => {
+                        caller.handle_invalid(&id, &error, events)
+                    }
                     _ => caller.handle_invalid(&Id::null(), &not_a_response(), events),
                 }
             }

@@ -226,6 +226,16 @@ pub enum Incoming {
     /// A response (only when parsing with [`Accept::Responses`] or
     /// [`Accept::Both`]).
     Response(Response),
+    /// Something shaped like a response (no `method`, a `result` or an
+    /// `error`) that is not a valid one, when parsing with
+    /// [`Accept::Both`]: a peer reports it and never answers it (its id is
+    /// the remote's own numbering of *its* calls).
+    InvalidResponse {
+        /// The id it carried (`null` when none could be read).
+        id: Id,
+        /// What is wrong with it.
+        error: Error,
+    },
 }
 
 /// An incoming message: one entry, a batch, or an error about the whole
@@ -526,7 +536,12 @@ fn entry_from_wire(frame: &Bytes, wire: Wire<'_>, accept: Accept) -> Result<Inco
 
     let is_response = wire.method.is_none() && (wire.result.is_some() || wire.error.is_some());
     if is_response && accept != Accept::Requests {
-        return Ok(parse_response(&wire, id, version_ok));
+        return Ok(match parse_response(&wire, id, version_ok) {
+            Incoming::Invalid { id, error } if accept == Accept::Both => {
+                Incoming::InvalidResponse { id, error }
+            }
+            other => other,
+        });
     }
     if accept == Accept::Responses {
         return Ok(Incoming::Invalid {

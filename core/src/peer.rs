@@ -9,7 +9,7 @@ use crate::error::{ProtocolError, UsageError};
 use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
-use crate::message::{Accept, Message, Outcome, RawParams, Response, parse_message};
+use crate::message::{Accept, Incoming, Message, Outcome, RawParams, Response, parse_message};
 use crate::server::{Event, Responder, Ticket};
 use crate::shell::Shell;
 
@@ -403,9 +403,14 @@ impl<F: Framer> Peer<F> {
         let in_array = matches!(message, Message::Batch(_));
         let mut responses = Vec::new();
         let mut answers = std::mem::take(&mut self.answers);
+        let (caller, events) = (&mut self.caller, &mut self.events);
         self.responder
-            .accept(message, &mut self.server_events, &mut answers, &mut |r| {
-                responses.push(r)
+            .accept(message, &mut self.server_events, &mut answers, &mut |r| match r {
+                Incoming::Response(r) => responses.push(r),
+                // Reported, never answered: its id numbers the remote's
+                // own calls, so an error with it would answer one of them.
+                Incoming::InvalidResponse { id, error } => caller.handle_invalid(&id, &error, events),
+                _ => {}
             });
         for e in self.server_events.drain(..) {
             self.held_calls += usize::from(matches!(e, Event::Call { .. }));
@@ -520,7 +525,7 @@ impl<F: Framer> Peer<F> {
             && self.pending_calls() == 0
             && self.shell.out_is_empty()
             && self.events.is_empty()
-            && self.held.is_empty()
+            && self.held_calls == 0
     }
 
     /// Whether the connection is done: a deadline closed it, or the input

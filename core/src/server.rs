@@ -173,7 +173,7 @@ impl Responder {
         message: Message,
         events: &mut VecDeque<Event>,
         out: &mut Vec<Vec<u8>>,
-        on_response: &mut dyn FnMut(crate::message::Response),
+        on_response: &mut dyn FnMut(Incoming),
     ) {
         match message {
             Message::Rejected(error) => {
@@ -203,7 +203,7 @@ impl Responder {
                     write_error_v1(&id, &error, &mut buf);
                     out.push(buf);
                 }
-                Incoming::Response(r) => on_response(r),
+                r @ (Incoming::Response(_) | Incoming::InvalidResponse { .. }) => on_response(r),
             },
             Message::Single(entry) => match entry {
                 Incoming::Call { id, method, params } => {
@@ -223,7 +223,7 @@ impl Responder {
                     write_error(&id, &error, &mut buf);
                     out.push(buf);
                 }
-                Incoming::Response(r) => on_response(r),
+                r @ (Incoming::Response(_) | Incoming::InvalidResponse { .. }) => on_response(r),
             },
             Message::Batch(entries) => {
                 let batch = self.next_batch;
@@ -258,7 +258,7 @@ impl Responder {
                             write_error(&id, &error, &mut buf);
                             state.entries.push(Some(buf));
                         }
-                        Incoming::Response(r) => on_response(r),
+                        r @ (Incoming::Response(_) | Incoming::InvalidResponse { .. }) => on_response(r),
                     }
                 }
                 if state.remaining == 0 {
@@ -552,10 +552,11 @@ impl<F: Framer> ServerConnection<F> {
     /// to send. A partial message does not count: a peer that trickles
     /// bytes without finishing a message is idle, so idle timeouts also end
     /// slow-drip connections. Background notifications do not count
-    /// either: the idle deadline ends a connection whose only work is a
-    /// notification that never finishes.
+    /// either, nor notifications parsed and waiting for a slot: the idle
+    /// deadline ends a connection whose only work is notifications that
+    /// never finish (their handlers are dropped with the connection).
     pub fn is_idle(&self) -> bool {
-        self.serving() == self.running && self.shell.out_is_empty() && self.events.is_empty()
+        self.serving() == self.running && self.shell.out_is_empty() && self.queued_calls == 0
     }
 
     /// The next deadline of the connection: the idle deadline

@@ -386,3 +386,173 @@ mod in_flight_accounting {
         assert!(matches!(peer.poll_event(), Some(PeerEvent::Notification { .. })));
     }
 }
+
+mod hostile_peers {
+    use proptest::prelude::*;
+    use sansrpc::{Event, Limits, Newline, Peer, PeerEvent, RawParams, ServerConnection};
+
+    /// Issue 11, item 7: a malformed *response* from the remote is reported
+    /// and never answered (an error with its id would answer the remote's
+    /// own pending call of that number).
+    #[test]
+    fn a_peer_never_answers_an_invalid_response() {
+        let mut a = Peer::new(Newline::new(1024), Limits::default());
+        let _ours = a.call("m", RawParams::none(), None).unwrap();
+        let mut out = Vec::new();
+        a.poll_transmit(&mut out).unwrap();
+        out.clear();
+        for bad in [
+            &b"{\"jsonrpc\":\"2.0\",\"result\":1,\"error\":{\"code\":1,\"message\":\"x\"},\"id\":1}\n"[..],
+            b"{\"jsonrpc\":\"2.0\",\"error\":[1],\"id\":1}\n",
+            b"{\"jsonrpc\":\"1.0\",\"result\":1,\"id\":1}\n",
+            b"[{\"jsonrpc\":\"2.0\",\"result\":1,\"error\":null,\"id\":1}]\n",
+        ] {
+            a.handle_input(bad).unwrap();
+            match a.poll_event() {
+                Some(PeerEvent::Unexpected(_)) => {}
+                other => panic!("{}: {other:?}", String::from_utf8_lossy(bad)),
+            }
+            assert!(a.poll_event().is_none());
+            assert_eq!(a.poll_transmit(&mut out), None, "nothing is sent back");
+        }
+        assert_eq!(a.pending_calls(), 1, "our call still waits for its real answer");
+        // An invalid *request* is still answered, as a server would.
+        a.handle_input(b"{\"jsonrpc\":\"2.0\",\"method\":1,\"id\":7}\n")
+            .unwrap();
+        assert!(a.poll_event().is_none());
+        a.poll_transmit(&mut out).unwrap();
+        assert_eq!(
+            out,
+            b"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"Invalid Request\"},\"id\":7}\n"
+        );
+    }
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// Calls and notifications arrive, as one message or one batch.
+        Input { calls: u8, notes: u8, batch: bool },
+        /// The application answers the oldest handed-out call.
+        Answer,
+        /// A background notification finishes.
+        Finish,
+        /// Take whatever events the connection yields now.
+        Poll,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0u8..6, 0u8..6, any::<bool>()).prop_map(|(calls, notes, batch)| Step::Input {
+                calls,
+                notes,
+                batch
+            }),
+            Just(Step::Answer),
+            Just(Step::Finish),
+            Just(Step::Poll),
+        ]
+    }
+
+    fn input(calls: u8, notes: u8, batch: bool, next_id: &mut u64) -> Vec<u8> {
+        let mut entries = Vec::new();
+        for _ in 0..calls {
+            *next_id += 1;
+            entries.push(format!(
+                "{{\"jsonrpc\":\"2.0\",\"method\":\"c\",\"id\":{next_id}}}"
+            ));
+        }
+        for _ in 0..notes {
+            entries.push("{\"jsonrpc\":\"2.0\",\"method\":\"n\"}".to_owned());
+        }
+        if entries.is_empty() {
+            return Vec::new();
+        }
+        let mut bytes = if batch {
+            format!("[{}]", entries.join(","))
+        } else {
+            entries.join("\n")
+        };
+        bytes.push('\n');
+        bytes.into_bytes()
+    }
+
+    proptest! {
+        /// Any mix of calls, notifications and batches, answered in any
+        /// order: the work handed out and not done (calls unanswered plus
+        /// notifications running) never exceeds `max_in_flight`, and all
+        /// of it is eventually handed out.
+        #[test]
+        fn handed_out_work_never_exceeds_max_in_flight(
+            max in 1usize..5,
+            steps in proptest::collection::vec(step(), 1..60),
+        ) {
+            let limits = Limits { max_in_flight: max, ..Limits::default() };
+            let mut server = ServerConnection::new(Newline::new(1 << 16), limits.clone());
+            let mut peer = Peer::new(Newline::new(1 << 16), limits);
+            let (mut tickets, mut running) = (std::collections::VecDeque::new(), 0usize);
+            let (mut peer_tickets, mut peer_running) = (std::collections::VecDeque::new(), 0usize);
+            let (mut next_id, mut sent_calls, mut sent_notes) = (0u64, 0usize, 0usize);
+            let (mut got_calls, mut got_notes) = (0usize, 0usize);
+            let mut drain = |server: &mut ServerConnection, peer: &mut Peer,
+                             tickets: &mut std::collections::VecDeque<sansrpc::Ticket>,
+                             peer_tickets: &mut std::collections::VecDeque<sansrpc::Ticket>,
+                             running: &mut usize, peer_running: &mut usize| {
+                while let Some(e) = server.poll_event() {
+                    match e {
+                        Event::Call { ticket, .. } => { tickets.push_back(ticket); got_calls += 1; }
+                        Event::Notification { .. } => { server.notification_started(); *running += 1; got_notes += 1; }
+                        _ => {}
+                    }
+                }
+                while let Some(e) = peer.poll_event() {
+                    match e {
+                        PeerEvent::Call { ticket, .. } => peer_tickets.push_back(ticket),
+                        PeerEvent::Notification { .. } => { peer.notification_started(); *peer_running += 1; }
+                        _ => {}
+                    }
+                }
+            };
+            for s in steps {
+                match s {
+                    Step::Input { calls, notes, batch } => {
+                        let bytes = input(calls, notes, batch, &mut next_id);
+                        sent_calls += calls as usize;
+                        sent_notes += notes as usize;
+                        server.handle_input(&bytes).unwrap();
+                        peer.handle_input(&bytes).unwrap();
+                    }
+                    Step::Answer => {
+                        if let Some(t) = tickets.pop_front() { server.respond(t, sansrpc::result(&0)).unwrap(); }
+                        if let Some(t) = peer_tickets.pop_front() { peer.respond(t, sansrpc::result(&0)).unwrap(); }
+                    }
+                    Step::Finish => {
+                        if running > 0 { running -= 1; server.notification_finished(); }
+                        if peer_running > 0 { peer_running -= 1; peer.notification_finished(); }
+                    }
+                    Step::Poll => drain(&mut server, &mut peer, &mut tickets, &mut peer_tickets, &mut running, &mut peer_running),
+                }
+                prop_assert!(tickets.len() + running <= max, "server: {} calls + {} notifications > {max}", tickets.len(), running);
+                prop_assert!(peer_tickets.len() + peer_running <= max, "peer over the limit");
+                prop_assert_eq!(server.serving(), tickets.len() + running);
+                prop_assert_eq!(peer.serving(), peer_tickets.len() + peer_running);
+                // Output is taken as it comes (the transport keeps up).
+                let mut out = Vec::new();
+                server.poll_transmit(&mut out);
+                peer.poll_transmit(&mut out);
+            }
+            // Finish everything: every request is handed out in the end.
+            for _ in 0..(sent_calls + sent_notes + 2) {
+                drain(&mut server, &mut peer, &mut tickets, &mut peer_tickets, &mut running, &mut peer_running);
+                while let Some(t) = tickets.pop_front() { server.respond(t, sansrpc::result(&0)).unwrap(); }
+                while let Some(t) = peer_tickets.pop_front() { peer.respond(t, sansrpc::result(&0)).unwrap(); }
+                for _ in 0..running { server.notification_finished(); }
+                for _ in 0..peer_running { peer.notification_finished(); }
+                running = 0;
+                peer_running = 0;
+                let mut out = Vec::new();
+                server.poll_transmit(&mut out);
+                peer.poll_transmit(&mut out);
+            }
+            prop_assert_eq!((got_calls, got_notes), (sent_calls, sent_notes));
+        }
+    }
+}

@@ -331,6 +331,8 @@ fn run_smol(
 /// - `sleep` `[ms]`: answers `ms` after `ms` milliseconds (capped at 10 s);
 /// - `hang`: never answers;
 /// - `panic`: panics (the router answers `-32603`);
+/// - `hold`: never answers, and counts itself in [`holding`] while its
+///   handler is alive (dropped handlers uncount themselves);
 /// - `echo` `[value]`: answers `value` (from the reference router).
 pub fn hostile_router() -> Router {
     let mut router = sansrpc::reference::router();
@@ -338,7 +340,8 @@ pub fn hostile_router() -> Router {
     let _ = router
         .method("sleep", sleep)
         .and_then(|r| r.method("hang", hang))
-        .and_then(|r| r.method("panic", panic));
+        .and_then(|r| r.method("panic", panic))
+        .and_then(|r| r.method("hold", hold));
     router
 }
 
@@ -354,6 +357,30 @@ async fn sleep(Params((ms,)): Params<(u64,)>) -> u64 {
 }
 
 async fn hang() {
+    std::future::pending::<()>().await;
+}
+
+/// `hold` handlers alive in this process.
+static HOLDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many `hold` handlers of [`hostile_router`] are alive now: started,
+/// and not dropped (they never finish). Bounded by `max_in_flight` per
+/// connection, and back to zero once their connections are gone.
+pub fn holding() -> usize {
+    HOLDING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+struct Held;
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HOLDING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn hold() {
+    HOLDING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _held = Held;
     std::future::pending::<()>().await;
 }
 

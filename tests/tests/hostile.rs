@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use sansrpc::Limits;
 use sansrpc_tests::{
-    Adapter, PANIC_MESSAGE, Running, hostile_router, open_files_soft_limit, rss_bytes, start,
+    Adapter, PANIC_MESSAGE, Running, holding, hostile_router, open_files_soft_limit, rss_bytes, start,
 };
 use serde_json::{Value, json};
 
@@ -923,6 +923,327 @@ fn hanging_limits() -> Limits {
 }
 
 // ---------------------------------------------------------------------------
+// Round two (issue 11): every task, slot and descriptor a peer can make a
+// stream server hold is bounded and released.
+
+/// The limits of round two: four handlers at a time, a one-second idle and
+/// write-progress deadline.
+fn round_two_limits() -> Limits {
+    Limits {
+        max_in_flight: 4,
+        idle_timeout: Some(IDLE),
+        ..Limits::default()
+    }
+}
+
+/// Waits up to `wait` for `holding()` to be `want`; returns the last value.
+fn holding_reaches(want: usize, wait: Duration) -> usize {
+    let deadline = Instant::now() + wait;
+    loop {
+        let now = holding();
+        if now == want || Instant::now() >= deadline {
+            return now;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a socket from `server` to `client` (a connection the server
+/// accepted) is still held by this process, in `/proc/net/tcp`: a
+/// descriptor the server did not close.
+fn server_holds(server: SocketAddr, client: SocketAddr) -> bool {
+    let (local, remote) = (
+        format!(":{:04X} ", server.port()),
+        format!(":{:04X} ", client.port()),
+    );
+    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|table| {
+        table.lines().skip(1).any(|l| {
+            let mut cols = l.split_whitespace().skip(1);
+            let (Some(a), Some(b)) = (cols.next(), cols.next()) else {
+                return false;
+            };
+            // TIME_WAIT (06) holds no descriptor.
+            let state = cols.next().unwrap_or("");
+            format!("{a} ").ends_with(&local) && format!("{b} ").ends_with(&remote) && state != "06"
+        })
+    })
+}
+
+/// Waits up to 2 s for the server to let go of its end of `client`.
+fn released(server: SocketAddr, client: SocketAddr) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while server_holds(server, client) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+/// Item 1: 20,000 notifications of a method that never returns. At most
+/// `max_in_flight` run at once (reading pauses), and once the connection
+/// ends (here: the idle deadline, the client being silent) none is left.
+fn notification_flood(_adapter: Adapter, addr: SocketAddr) {
+    let base = holding();
+    let mut stream = connect(addr);
+    let writer = {
+        let mut stream = stream.try_clone().expect("clone");
+        thread::spawn(move || {
+            let line = b"{\"jsonrpc\":\"2.0\",\"method\":\"hold\"}\n";
+            let mut sent = 0;
+            while sent < 20_000 && stream.write_all(line).is_ok() {
+                sent += 1;
+            }
+            sent
+        })
+    };
+    let mut most = 0;
+    for _ in 0..25 {
+        most = most.max(holding() - base);
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(most >= 1, "the notifications ran");
+    assert!(
+        most <= 4,
+        "{most} notification handlers at once, over max_in_flight 4"
+    );
+    // Silent client, nothing answered: the idle deadline ends the
+    // connection, and its handlers with it.
+    assert!(
+        closed_within(&mut stream, IDLE * 4),
+        "the idle connection was closed"
+    );
+    assert_eq!(
+        holding_reaches(base, Duration::from_secs(2)),
+        base,
+        "handlers outlived their connection"
+    );
+    drop(stream);
+    let _ = writer.join();
+}
+
+/// Item 3: a peer that sends calls and never reads what comes back. Once
+/// the socket takes nothing for the idle time, the server closes the
+/// connection (its writes then fail with a reset or a broken pipe).
+fn stalled_reader(_adapter: Adapter, addr: SocketAddr) {
+    let stream = connect(addr);
+    let me = stream.local_addr().expect("local address");
+    let mut writer = stream.try_clone().expect("clone");
+    let started = Instant::now();
+    let line = b"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":[\"0123456789012345678901234567890123456789012345678901234567890123456789\"],\"id\":1}\n";
+    let error = loop {
+        if let Err(e) = writer.write_all(line) {
+            break e;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never closed the stalled connection"
+        );
+    };
+    assert!(
+        matches!(error.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
+        "the server should have closed the connection, but the write failed with {error}"
+    );
+    assert!(
+        started.elapsed() < IDLE * 8,
+        "closed only after {:.1?}",
+        started.elapsed()
+    );
+    drop((writer, stream));
+    assert!(
+        released(addr, me),
+        "the server still holds the stalled connection's socket"
+    );
+}
+
+/// Item 4: a batch of 1,024 calls to a method that never returns, then a
+/// reset. The entries count one by one against `max_in_flight` (4 run, not
+/// 1,024), and the reset is seen while reading is paused: the handlers are
+/// dropped and the descriptor closed.
+fn reset_while_backpressured(_adapter: Adapter, addr: SocketAddr) {
+    let base = holding();
+    let mut stream = connect(addr);
+    let me = stream.local_addr().expect("local address");
+    let batch = format!(
+        "[{}]\n",
+        (0..1024)
+            .map(|i| format!(r#"{{"jsonrpc":"2.0","method":"hold","id":{i}}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    stream.write_all(batch.as_bytes()).expect("write");
+    thread::sleep(Duration::from_millis(300));
+    let now = holding() - base;
+    assert!(
+        (1..=4).contains(&now),
+        "{now} handlers of one batch at once, max_in_flight is 4"
+    );
+    assert!(
+        server_holds(addr, me),
+        "the server holds the connection before the reset"
+    );
+    reset(stream);
+    assert_eq!(
+        holding_reaches(base, Duration::from_secs(2)),
+        base,
+        "a reset connection's handlers live on"
+    );
+    assert!(
+        released(addr, me),
+        "the server still holds the reset connection's socket"
+    );
+}
+
+/// Closes `stream` with a reset (`SO_LINGER` 0), as a vanished peer does.
+fn reset(stream: TcpStream) {
+    let rt = ::tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        stream.set_nonblocking(true).expect("nonblocking");
+        let stream = ::tokio::net::TcpStream::from_std(stream).expect("tokio stream");
+        // Deprecated because it blocks on drop, except with a zero
+        // linger, which is the point here: the close is a reset.
+        #[allow(deprecated)]
+        stream.set_linger(Some(Duration::ZERO)).expect("linger");
+        drop(stream);
+    });
+}
+
+/// Item 5: calls whose callers gave up (their future dropped, as
+/// `timeout` does) no longer hold in-flight slots: after 3 × the limit of
+/// abandoned calls, a call still goes through.
+fn abandoned_calls(adapter: Adapter, addr: SocketAddr) {
+    let limits = Limits {
+        max_in_flight: 8,
+        ..Limits::default()
+    };
+    match adapter {
+        Adapter::Smol => ::smol::block_on(async {
+            let client = sansrpc_smol::Client::builder()
+                .limits(limits)
+                .connect(addr)
+                .await
+                .expect("connect");
+            for _ in 0..24 {
+                let gave_up =
+                    ::smol::future::or(async { Some(client.call::<()>("hang", ()).await) }, async {
+                        ::smol::Timer::after(Duration::from_millis(5)).await;
+                        None
+                    })
+                    .await;
+                assert!(gave_up.is_none());
+            }
+            assert_eq!(
+                client
+                    .call::<String>("ping", ())
+                    .await
+                    .expect("a call after abandoned ones"),
+                "pong"
+            );
+        }),
+        _ => {
+            let rt = ::tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let client = sansrpc_tokio::Client::builder()
+                    .limits(limits)
+                    .connect(addr)
+                    .await
+                    .expect("connect");
+                for _ in 0..24 {
+                    let gave_up =
+                        ::tokio::time::timeout(Duration::from_millis(5), client.call::<()>("hang", ())).await;
+                    assert!(gave_up.is_err());
+                }
+                assert_eq!(
+                    client
+                        .call::<String>("ping", ())
+                        .await
+                        .expect("a call after abandoned ones"),
+                    "pong"
+                );
+            });
+        }
+    }
+}
+
+/// Item 6: a client notifying a server that never reads: `notify` waits
+/// once `max_buffered_out` is reached, so the client holds a bounded
+/// amount (here: far fewer than the 50,000 1 KB notifications get out).
+fn notify_backpressure(adapter: Adapter, _addr: SocketAddr) {
+    let sink = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = sink.local_addr().expect("addr");
+    let held = thread::spawn(move || sink.accept().map(|(s, _)| s));
+    let limits = Limits {
+        max_buffered_out: 64 * 1024,
+        ..Limits::default()
+    };
+    let payload = "x".repeat(1024);
+    let sent = AtomicUsize::new(0);
+    let before = rss_bytes().unwrap_or(0);
+    match adapter {
+        Adapter::Smol => ::smol::block_on(async {
+            let client = sansrpc_smol::Client::builder()
+                .limits(limits)
+                .connect(addr)
+                .await
+                .expect("connect");
+            let flood = async {
+                for _ in 0..50_000 {
+                    if client.notify("note", [&payload]).await.is_err() {
+                        break;
+                    }
+                    sent.fetch_add(1, Ordering::SeqCst);
+                }
+            };
+            ::smol::future::or(flood, async {
+                ::smol::Timer::after(Duration::from_secs(2)).await;
+            })
+            .await;
+        }),
+        _ => {
+            let rt = ::tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let client = sansrpc_tokio::Client::builder()
+                    .limits(limits)
+                    .connect(addr)
+                    .await
+                    .expect("connect");
+                let flood = async {
+                    for _ in 0..50_000 {
+                        if client.notify("note", [&payload]).await.is_err() {
+                            break;
+                        }
+                        sent.fetch_add(1, Ordering::SeqCst);
+                    }
+                };
+                let _ = ::tokio::time::timeout(Duration::from_secs(2), flood).await;
+            });
+        }
+    }
+    let sent = sent.into_inner();
+    let grew = rss_bytes().unwrap_or(0).saturating_sub(before);
+    println!(
+        "{adapter}/notify-backpressure: {sent} notifications queued, RSS +{:.1} MB",
+        grew as f64 / 1e6
+    );
+    assert!(
+        sent < 50_000,
+        "all 50,000 notifications were queued for a peer that reads nothing"
+    );
+    assert!(grew < 40 * 1024 * 1024, "the client grew by {grew} bytes");
+    drop(held);
+}
+
+// ---------------------------------------------------------------------------
 // The tests: one module per adapter, one test per attack family.
 
 macro_rules! battery {
@@ -981,11 +1302,23 @@ macro_rules! battery {
 }
 
 mod tokio {
-    battery!(Adapter::Tokio;);
+    battery!(Adapter::Tokio;
+        notification_flood: super::notification_flood, round_two_limits();
+        stalled_reader: super::stalled_reader, round_two_limits();
+        reset_while_backpressured: super::reset_while_backpressured, round_two_limits();
+        abandoned_calls: super::abandoned_calls, Limits::default();
+        notify_backpressure: super::notify_backpressure, Limits::default();
+    );
 }
 
 mod smol {
-    battery!(Adapter::Smol;);
+    battery!(Adapter::Smol;
+        notification_flood: super::notification_flood, round_two_limits();
+        stalled_reader: super::stalled_reader, round_two_limits();
+        reset_while_backpressured: super::reset_while_backpressured, round_two_limits();
+        abandoned_calls: super::abandoned_calls, Limits::default();
+        notify_backpressure: super::notify_backpressure, Limits::default();
+    );
 }
 
 mod actix {

@@ -193,7 +193,7 @@ impl Waiters {
             } => match self.retry(m, |m| m.call(&method, params.clone(), deadline)) {
                 Ok(id) => self.0.call(id, reply),
                 Err(e) => {
-                    let _ = reply.try_send(Err(e.into()));
+                    let _ = reply.try_send(Err(refused(e)));
                 }
             },
             Command::Notify {
@@ -201,7 +201,7 @@ impl Waiters {
                 params,
                 reply,
             } => {
-                let _ = reply.try_send(m.notify(&method, params).map_err(Into::into));
+                let _ = reply.try_send(m.notify(&method, params).map_err(refused));
             }
             Command::Batch {
                 entries,
@@ -214,7 +214,7 @@ impl Waiters {
                     }
                 }
                 Err(e) => {
-                    let _ = reply.try_send(Err(e.into()));
+                    let _ = reply.try_send(Err(refused(e)));
                 }
             },
             Command::Close => m.close_input(),
@@ -244,6 +244,15 @@ impl Waiters {
         if let Some(settled) = self.0.on_event(event) {
             deliver(settled);
         }
+    }
+}
+
+/// Why the connection refused to send: a closed connection is
+/// [`ClientError::Closed`], however the caller raced its end.
+fn refused(e: sansrpc::UsageError) -> ClientError {
+    match e {
+        sansrpc::UsageError::Closed => ClientError::Closed,
+        e => e.into(),
     }
 }
 

@@ -248,7 +248,9 @@ fn core_entry(e: &Incoming) -> Option<Entry> {
             method: method.clone(),
             params: params(p)?,
         },
-        Incoming::Invalid { id, error } => Entry::Invalid {
+        // A peer reports an invalid response rather than answering it;
+        // as a parse verdict it is an invalid entry with that id.
+        Incoming::Invalid { id, error } | Incoming::InvalidResponse { id, error } => Entry::Invalid {
             id: to_value(id.as_json())?,
             code: error.code().code(),
         },

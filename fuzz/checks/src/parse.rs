@@ -82,6 +82,15 @@ fn check_entry(frame: &[u8], e: &Incoming, accept: Accept) {
                 "invalid entry with {error}"
             );
         }
+        Incoming::InvalidResponse { id, error } => {
+            assert_eq!(accept, Accept::Both, "only a peer is told a response was invalid");
+            check_id(id);
+            assert_eq!(
+                error.code(),
+                ErrorCode::INVALID_REQUEST,
+                "invalid response with {error}"
+            );
+        }
         Incoming::Response(r) => {
             assert_ne!(accept, Accept::Requests, "a server was handed a response");
             check_id(&r.id);
@@ -200,7 +209,7 @@ fn check_round_trip(e: &Incoming) {
             };
             assert_eq!((m2, p2.as_str()), (method, params.as_str()));
         }
-        Incoming::Invalid { id, error } => {
+        Incoming::Invalid { id, error } | Incoming::InvalidResponse { id, error } => {
             let mut out = Vec::new();
             write_error(id, error, &mut out);
             let back = reparse(out, Accept::Responses);
