@@ -17,7 +17,11 @@
 //!   it; `EmptyBatch` for an empty batch; `Closed` for sending after EOF;
 //! - every transmitted frame parses as the request, notification or batch
 //!   that was made, with the ids that were returned, in order;
-//! - the framer inside stays within its drained bound.
+//! - the framer inside stays within its drained bound;
+//! - all of it in each [`Version`]: under `V1` the requests are written
+//!   and read back in 1.0 form, the replies are 1.0 responses and a batch
+//!   is refused with `BatchInV1`; under `Auto` the requests are 2.0 and the
+//!   single replies alternate between 1.0 and 2.0 form.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -27,7 +31,7 @@ use std::time::{Duration, Instant};
 use arbitrary::{Arbitrary, Unstructured};
 use sansrpc::{
     Accept, BatchEntry, ClientConnection, ClientEvent, Framer, Id, Incoming, Limits, Message, RawParams,
-    UsageError, parse_message,
+    UsageError, Version, parse_message,
 };
 use serde_json::Value;
 
@@ -58,7 +62,20 @@ enum Reply {
     Garbage,
 }
 
-fn reply_text(id: &str, reply: Reply) -> String {
+fn reply_text(id: &str, reply: Reply, v1: bool) -> String {
+    if v1 {
+        return match reply {
+            Reply::Result => format!(r#"{{"result":{{"for":{id}}},"error":null,"id":{id}}}"#),
+            Reply::Error(code) => format!(
+                r#"{{"result":null,"error":{{"code":{code},"message":"no","data":{{"for":{id}}}}},"id":{id}}}"#
+            ),
+            Reply::NullError => {
+                r#"{"result":null,"error":{"code":-32600,"message":"Invalid Request"},"id":null}"#.into()
+            }
+            Reply::StrayId(n) => reply_text(&(u64::from(n) + 1_000_000).to_string(), Reply::Result, true),
+            Reply::Garbage => r#"{"result":1,"error":{},"id":"#.into(),
+        };
+    }
     match reply {
         Reply::Result => format!(r#"{{"jsonrpc":"2.0","result":{{"for":{id}}},"id":{id}}}"#),
         Reply::Error(code) => format!(
@@ -67,7 +84,7 @@ fn reply_text(id: &str, reply: Reply) -> String {
         Reply::NullError => {
             r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#.into()
         }
-        Reply::StrayId(n) => reply_text(&(u64::from(n) + 1_000_000).to_string(), Reply::Result),
+        Reply::StrayId(n) => reply_text(&(u64::from(n) + 1_000_000).to_string(), Reply::Result, false),
         Reply::Garbage => r#"{"jsonrpc":"2.0","result":1,"error":{},"id":"#.into(),
     }
 }
@@ -325,7 +342,13 @@ impl<'a> Driver<'a> {
                 });
                 let before = self.conn.in_flight();
                 let r = self.conn.batch(entries, d);
-                if calls.is_empty() && !self.eof {
+                if self.limits.version == Version::V1 {
+                    let closed = r == Err(UsageError::Closed) && (self.eof || self.input_failed());
+                    assert!(
+                        closed || r == Err(UsageError::BatchInV1),
+                        "a 1.0 batch gave {r:?}"
+                    );
+                } else if calls.is_empty() && !self.eof {
                     let closed = r == Err(UsageError::Closed) && self.input_failed();
                     assert!(
                         closed || r == Err(UsageError::EmptyBatch),
@@ -352,8 +375,13 @@ impl<'a> Driver<'a> {
                     .get(usize::from(pick) % self.ids.len().max(1))
                     .cloned()
                     .unwrap_or("1".into());
+                let v1 = match self.limits.version {
+                    Version::V1 => true,
+                    Version::Auto => pick % 2 == 1,
+                    _ => false,
+                };
                 self.encoder
-                    .encode(reply_text(&id, reply).as_bytes(), &mut self.replies);
+                    .encode(reply_text(&id, reply, v1).as_bytes(), &mut self.replies);
             }
             Op::AnswerBatch { picks } => {
                 let texts: Vec<String> = picks
@@ -365,7 +393,8 @@ impl<'a> Driver<'a> {
                             .get(usize::from(pick) % self.ids.len().max(1))
                             .cloned()
                             .unwrap_or("1".into());
-                        reply_text(&id, reply)
+                        // Arrays are 2.0 batches (under V1 they are refused).
+                        reply_text(&id, reply, false)
                     })
                     .collect();
                 let text = format!("[{}]", texts.join(","));
@@ -438,8 +467,19 @@ impl<'a> Driver<'a> {
                 Incoming::Notification { method, .. } => (None, method.clone()),
                 other => panic!("the client wrote {other:?}"),
             };
-            match parse_message(&frame, &Limits::default(), Accept::Requests) {
-                Message::Single(e) => got.push(vec![entry(&e)]),
+            let limits = Limits {
+                version: self.limits.version,
+                ..Limits::default()
+            };
+            match parse_message(&frame, &limits, Accept::Requests) {
+                Message::Single(e) => {
+                    assert_ne!(self.limits.version, Version::V1, "a 1.0 client wrote 2.0");
+                    got.push(vec![entry(&e)])
+                }
+                Message::V1(e) => {
+                    assert_eq!(self.limits.version, Version::V1, "a 2.0 client wrote 1.0");
+                    got.push(vec![entry(&e)])
+                }
                 Message::Batch(v) => got.push(v.iter().map(entry).collect()),
                 other => panic!("the client wrote {other:?}"),
             }
@@ -452,12 +492,17 @@ impl<'a> Driver<'a> {
 pub fn check(data: &[u8]) {
     let case = Case::split(data);
     let kind = FramerKind::from_config(case.config);
-    let limits = limits_for(case.config);
     let ops: Vec<Op> = Vec::arbitrary_take_rest(Unstructured::new(case.ops)).unwrap_or_default();
-    let mut d = Driver::new(kind, limits, case.stream);
-    for op in ops.into_iter().take(2048) {
-        d.run(op);
+    for version in [Version::V2, Version::V1, Version::Auto] {
+        let limits = Limits {
+            version,
+            ..limits_for(case.config)
+        };
+        let mut d = Driver::new(kind, limits, case.stream);
+        for op in ops.iter().take(2048) {
+            d.run(op.clone());
+        }
+        d.finish();
+        d.verify_output();
     }
-    d.finish();
-    d.verify_output();
 }
