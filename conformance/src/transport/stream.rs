@@ -44,7 +44,8 @@ const SETTLE: Duration = Duration::from_millis(25);
 /// call's is not one to wait the whole per-case timeout for.
 pub const PATIENCE: Duration = Duration::from_millis(500);
 
-/// The most bytes read for one message.
+/// The most bytes read for one message, and for all the messages of one
+/// case together (a server that never stops talking ends the case).
 const MAX_READ: usize = 64 * 1024 * 1024;
 
 /// The longest header block accepted with [`Framing::ContentLength`].
@@ -304,6 +305,7 @@ where
     let mut writing = true;
     let mut settle_until: Option<Instant> = None;
     let mut patience_until: Option<Instant> = None;
+    let mut received = 0usize;
     loop {
         let until = settle_until
             .or(patience_until)
@@ -329,6 +331,7 @@ where
         match framing.decode(buf, at_end) {
             Ok(messages) => {
                 for m in messages {
+                    received = received.saturating_add(m.len());
                     if is_probe_answer(&m) {
                         obs.probe_answered = true;
                     } else {
@@ -340,6 +343,10 @@ where
                 obs.end = End::Error(format!("framing ({framing}): {e}"));
                 break;
             }
+        }
+        if received > MAX_READ {
+            obs.end = End::Error("over 64 MiB of answers to one case".to_owned());
+            break;
         }
         if let Some(end) = failure {
             if settle_until.is_none() {
