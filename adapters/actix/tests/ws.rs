@@ -1,8 +1,7 @@
 //! The shared WebSocket suite (`sansrpc-tokio`'s `tests/ws_common`) against
 //! `sansrpc-actix`'s endpoint, over real sockets on 127.0.0.1.
 
-#[path = "../../tokio/tests/ws_common/mod.rs"]
-mod ws_common;
+use sansrpc_testkit::ws as ws_common;
 
 use std::sync::mpsc;
 use std::time::Duration;

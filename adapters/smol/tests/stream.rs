@@ -1,8 +1,7 @@
 //! sansrpc-smol over real sockets on 127.0.0.1: the spec's examples, the
 //! stream conventions, the limits, the client and peer mode.
 
-#[path = "../../tokio/tests/common/mod.rs"]
-mod common;
+use sansrpc_testkit::stream as common;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 //! one connection, no deadlock when both sides call at once, nothing lost
 //! under load, the hooks, binary frames, oversized messages, ping and idle.
 
-mod ws_common;
+use sansrpc_testkit::ws as ws_common;
 
 use std::future::Future;
 use std::net::SocketAddr;

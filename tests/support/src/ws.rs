@@ -1,7 +1,6 @@
 //! The WebSocket suite every WebSocket endpoint runs (tokio, warp and
-//! actix-web include this file by path): the endpoint is built from
+//! actix-web): the endpoint is built from
 //! [`server`] and mounted at some `ws://` URL, then [`suite`] checks it.
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -12,17 +11,17 @@ use sansrpc_tokio::{Client, ClientBuilder, WsServer};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Connections that closed, counted by the `on_close` hook.
-pub(crate) static CLOSED: AtomicUsize = AtomicUsize::new(0);
+pub static CLOSED: AtomicUsize = AtomicUsize::new(0);
 /// Connections that opened, counted by the `on_connect` hook.
-pub(crate) static OPENED: AtomicUsize = AtomicUsize::new(0);
+pub static OPENED: AtomicUsize = AtomicUsize::new(0);
 
 /// Largest message of the suite's server.
-pub(crate) const MAX_MESSAGE: usize = 4096;
+pub const MAX_MESSAGE: usize = 4096;
 
 /// The suite's server: the reference methods, `ask_page` (calls the
 /// client's `page.title` and returns it), a small message limit, counting
 /// hooks, and a `server.notice` pushed on connect.
-pub(crate) fn server() -> WsServer {
+pub fn server() -> WsServer {
     let mut router = sansrpc::reference::router();
     router
         .method("ask_page", |Extension(page): Extension<Client>| async move {
@@ -77,7 +76,7 @@ where
 }
 
 /// Checks the endpoint at `url` (serving [`server`]).
-pub(crate) async fn suite(url: &str) {
+pub async fn suite(url: &str) {
     tokio::time::timeout(Duration::from_secs(30), run(url))
         .await
         .expect("the WebSocket suite timed out");
@@ -149,6 +148,6 @@ async fn run(url: &str) {
 }
 
 /// A tokio-tungstenite URL for `addr` and `path`.
-pub(crate) fn url(addr: std::net::SocketAddr, path: &str) -> String {
+pub fn url(addr: std::net::SocketAddr, path: &str) -> String {
     format!("ws://{addr}{path}")
 }

@@ -1,0 +1,13 @@
+//! Test support shared by the adapters' test suites (dev-only, never
+//! published): [`stream`] holds the stream adapters' test material (tokio
+//! and smol), [`ws`] the WebSocket suite every WebSocket endpoint runs
+//! (tokio, warp, actix-web).
+//!
+//! ```
+//! assert_eq!(sansrpc_testkit::stream::one_line("{\n  \"a\": 1\n}"), "{\"a\": 1}\n");
+//! ```
+#![forbid(unsafe_code)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod stream;
+pub mod ws;
