@@ -476,12 +476,28 @@ where
             inner: service.clone(),
             addr,
         });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let idle = limits.idle_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            // hyper's auto builder reads before its HTTP/1 header timer
+            // starts: a connection that sends nothing is ended here.
+            if let Some(idle) = idle {
+                // `readable()` may report a fresh socket ready; a peek
+                // waits for a byte (or the end).
+                let mut first = [0u8; 1];
+                if !matches!(
+                    tokio::time::timeout(idle, stream.peek(&mut first)).await,
+                    Ok(Ok(1..))
+                ) {
+                    drop(slot);
+                    return;
+                }
+            }
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                .into_owned();
+            if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(%addr, "HTTP connection failed: {e}");
             }
             drop(slot);

@@ -703,3 +703,42 @@ async fn graceful_shutdown_disconnects_every_socket() {
         "still accepting after shutdown"
     );
 }
+
+#[tokio::test]
+async fn serve_bounds_raw_tcp_connections() {
+    use tokio::io::AsyncReadExt;
+    let mut router = router();
+    router.set_limits(sansrpc::Limits {
+        idle_timeout: Some(Duration::from_millis(500)),
+        max_connections: 1,
+        ..sansrpc::Limits::default()
+    });
+    let addr = start(SocketIoServer::new(router)).await;
+    // Twice max_connections TCP connections are held; one more is closed at once.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_millis(300), extra.read(&mut buf)).await;
+    assert!(
+        matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+        "the third connection was not closed at once: {n:?}"
+    );
+    // The held ones never send a request head: closed after the idle time.
+    let started = std::time::Instant::now();
+    for mut s in held {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("closed within 5 s");
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    still_served(addr).await;
+}
