@@ -51,3 +51,13 @@ for example in socketio_ping socketio_warp; do
 done
 echo "== headless Chromium, Socket.IO"
 (cd web && node tests/socketio.mjs "socketio_ping=$bin_dir/socketio_ping" "socketio_warp=$bin_dir/socketio_warp")
+
+# The ported Flask example (`actix_api`, `warp_api`): CORS on and off from
+# another origin, a JSONP <script>, the cookie of setcookie.
+for adapter in actix warp; do
+    echo "== building the ${adapter}_api example"
+    cargo build --quiet -p "sansrpc-$adapter" --example "${adapter}_api"
+    cp "$target_dir/debug/examples/${adapter}_api" "$bin_dir/${adapter}_api"
+done
+echo "== headless Chromium, CORS / JSONP / cookies"
+(cd web && node tests/api.mjs "actix=$bin_dir/actix_api" "warp=$bin_dir/warp_api")

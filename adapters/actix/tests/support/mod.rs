@@ -163,6 +163,8 @@ fn add_api_methods(router: &mut Router) {
         .unwrap()
         .method("big", |_: Context| big_text())
         .unwrap()
+        .alias("bigdata", "big")
+        .unwrap()
         .method("big_opt_in", |ctx: Context| {
             ctx.set_compression(true);
             big_text()
@@ -184,7 +186,8 @@ fn add_api_methods(router: &mut Router) {
         .unwrap();
 }
 
-/// `/api`'s methods: `ping`, `subtract`, `echo` (named `data`), `big`,
+/// `/api`'s methods: `ping`, `subtract`, `echo` (named `data`), `big`
+/// (alias `bigdata`),
 /// `big_opt_in`/`big_opt_out` (per-call compression), `tagged` (sets
 /// `x-request-id`) and `wait` (finishes when the test releases its gate).
 pub(crate) fn api_router() -> Router {
@@ -1204,31 +1207,38 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs `interop/http_client.py` against `url` with the venv's Python
-/// (`SANSRPC_PYTHON`, default `<repo>/.venv/bin/python`); prints a
-/// `skipped:` line and returns if that Python is missing.
-pub(crate) fn run_python_client(url: &str) {
+/// The venv's Python (`SANSRPC_PYTHON`, default `<repo>/.venv/bin/python`),
+/// or `None` (after a `skipped:` line) if it is missing — which fails
+/// the test when the `CI` environment variable is set.
+fn python() -> Option<PathBuf> {
     let root = repo_root();
     let python = std::env::var_os("SANSRPC_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".venv/bin/python"));
-    if !python.exists() {
-        // With `CI` set, a missing peer is a failure, never a silent skip.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set and there is no Python at {}: run `bash .ci/setup`",
-            python.display()
-        );
-        println!(
-            "skipped: no Python at {} (set SANSRPC_PYTHON, or create the venv: \
-             python3 -m venv .venv && .venv/bin/pip install -r interop/requirements.txt)",
-            python.display()
-        );
-        return;
+    if python.exists() {
+        return Some(python);
     }
+    let hint = format!(
+        "no Python at {} (set SANSRPC_PYTHON, or create the venv: \
+         python3 -m venv .venv && .venv/bin/pip install -r interop/requirements.txt)",
+        python.display()
+    );
+    // With `CI` set, a missing peer is a failure, never a silent skip.
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set and there is {hint}: run `bash .ci/setup`"
+    );
+    println!("skipped: {hint}");
+    None
+}
+
+/// Runs `interop/<script>` with `args` under the venv's Python; its
+/// output once it succeeded (within 120 s), `None` if Python is missing.
+fn run_python(script: &str, args: &[&str]) -> Option<String> {
+    let python = python()?;
     let mut child = Command::new(&python)
-        .arg(root.join("interop/http_client.py"))
-        .arg(url)
+        .arg(repo_root().join("interop").join(script))
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1240,7 +1250,7 @@ pub(crate) fn run_python_client(url: &str) {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the Python client did not finish within 120 s");
+            panic!("{script} did not finish within 120 s");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -1249,9 +1259,23 @@ pub(crate) fn run_python_client(url: &str) {
     child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     println!("{out}");
-    assert!(
-        status.success(),
-        "the Python client failed ({status}):\n{out}\n{err}"
-    );
-    assert!(out.contains("PASS ping"), "{out}");
+    assert!(status.success(), "{script} failed ({status}):\n{out}\n{err}");
+    Some(out)
+}
+
+/// Runs `interop/http_client.py` against `url` (the reference router).
+pub(crate) fn run_python_client(url: &str) {
+    if let Some(out) = run_python("http_client.py", &[url]) {
+        assert!(out.contains("PASS ping"), "{out}");
+    }
+}
+
+/// Runs `interop/http_gzip_client.py` against `url` (an endpoint with
+/// [`api_router`] and [`api_options`]): `requests` decodes the gzip answer
+/// of `bigdata`.
+pub(crate) fn run_python_gzip_client(url: &str) {
+    if let Some(out) = run_python("http_gzip_client.py", &[url]) {
+        let want = format!("PASS gzip bigdata {} (", big_text().chars().count());
+        assert!(out.contains(&want), "want {want:?} in {out}");
+    }
 }
