@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The browser test: installs what is missing (Debian's chromium, the npm
 # packages; quick when present), builds the `warp_web` and `actix_web` examples,
-# and runs web/tests/browser.mjs against each in headless Chromium.
-# Screenshots go to artifacts/browser-{warp,actix}.png. Exits non-zero on
-# any failure.
+# and runs web/tests/browser.mjs against each in headless Chromium; then the
+# other pages' tests (JSON-RPC 1.0, CORS/JSONP/cookies of the `*_api`
+# examples, ...). Screenshots go to artifacts/. Exits non-zero on any failure.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
