@@ -141,3 +141,57 @@ async fn baseline_round_trip() {
     let bad = cli(args(&["--baseline", &dir.join("bad.json").display().to_string()])).await;
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }
+
+/// The matrix subcommand: two servers side by side, one that cannot be
+/// reached; the text on stdout, the JSON and HTML in files; exit 2 because
+/// one server did not run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_through_the_cli() {
+    let port = sloppy_server(Arc::new(AtomicU8::new(BASE))).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("matrix-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, html) = (dir.join("m.json"), dir.join("m.html"));
+    let out = cli(vec![
+        "matrix".into(),
+        format!("sloppy=tcp://127.0.0.1:{port}"),
+        format!("gone=tcp://127.0.0.1:{dead_port}"),
+        "--case".into(),
+        "4/id-*".into(),
+        "--case".into(),
+        "7/invalid-json".into(),
+        "--timeout-ms".into(),
+        "1000".into(),
+        "--json".into(),
+        json.display().to_string(),
+        "--html".into(),
+        html.display().to_string(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("7/invalid-json"))
+        .expect("a row per case");
+    assert!(row.contains("FAIL: nothing"), "{row}");
+    assert!(
+        stdout.contains("gone    did not run: target unreachable"),
+        "{stdout}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    let zero = cases.iter().find(|c| c["id"] == "4/id-zero").unwrap();
+    assert_eq!(zero["results"]["sloppy"]["verdict"], "pass");
+    assert!(zero["results"].get("gone").is_none());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("did not run"),
+        "{page}"
+    );
+    // A malformed server argument is a usage error.
+    let bad = cli(vec!["matrix".into(), "no-equals-sign".into()]).await;
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+}
