@@ -30,7 +30,10 @@ use crate::server::ServerConnection;
 /// // Events are polled before answers exist: the empty batch is answered then.
 /// assert!(conn.poll_event().is_none());
 /// conn.poll_transmit(&mut out);
-/// assert_eq!(out, b"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"Invalid Request\"},\"id\":null}\n");
+/// assert_eq!(
+///     out,
+///     br#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"empty batch"},"id":null}"#.iter().chain(b"\n").copied().collect::<Vec<u8>>()
+/// );
 /// ```
 pub trait Connection {
     /// Feeds bytes read from the transport.

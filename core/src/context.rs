@@ -271,9 +271,22 @@ impl Context {
         self.inner.response.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a response header (HTTP transports send it; others ignore it).
-    /// An invalid name or value is ignored and `false` returned.
+    /// Whether response headers set here reach the peer: over HTTP they
+    /// are sent with the answer; in memory they are kept for the caller to
+    /// read ([`response_parts`](Self::response_parts)). TCP, byte streams,
+    /// WebSocket and Socket.IO messages have no per-answer headers.
+    pub fn has_response_headers(&self) -> bool {
+        matches!(self.inner.transport, Transport::Http | Transport::InMemory)
+    }
+
+    /// Adds a response header, and returns whether it will be sent:
+    /// `false` (and nothing is kept) for an invalid name or value, or on a
+    /// transport without response headers (see
+    /// [`has_response_headers`](Self::has_response_headers)).
     pub fn set_response_header(&self, name: &str, value: &str) -> bool {
+        if !self.has_response_headers() {
+            return false;
+        }
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             (Ok(n), Ok(v)) => {
                 self.response().headers.append(n, v);
@@ -284,7 +297,17 @@ impl Context {
     }
 
     /// Adds a `Set-Cookie` response header with `cookie` as its value, for
-    /// example `"session=abc; Path=/; HttpOnly"`.
+    /// example `"session=abc; Path=/; HttpOnly"`; `false` where the cookie
+    /// would be dropped (over TCP, WebSocket, ...), as for
+    /// [`set_response_header`](Self::set_response_header).
+    ///
+    /// ```
+    /// use sansrpc::{Context, Transport};
+    ///
+    /// assert!(Context::builder(Transport::Http).build().set_cookie("a=1"));
+    /// assert!(!Context::builder(Transport::Tcp).build().set_cookie("a=1"));
+    /// assert!(!Context::builder(Transport::WebSocket).build().set_cookie("a=1"));
+    /// ```
     pub fn set_cookie(&self, cookie: &str) -> bool {
         self.set_response_header("set-cookie", cookie)
     }

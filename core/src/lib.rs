@@ -110,8 +110,8 @@ pub use handler::{
 pub use id::{Id, IdKind};
 pub use limits::Limits;
 pub use message::{
-    Accept, Incoming, Message, Outcome, ParamsKind, RawParams, Response, parse_message, result, write_error,
-    write_request, write_response, write_result,
+    Accept, Incoming, Message, Outcome, ParamsKind, RawParams, Response, decode_outcome, parse_message,
+    result, write_error, write_request, write_response, write_result,
 };
 pub use router::{AsyncHook, CallInfo, Dispatch, Hook, Rejection, Router};
 pub use server::{Event, ServerConnection, Ticket};

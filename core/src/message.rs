@@ -74,6 +74,43 @@ impl RawParams {
         Self::from_json(text)
     }
 
+    /// [`serialize`](Self::serialize) for a client about to call: a value
+    /// that is not an array, an object or `null` is the caller's mistake,
+    /// a [`UsageError::InvalidParams`](crate::UsageError::InvalidParams)
+    /// saying what it was.
+    ///
+    /// ```
+    /// use sansrpc::RawParams;
+    ///
+    /// assert_eq!(RawParams::for_call(&(1, 2)).unwrap().as_str(), Some("[1,2]"));
+    /// assert_eq!(
+    ///     RawParams::for_call(&7).unwrap_err().to_string(),
+    ///     "params must serialize to a JSON array or object, got a number (7)"
+    /// );
+    /// ```
+    pub fn for_call<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, crate::UsageError> {
+        let text = serde_json::to_string(value)
+            .map_err(|e| crate::UsageError::InvalidParams(format!("a value that does not serialize: {e}")))?;
+        if text == "null" {
+            return Ok(Self::none());
+        }
+        let kind = match text.as_bytes().first() {
+            Some(b'[' | b'{') => {
+                return Self::from_json(text).map_err(|e| crate::UsageError::InvalidParams(e.to_string()));
+            }
+            Some(b'"') => "a string",
+            Some(b't' | b'f') => "a boolean",
+            _ => "a number",
+        };
+        // Short values are quoted whole; long strings are not repeated.
+        let shown = if text.len() <= 40 {
+            format!(" ({text})")
+        } else {
+            String::new()
+        };
+        Err(crate::UsageError::InvalidParams(format!("{kind}{shown}")))
+    }
+
     /// The raw JSON text, or `None` when there were no params.
     pub fn as_str(&self) -> Option<&str> {
         self.0.as_ref().and_then(|b| std::str::from_utf8(b).ok())
@@ -118,7 +155,7 @@ impl RawParams {
     /// ```
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Error> {
         match self.as_str() {
-            Some(text) => serde_json::from_str(text).map_err(|e| Error::invalid_params(ParamsWhy(e))),
+            Some(text) => serde_json::from_str(text).map_err(|e| params_error::<T>(text, &e)),
             None => {
                 let first = match serde_json::from_str::<T>("null") {
                     Ok(v) => return Ok(v),
@@ -132,18 +169,65 @@ impl RawParams {
                 }
                 Err(Error::invalid_params(format_args!(
                     "params are required: {}",
-                    ParamsWhy(first)
+                    ParamsWhy(&first)
                 )))
             }
         }
     }
 }
 
-/// serde_json's message without the position suffix when the position is
-/// meaningless (it refers to our synthetic input, not the peer's).
-struct ParamsWhy(serde_json::Error);
+/// `-32602` for params that do not fit `T`. Positional params of the
+/// wrong count say so ("expected 2 params, got 3") instead of serde's
+/// "trailing characters" or "invalid length"; anything else is serde's
+/// account without its position (which counts in the params alone).
+fn params_error<T: DeserializeOwned>(text: &str, e: &serde_json::Error) -> Error {
+    if text.starts_with('[') {
+        let got = serde_json::from_str::<Vec<IgnoredAny>>(text).map(|v| v.len());
+        if let (Ok(got), Some(expected)) = (got, positional_arity::<T>()) {
+            let too_few = e.to_string().starts_with("invalid length ");
+            if got > expected || (too_few && got < expected) {
+                let s = if expected == 1 { "" } else { "s" };
+                return Error::invalid_params(format_args!("expected {expected} param{s}, got {got}"));
+            }
+        }
+    }
+    Error::invalid_params(ParamsWhy(e))
+}
 
-impl fmt::Display for ParamsWhy {
+/// How many positional params `T` takes, when it has a fixed count (a
+/// tuple, a tuple struct, a struct): serde names it when `T` is read from
+/// an empty array.
+fn positional_arity<T: DeserializeOwned>() -> Option<usize> {
+    let e = serde_json::from_str::<T>("[]").err()?.to_string();
+    let rest = e.strip_prefix("invalid length 0, expected ")?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .rfind(|s| !s.is_empty())?
+        .parse()
+        .ok()
+}
+
+/// Why an object did not fit the message shape, in JSON's words: a
+/// duplicate member (serde says "field"), without the position.
+struct NotAnObject<'a>(&'a serde_json::Error);
+
+impl fmt::Display for NotAnObject<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = ParamsWhy(self.0).to_string();
+        match why
+            .strip_prefix("duplicate field `")
+            .and_then(|r| r.strip_suffix('`'))
+        {
+            Some(name) => write!(f, "duplicate member {name:?}"),
+            None => f.write_str(&why),
+        }
+    }
+}
+
+/// serde_json's message without the position suffix when the position is
+/// meaningless (it refers to our synthetic input, or a part of the peer's).
+struct ParamsWhy<'a>(&'a serde_json::Error);
+
+impl fmt::Display for ParamsWhy<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0.to_string();
         match s.find(" at line ") {
@@ -313,8 +397,13 @@ const BOM: &str = "\u{feff}";
 /// }
 /// ```
 pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message {
-    let Ok(text) = std::str::from_utf8(frame) else {
-        return Message::Rejected(Error::parse_error());
+    let text = match std::str::from_utf8(frame) {
+        Ok(text) => text,
+        Err(e) => {
+            return Message::Rejected(
+                Error::parse_error().with_reason(format_args!("invalid UTF-8 at byte {}", e.valid_up_to())),
+            );
+        }
     };
     let text = text.strip_prefix(BOM).unwrap_or(text);
     if let Err(depth) = check_depth(text.as_bytes(), limits.max_depth) {
@@ -325,11 +414,11 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
     }
     match text.trim_start_matches(is_ws).as_bytes().first() {
         Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(text) {
-            Err(_) => Message::Rejected(Error::parse_error()),
+            Err(e) => Message::Rejected(not_json(&e)),
             Ok(_) if limits.version == Version::V1 => {
                 Message::Rejected(Error::invalid_request().with_reason("JSON-RPC 1.0 has no batches"))
             }
-            Ok(entries) if entries.is_empty() => Message::Rejected(Error::invalid_request()),
+            Ok(entries) if entries.is_empty() => Message::Rejected(invalid_because("empty batch")),
             Ok(entries) if entries.len() > limits.max_batch_len => {
                 Message::Rejected(Error::invalid_request().with_reason(format_args!(
                     "batch of {} entries exceeds the limit of {}",
@@ -343,9 +432,9 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
                     .map(|e| {
                         // Each entry is valid JSON already: a mismatch is an
                         // invalid request.
-                        parse_entry(frame, e.get(), accept).unwrap_or_else(|()| Incoming::Invalid {
+                        parse_entry(frame, e.get(), accept).unwrap_or_else(|why| Incoming::Invalid {
                             id: lone_id(frame, e.get()).unwrap_or_else(Id::null),
-                            error: Error::invalid_request(),
+                            error: Error::invalid_request().with_reason(NotAnObject(&why)),
                         })
                     })
                     .collect(),
@@ -356,23 +445,34 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
         Some(b'{') => match parse_single(frame, text, accept, limits.version) {
             Ok(message) => message,
             // The scan for a lone id also tells valid JSON from invalid.
-            Err(()) => match serde_json::from_str::<IdScan<'_>>(text) {
+            Err(why) => match serde_json::from_str::<IdScan<'_>>(text) {
                 Ok(scan) if limits.version == Version::V1 => Message::V1(Incoming::Invalid {
                     id: scan.id_v1(frame).unwrap_or_else(Id::null),
-                    error: Error::invalid_request(),
+                    error: Error::invalid_request().with_reason(NotAnObject(&why)),
                 }),
                 Ok(scan) => Message::Single(Incoming::Invalid {
                     id: scan.id(frame).unwrap_or_else(Id::null),
-                    error: Error::invalid_request(),
+                    error: Error::invalid_request().with_reason(NotAnObject(&why)),
                 }),
-                Err(_) => Message::Rejected(Error::parse_error()),
+                Err(e) => Message::Rejected(not_json(&e)),
             },
         },
         _ => match serde_json::from_str::<IgnoredAny>(text) {
-            Ok(_) => Message::Rejected(Error::invalid_request()),
-            Err(_) => Message::Rejected(Error::parse_error()),
+            Ok(_) => Message::Rejected(invalid_because("expected a request object or a batch array")),
+            Err(e) => Message::Rejected(not_json(&e)),
         },
     }
+}
+
+/// `-32700` with serde_json's account of what is wrong and where (its
+/// line and column count in the message as sent).
+fn not_json(e: &serde_json::Error) -> Error {
+    Error::parse_error().with_reason(e)
+}
+
+/// `-32600` saying why.
+fn invalid_because(why: &'static str) -> Error {
+    Error::invalid_request().with_reason(why)
 }
 
 fn is_ws(c: char) -> bool {
@@ -494,79 +594,98 @@ fn lone_id(frame: &Bytes, text: &str) -> Option<Id> {
 }
 
 /// A single object (the text starts with `{`), read by the rules
-/// `version` picks for it. `Err(())` as for [`parse_entry`].
-fn parse_single(frame: &Bytes, text: &str, accept: Accept, version: Version) -> Result<Message, ()> {
-    let wire = serde_json::from_str::<Wire<'_>>(text).map_err(|_| ())?;
+/// `version` picks for it. `Err` as for [`parse_entry`].
+fn parse_single(
+    frame: &Bytes,
+    text: &str,
+    accept: Accept,
+    version: Version,
+) -> Result<Message, serde_json::Error> {
+    let wire = serde_json::from_str::<Wire<'_>>(text)?;
     if version.object_is_v1(&wire) {
         return Ok(Message::V1(crate::version::parse_entry_v1(frame, &wire, accept)));
     }
-    entry_from_wire(frame, wire, accept).map(Message::Single)
+    Ok(Message::Single(entry_from_wire(frame, wire, accept)))
 }
 
-/// One request or response object. `Err(())` when the text does not fit
-/// the object shape at all (a duplicate member, or not JSON: the caller
-/// tells those apart).
-fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Result<Incoming, ()> {
+/// One request or response object. `Err` when the text does not fit the
+/// object shape at all (a duplicate member, or not JSON: the caller tells
+/// those apart).
+fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Result<Incoming, serde_json::Error> {
     if !text.trim_start_matches(is_ws).starts_with('{') {
         return Ok(Incoming::Invalid {
             id: Id::null(),
-            error: Error::invalid_request(),
+            error: invalid_because("a batch entry must be an object"),
         });
     }
-    let wire = serde_json::from_str::<Wire<'_>>(text).map_err(|_| ())?;
-    entry_from_wire(frame, wire, accept)
+    let wire = serde_json::from_str::<Wire<'_>>(text)?;
+    Ok(entry_from_wire(frame, wire, accept))
 }
 
 /// One object read by the 2.0 rules.
-fn entry_from_wire(frame: &Bytes, wire: Wire<'_>, accept: Accept) -> Result<Incoming, ()> {
-    let invalid = |id: Id| {
-        Ok(Incoming::Invalid {
-            id,
-            error: Error::invalid_request(),
-        })
+fn entry_from_wire(frame: &Bytes, wire: Wire<'_>, accept: Accept) -> Incoming {
+    let invalid = |id: Id, why: &'static str| Incoming::Invalid {
+        id,
+        error: invalid_because(why),
     };
     let id = match wire.id {
         None => None,
         Some(raw) => match Id::from_valid_json(frame, raw.get()) {
             Some(id) => Some(id),
-            None => return invalid(Id::null()),
+            None => return invalid(Id::null(), "\"id\" must be a string, a number or null"),
         },
     };
     let version_ok = wire.jsonrpc.and_then(string_value).is_some_and(|v| v == "2.0");
 
     let is_response = wire.method.is_none() && (wire.result.is_some() || wire.error.is_some());
     if is_response && accept != Accept::Requests {
-        return Ok(match parse_response(&wire, id, version_ok) {
+        return match parse_response(&wire, id, version_ok) {
             Incoming::Invalid { id, error } if accept == Accept::Both => {
                 Incoming::InvalidResponse { id, error }
             }
             other => other,
-        });
+        };
+    }
+    if is_response {
+        return invalid(id.unwrap_or_else(Id::null), "expected a request, got a response");
     }
     if accept == Accept::Responses {
-        return Ok(Incoming::Invalid {
+        return Incoming::Invalid {
             id: id.unwrap_or_else(Id::null),
             error: Error::invalid_request().with_reason("expected a response"),
-        });
+        };
     }
     if !version_ok {
-        return invalid(id.unwrap_or_else(Id::null));
+        let why = match wire.jsonrpc {
+            None => "missing \"jsonrpc\": \"2.0\"",
+            Some(_) => "\"jsonrpc\" must be \"2.0\"",
+        };
+        return invalid(id.unwrap_or_else(Id::null), why);
     }
     let Some(method) = wire.method.and_then(string_value) else {
-        return invalid(id.unwrap_or_else(Id::null));
+        let why = match wire.method {
+            None => "missing \"method\"",
+            Some(_) => "\"method\" must be a string",
+        };
+        return invalid(id.unwrap_or_else(Id::null), why);
     };
     let params = match wire.params {
         None => RawParams::none(),
         Some(raw) if matches!(raw.get().as_bytes().first(), Some(b'[' | b'{')) => {
             RawParams(Some(share(frame, raw.get())))
         }
-        Some(_) => return invalid(id.unwrap_or_else(Id::null)),
+        Some(_) => {
+            return invalid(
+                id.unwrap_or_else(Id::null),
+                "\"params\" must be an array or an object",
+            );
+        }
     };
     let method = method.into_owned();
-    Ok(match id {
+    match id {
         Some(id) => Incoming::Call { id, method, params },
         None => Incoming::Notification { method, params },
-    })
+    }
 }
 
 fn parse_response(wire: &Wire<'_>, id: Option<Id>, version_ok: bool) -> Incoming {
@@ -646,4 +765,55 @@ pub type Outcome = Result<Box<RawValue>, Error>;
 /// ```
 pub fn result<T: serde::Serialize + ?Sized>(value: &T) -> Outcome {
     serde_json::value::to_raw_value(value).map_err(Error::from)
+}
+
+/// Reads an [`Outcome`] (a batch answer, a call's answer) as `T`: the
+/// typed counterpart of [`result`]. An error answer is returned as the
+/// error; a result that does not fit `T` is `-32603` saying why.
+///
+/// ```
+/// use sansrpc::{Error, decode_outcome, result};
+///
+/// assert_eq!(decode_outcome::<i64>(&result(&19)), Ok(19));
+/// let refused: sansrpc::Outcome = Err(Error::new(7, "no"));
+/// assert_eq!(decode_outcome::<i64>(&refused).unwrap_err().raw_code(), 7);
+/// assert_eq!(decode_outcome::<String>(&result(&19)).unwrap_err().raw_code(), -32603);
+/// ```
+pub fn decode_outcome<T: DeserializeOwned>(outcome: &Outcome) -> Result<T, Error> {
+    match outcome {
+        Ok(raw) => serde_json::from_str(raw.get())
+            .map_err(|e| Error::internal_error().with_reason(format_args!("result does not fit: {e}"))),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+impl crate::client::BatchEntry {
+    /// A call entry with typed params (a tuple for positional, a struct or
+    /// map for named, `()` for none): no [`RawParams`] to build by hand.
+    ///
+    /// ```
+    /// use sansrpc::BatchEntry;
+    ///
+    /// let entries = [
+    ///     BatchEntry::call_with("subtract", &(42, 23))?,
+    ///     BatchEntry::notification_with("log", &["hello"])?,
+    ///     BatchEntry::call_with("ping", &())?,
+    /// ];
+    /// # Ok::<(), sansrpc::UsageError>(())
+    /// ```
+    pub fn call_with<P: serde::Serialize + ?Sized>(
+        method: impl Into<String>,
+        params: &P,
+    ) -> Result<Self, crate::UsageError> {
+        Ok(Self::call(method, RawParams::for_call(params)?))
+    }
+
+    /// A notification entry with typed params; see
+    /// [`call_with`](Self::call_with).
+    pub fn notification_with<P: serde::Serialize + ?Sized>(
+        method: impl Into<String>,
+        params: &P,
+    ) -> Result<Self, crate::UsageError> {
+        Ok(Self::notification(method, RawParams::for_call(params)?))
+    }
 }

@@ -73,9 +73,12 @@ fn register(r: &mut Router) -> Result<(), UsageError> {
 
 /// The specification's section 7 examples as test vectors: `(name,
 /// request, answer)`, where the answer is the spec's, compacted, byte for
-/// byte, and `None` means nothing is sent. Multi-line requests are pretty
+/// byte, plus the `data` member sansrpc adds to say why a request was
+/// refused; `None` means nothing is sent. Multi-line requests are pretty
 /// printed as in the spec; join their lines to send them over newline
-/// framing.
+/// framing. (The invalid-JSON batch is written on one line already: its
+/// `data` gives the position of the error, which must not depend on how
+/// the request is framed.)
 ///
 /// ```
 /// let (_, request, answer) = sansrpc::reference::SECTION_7[0];
@@ -123,38 +126,52 @@ pub const SECTION_7: &[(&str, &str, Option<&str>)] = &[
     (
         "invalid JSON",
         r#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+        Some(concat!(
+            r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","#,
+            r#""data":"expected `,` or `}` at line 1 column 40"},"id":null}"#
+        )),
     ),
     (
         "invalid request object",
         r#"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(concat!(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","#,
+            r#""data":"\"method\" must be a string"},"id":null}"#
+        )),
     ),
     (
         "batch, invalid JSON",
-        r#"[
-  {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
-  {"jsonrpc": "2.0", "method"
-]"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+        r#"[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},{"jsonrpc": "2.0", "method"]"#,
+        Some(concat!(
+            r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","#,
+            r#""data":"expected `:` at line 1 column 95"},"id":null}"#
+        )),
     ),
     (
         "empty array",
         r#"[]"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"empty batch"},"id":null}"#,
+        ),
     ),
     (
         "invalid batch, not empty",
         r#"[1]"#,
-        Some(r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#),
+        Some(concat!(
+            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","#,
+            r#""data":"a batch entry must be an object"},"id":null}]"#
+        )),
     ),
     (
         "invalid batch",
         r#"[1,2,3]"#,
         Some(concat!(
-            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
-            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
-            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#
+            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","#,
+            r#""data":"a batch entry must be an object"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","#,
+            r#""data":"a batch entry must be an object"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","#,
+            r#""data":"a batch entry must be an object"},"id":null}]"#
         )),
     ),
     (
@@ -170,7 +187,8 @@ pub const SECTION_7: &[(&str, &str, Option<&str>)] = &[
         Some(concat!(
             r#"[{"jsonrpc":"2.0","result":7,"id":"1"},"#,
             r#"{"jsonrpc":"2.0","result":19,"id":"2"},"#,
-            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","#,
+            r#""data":"missing \"jsonrpc\": \"2.0\""},"id":null},"#,
             r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"5"},"#,
             r#"{"jsonrpc":"2.0","result":["hello",5],"id":"9"}]"#
         )),

@@ -888,7 +888,7 @@ fn peer_answers_garbage_like_a_server_and_reports_stray_responses() {
     a.poll_transmit(&mut out);
     assert_eq!(
         out,
-        b"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,\"message\":\"Parse error\"},\"id\":null}\n"
+        b"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,\"message\":\"Parse error\",\"data\":\"expected ident at line 1 column 2\"},\"id\":null}\n"
     );
 }
 

@@ -73,17 +73,23 @@ const RULES: &[(&str, &str, Option<&str>)] = &[
     (
         "jsonrpc missing",
         r#"{"method":"ping","id":1}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":1}"#,
+        ),
     ),
     (
         "jsonrpc wrong value",
         r#"{"jsonrpc":"1.0","method":"ping","id":1}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"jsonrpc\" must be \"2.0\""},"id":1}"#,
+        ),
     ),
     (
         "jsonrpc wrong type",
         r#"{"jsonrpc":2.0,"method":"ping","id":1}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"jsonrpc\" must be \"2.0\""},"id":1}"#,
+        ),
     ),
     (
         "jsonrpc escaped but equal",
@@ -93,37 +99,51 @@ const RULES: &[(&str, &str, Option<&str>)] = &[
     (
         "method missing",
         r#"{"jsonrpc":"2.0","id":7}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":7}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"method\""},"id":7}"#,
+        ),
     ),
     (
         "method not a string",
         r#"{"jsonrpc":"2.0","method":["ping"],"id":7}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":7}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"method\" must be a string"},"id":7}"#,
+        ),
     ),
     (
         "params a scalar",
         r#"{"jsonrpc":"2.0","method":"ping","params":3,"id":"x"}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"x"}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"params\" must be an array or an object"},"id":"x"}"#,
+        ),
     ),
     (
         "params null",
         r#"{"jsonrpc":"2.0","method":"ping","params":null,"id":"x"}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"x"}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"params\" must be an array or an object"},"id":"x"}"#,
+        ),
     ),
     (
         "id an object is invalid and echoed as null",
         r#"{"jsonrpc":"2.0","method":"ping","id":{"a":1}}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"id\" must be a string, a number or null"},"id":null}"#,
+        ),
     ),
     (
         "id an array",
         r#"{"jsonrpc":"2.0","method":"ping","id":[1]}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"id\" must be a string, a number or null"},"id":null}"#,
+        ),
     ),
     (
         "id a boolean",
         r#"{"jsonrpc":"2.0","method":"ping","id":true}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"id\" must be a string, a number or null"},"id":null}"#,
+        ),
     ),
     (
         "id null is a call, answered with null",
@@ -158,60 +178,92 @@ const RULES: &[(&str, &str, Option<&str>)] = &[
     (
         "a duplicated member is an invalid request, answered with the lone valid id",
         r#"{"jsonrpc":"2.0","method":"ping","method":"ping","id":1}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"method\""},"id":1}"#,
+        ),
     ),
     (
         "the lone id is echoed as sent, wherever it stands",
         r#"{"id":"a\u0062","jsonrpc":"2.0","jsonrpc":"2.0","method":"ping"}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"a\u0062"}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"jsonrpc\""},"id":"a\u0062"}"#,
+        ),
     ),
     (
         "a duplicated id is ambiguous: id null",
         r#"{"jsonrpc":"2.0","method":"ping","id":1,"id":2}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"id\""},"id":null}"#,
+        ),
     ),
     (
         "the same id twice is still two id members: id null",
         r#"{"jsonrpc":"2.0","method":"ping","id":1,"id":1}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"id\""},"id":null}"#,
+        ),
     ),
     (
         "a duplicated member with an id that is not a valid id: id null",
         r#"{"jsonrpc":"2.0","method":"ping","method":"ping","id":{"a":1}}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"method\""},"id":null}"#,
+        ),
     ),
     (
         "an escaped \"id\" key is the id member",
         r#"{"jsonrpc":"2.0","method":"ping","method":"ping","i\u0064":7}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":7}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"method\""},"id":7}"#,
+        ),
     ),
     (
         "a nested id does not count",
         r#"{"jsonrpc":"2.0","method":"ping","method":"ping","params":{"id":3}}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"method\""},"id":null}"#,
+        ),
     ),
     (
         "in a batch, each entry with a duplicated member keeps its lone id",
         r#"[{"jsonrpc":"2.0","method":"ping","method":"ping","id":1},{"jsonrpc":"2.0","method":"ping","id":2,"id":3},{"jsonrpc":"2.0","method":"ping","id":4}]"#,
         Some(
-            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1},{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null},{"jsonrpc":"2.0","result":"pong","id":4}]"#,
+            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"method\""},"id":1},{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"id\""},"id":null},{"jsonrpc":"2.0","result":"pong","id":4}]"#,
         ),
     ),
     (
         "a duplicated member in broken JSON is still a parse error",
         r#"{"jsonrpc":"2.0","method":"ping","method":"ping","id":1"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","data":"EOF while parsing an object at line 1 column 55"},"id":null}"#,
+        ),
     ),
     (
         "a scalar message",
         r#"42"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"expected a request object or a batch array"},"id":null}"#,
+        ),
     ),
     (
         "invalid params get data saying why",
         r#"{"jsonrpc":"2.0","method":"subtract","params":["a",1],"id":1}"#,
         Some(
             r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"invalid type: string \"a\", expected i64"},"id":1}"#,
+        ),
+    ),
+    (
+        "too many positional params say how many",
+        r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23,1],"id":1}"#,
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"expected 2 params, got 3"},"id":1}"#,
+        ),
+    ),
+    (
+        "too few positional params say how many",
+        r#"{"jsonrpc":"2.0","method":"subtract","params":[42],"id":1}"#,
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"expected 2 params, got 1"},"id":1}"#,
         ),
     ),
     (
@@ -239,12 +291,16 @@ const RULES: &[(&str, &str, Option<&str>)] = &[
     (
         "a response sent to a server is an invalid request",
         r#"{"jsonrpc":"2.0","result":1,"id":5}"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":5}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"expected a request, got a response"},"id":5}"#,
+        ),
     ),
     (
         "a parse error inside a batch fails the whole batch",
         r#"[{"jsonrpc":"2.0","method":"ping","id":1},{"jsonrpc":"2.0",]"#,
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","data":"key must be a string at line 1 column 60"},"id":null}"#,
+        ),
     ),
     (
         "large numbers in params pass through to the handler's type",
@@ -272,7 +328,7 @@ fn invalid_utf8_is_a_parse_error() {
     ));
     assert_eq!(
         answer.unwrap(),
-        r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#
+        r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","data":"invalid UTF-8 at byte 28"},"id":null}"#
     );
 }
 

@@ -46,8 +46,7 @@ fn stream(router: &Router, input: &[u8]) -> String {
     String::from_utf8(out).unwrap()
 }
 
-const INVALID_V2_ID_NULL: &str =
-    r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#;
+const INVALID_V2_ID_NULL: &str = r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":null}"#;
 
 /// `(name, request, [answer under V2, V1, Auto])`: the 1.0 text's examples
 /// (the echo example; the chat example's call and notification), an
@@ -57,7 +56,9 @@ const EXAMPLES: &[(&str, &str, [Option<&str>; 3])] = &[
         "1.0 request and response (the echo example)",
         r#"{ "method": "echo", "params": ["Hello JSON-RPC"], "id": 1}"#,
         [
-            Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#),
+            Some(
+                r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":1}"#,
+            ),
             Some(r#"{"result":"Hello JSON-RPC","error":null,"id":1}"#),
             Some(r#"{"result":"Hello JSON-RPC","error":null,"id":1}"#),
         ],
@@ -66,7 +67,9 @@ const EXAMPLES: &[(&str, &str, [Option<&str>; 3])] = &[
         "1.0 call of the chat example",
         r#"{"method": "postMessage", "params": ["Hello all!"], "id": 99}"#,
         [
-            Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":99}"#),
+            Some(
+                r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":99}"#,
+            ),
             Some(r#"{"result":1,"error":null,"id":99}"#),
             Some(r#"{"result":1,"error":null,"id":99}"#),
         ],
@@ -80,7 +83,9 @@ const EXAMPLES: &[(&str, &str, [Option<&str>; 3])] = &[
         "1.0 error: an unknown method",
         r#"{"method": "nope", "params": [], "id": 2}"#,
         [
-            Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":2}"#),
+            Some(
+                r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":2}"#,
+            ),
             Some(r#"{"result":null,"error":{"code":-32601,"message":"Method not found"},"id":2}"#),
             Some(r#"{"result":null,"error":{"code":-32601,"message":"Method not found"},"id":2}"#),
         ],
@@ -89,7 +94,9 @@ const EXAMPLES: &[(&str, &str, [Option<&str>; 3])] = &[
         "1.0 error: the handler's error",
         r#"{"method": "subtract", "params": ["a", 1], "id": "e"}"#,
         [
-            Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"e"}"#),
+            Some(
+                r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":"e"}"#,
+            ),
             Some(
                 r#"{"result":null,"error":{"code":-32602,"message":"Invalid params","data":"invalid type: string \"a\", expected i64"},"id":"e"}"#,
             ),
@@ -117,13 +124,13 @@ const EXAMPLES: &[(&str, &str, [Option<&str>; 3])] = &[
         r#"[{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":"s"},{"method":"sum","params":[1],"id":7}]"#,
         [
             Some(
-                r#"[{"jsonrpc":"2.0","result":3,"id":"s"},{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":7}]"#,
+                r#"[{"jsonrpc":"2.0","result":3,"id":"s"},{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":7}]"#,
             ),
             Some(
                 r#"{"result":null,"error":{"code":-32600,"message":"Invalid Request","data":"JSON-RPC 1.0 has no batches"},"id":null}"#,
             ),
             Some(
-                r#"[{"jsonrpc":"2.0","result":3,"id":"s"},{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":7}]"#,
+                r#"[{"jsonrpc":"2.0","result":3,"id":"s"},{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":7}]"#,
             ),
         ],
     ),
@@ -131,9 +138,15 @@ const EXAMPLES: &[(&str, &str, [Option<&str>; 3])] = &[
         "not JSON: 1.0 form under V1 only",
         r#"{"method": "echo", "params": [1"#,
         [
-            Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
-            Some(r#"{"result":null,"error":{"code":-32700,"message":"Parse error"},"id":null}"#),
-            Some(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#),
+            Some(
+                r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","data":"EOF while parsing a list at line 1 column 31"},"id":null}"#,
+            ),
+            Some(
+                r#"{"result":null,"error":{"code":-32700,"message":"Parse error","data":"EOF while parsing a list at line 1 column 31"},"id":null}"#,
+            ),
+            Some(
+                r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","data":"EOF while parsing a list at line 1 column 31"},"id":null}"#,
+            ),
         ],
     ),
 ];
@@ -264,26 +277,36 @@ fn v1_is_free_of_batches_and_jsonrpc_members_decide_auto() {
     let r = router(Version::V1);
     assert_eq!(
         body(&r, r#"{"method":"ping","method":"ping","id":[1]}"#).as_deref(),
-        Some(r#"{"result":null,"error":{"code":-32600,"message":"Invalid Request"},"id":[1]}"#)
+        Some(
+            r#"{"result":null,"error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"method\""},"id":[1]}"#
+        )
     );
     assert_eq!(
         body(&r, r#"{"method":"ping","method":"ping","id":1,"id":2}"#).as_deref(),
-        Some(r#"{"result":null,"error":{"code":-32600,"message":"Invalid Request"},"id":null}"#)
+        Some(
+            r#"{"result":null,"error":{"code":-32600,"message":"Invalid Request","data":"duplicate member \"method\""},"id":null}"#
+        )
     );
     // Under Auto any jsonrpc member means the 2.0 rules, whatever its value.
     let r = router(Version::Auto);
     assert_eq!(
         body(&r, r#"{"jsonrpc":"1.0","method":"ping","id":1}"#).as_deref(),
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#)
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"jsonrpc\" must be \"2.0\""},"id":1}"#
+        )
     );
     assert_eq!(
         body(&r, r#"{"jsonrpc":null,"method":"ping","id":1}"#).as_deref(),
-        Some(r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":1}"#)
+        Some(
+            r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"jsonrpc\" must be \"2.0\""},"id":1}"#
+        )
     );
     // Inside a batch, an entry without jsonrpc is a 2.0 invalid request.
     assert_eq!(
         body(&r, r#"[{"method":"ping","id":null}]"#).as_deref(),
-        Some(r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#)
+        Some(
+            r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"missing \"jsonrpc\": \"2.0\""},"id":null}]"#
+        )
     );
 }
 

@@ -235,15 +235,10 @@ impl BodyBuf {
     }
 }
 
-/// Serializes `params` with the core's rule ([`RawParams::serialize`]),
+/// Serializes `params` with the core's rule ([`RawParams::for_call`]),
 /// as the other sansrpc clients do.
 pub(crate) fn to_params<P: serde::Serialize>(params: P) -> Result<RawParams, ClientError> {
-    RawParams::serialize(&params).map_err(|e| {
-        let why = e
-            .data()
-            .map_or_else(|| e.message().to_owned(), |d| d.get().to_owned());
-        sansrpc::UsageError::InvalidParams(why).into()
-    })
+    RawParams::for_call(&params).map_err(Into::into)
 }
 
 #[cfg(test)]

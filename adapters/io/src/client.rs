@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use sansrpc::{
     BatchEntry, ClientConnection, Context, Framer, Limits, Newline, Outcome, Peer, RawParams, Router,
-    Transport, UsageError,
+    Transport,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,14 +23,9 @@ use crate::error::ClientError;
 use crate::runtime::{Connect, Runtime, Wrap};
 use crate::side::{ClientSide, Command, Dispatcher, Done, PeerSide, Side, Waiters};
 
-/// Serializes `params` with the core's rule ([`RawParams::serialize`]).
+/// Serializes `params` with the core's rule ([`RawParams::for_call`]).
 fn to_params<P: Serialize>(params: P) -> Result<RawParams, ClientError> {
-    RawParams::serialize(&params).map_err(|e| {
-        let why = e
-            .data()
-            .map_or_else(|| e.message().to_owned(), |d| d.get().to_owned());
-        UsageError::InvalidParams(why).into()
-    })
+    RawParams::for_call(&params).map_err(Into::into)
 }
 
 /// The default for [`ClientBuilder::timeout`]: 30 seconds.

@@ -181,12 +181,12 @@ async fn answers_through_the_ack() {
     // Not JSON at all (only a string can carry that): the core's -32700.
     assert_eq!(
         s.emit_ack("message", r#""{not json""#, 5).await,
-        r#"["{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,\"message\":\"Parse error\"},\"id\":null}"]"#
+        r#"["{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,\"message\":\"Parse error\",\"data\":\"key must be a string at line 1 column 2\"},\"id\":null}"]"#
     );
     // Valid JSON, not a request: the core's -32600.
     assert_eq!(
         s.emit_ack("message", "42", 6).await,
-        r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}]"#
+        r#"[{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"expected a request object or a batch array"},"id":null}]"#
     );
     // An event without arguments.
     let prefix = s.prefix();

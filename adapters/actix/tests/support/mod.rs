@@ -438,7 +438,7 @@ pub(crate) fn json_rpc_errors_are_200_with_json(addr: SocketAddr) {
     post(addr, "/", r#"{"jsonrpc":"2.0","method":"nope","id":7}"#)
         .assert_json(r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":7}"#);
     post(addr, "/", "{")
-        .assert_json(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#);
+        .assert_json(r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","data":"EOF while parsing an object at line 1 column 1"},"id":null}"#);
     post(addr, "/", r#"{"jsonrpc":"2.0","method":"subtract","params":{"minuend":1},"id":1}"#).assert_json(
         r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params","data":"missing field `subtrahend`"},"id":1}"#,
     );
