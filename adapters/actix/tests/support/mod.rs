@@ -868,7 +868,7 @@ pub(crate) fn jsonp_params_json(addr: SocketAddr) {
     // A params value that is JSON but not params: JSON-RPC says so.
     assert_javascript(
         &get(addr, "/api/subtract?jsonp=cb&params=5", &[]),
-        r#"cb({"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":"cb"});"#,
+        r#"cb({"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"params\" must be an array or an object"},"id":"cb"});"#,
     );
 }
 
