@@ -423,7 +423,11 @@ mod hostile_peers {
         a.poll_transmit(&mut out).unwrap();
         assert_eq!(
             out,
-            b"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"Invalid Request\"},\"id\":7}\n"
+            br#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"\"method\" must be a string"},"id":7}"#
+                .iter()
+                .chain(b"\n")
+                .copied()
+                .collect::<Vec<u8>>()
         );
     }
 
