@@ -13,7 +13,7 @@ use sansrpc_bench::{inputs, limit, peer, subject};
 fn main() {
     if let Err(e) = run() {
         eprintln!(
-            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|serde_json_limit|jsonrpsee CASE N"
+            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|sansrpc_stats|serde_json_limit|jsonrpsee CASE N"
         );
         std::process::exit(2);
     }
@@ -36,6 +36,17 @@ fn run() -> Result<(), String> {
             for _ in 0..n {
                 black_box(subject::handle(&router, black_box(&case.request)));
             }
+        }
+        // The same router with `sansrpc::Stats` as its hook: the difference
+        // to `sansrpc` is what Stats costs per call.
+        "sansrpc_stats" => {
+            let mut router = subject::router();
+            let stats = sansrpc::Stats::new();
+            router.hook(stats.clone());
+            for _ in 0..n {
+                black_box(subject::handle(&router, black_box(&case.request)));
+            }
+            black_box(stats.snapshot());
         }
         "serde_json_limit" => {
             for _ in 0..n {
