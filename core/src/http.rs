@@ -415,7 +415,7 @@ impl Default for HttpOptions {
 
 impl HttpOptions {
     /// Plain JSON-RPC over `POST`: no CORS, no JSONP, no compression unless
-    /// a handler asks for it ([`Context::set_compression`]).
+    /// a handler asks for it ([`Context::set_compression`](crate::Context::set_compression)).
     pub fn new() -> Self {
         Self {
             cors: None,
@@ -448,7 +448,7 @@ impl HttpOptions {
 
     /// The server-wide switch: gzip answers longer than the threshold when
     /// the request's `Accept-Encoding` allows it. A handler's
-    /// [`Context::set_compression`] overrides it for its request. Default:
+    /// [`Context::set_compression`](crate::Context::set_compression) overrides it for its request. Default:
     /// off.
     pub fn compression(mut self, enable: bool) -> Self {
         self.compression = enable;

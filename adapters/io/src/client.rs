@@ -332,7 +332,7 @@ impl<R: Runtime> ClientBuilder<R> {
     }
 
     /// The limits of the connection: largest message, most calls in flight
-    /// (a call beyond it fails with [`UsageError::TooManyInFlight`]), most
+    /// (a call beyond it fails with [`UsageError::TooManyInFlight`](sansrpc::UsageError::TooManyInFlight)), most
     /// bytes buffered for sending (calls wait beyond it).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;

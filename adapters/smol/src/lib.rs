@@ -1,8 +1,8 @@
 //! # sansrpc-smol
 //!
 //! JSON-RPC 2.0 on [smol](https://docs.rs/smol): newline-delimited JSON over
-//! TCP, or over any [`AsyncRead`](futures_lite::io::AsyncRead) +
-//! [`AsyncWrite`](futures_lite::io::AsyncWrite) (Unix sockets, pipes, stdio
+//! TCP, or over any [`AsyncRead`] +
+//! [`AsyncWrite`] (Unix sockets, pipes, stdio
 //! through [`smol::Unblock`]), driven by the sans-IO core [`sansrpc`].
 //!
 //! - **Server**: [`serve`], [`serve_with_shutdown`], [`serve_connection`],
