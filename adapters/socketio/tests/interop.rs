@@ -71,7 +71,7 @@ emitWithAck {"jsonrpc":"2.0","result":19,"id":2}
 batch [{"jsonrpc":"2.0","result":7,"id":"1"},{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"5"}]
 notification null
 string "{\"jsonrpc\":\"2.0\",\"result\":\"pong\",\"id\":3}"
-parse-error "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,\"message\":\"Parse error\"},\"id\":null}"
+parse-error "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,\"message\":\"Parse error\",\"data\":\"key must be a string at line 1 column 2\"},\"id\":null}"
 called {"jsonrpc":"2.0","method":"page.add","params":[2,3],"id":1}
 both-ways {"jsonrpc":"2.0","result":5,"id":4}
 "#;
