@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md at the repository root from one run:
-#   1. criterion: the core benchmark (sansrpc vs the serde_json limit vs jsonrpsee);
+#   1. criterion: the core benchmark (sansrpc vs the typed limit vs the serde_json
+#      `Value` limit vs jsonrpsee), and the same lines in callgrind instructions;
 #   2. the server load matrix (four adapters, bare frameworks, jsonrpsee HTTP,
 #      raw tokio line server) at 1, 64 and 256 connections, plus pipelined TCP;
 #   3. server RSS with 10,000 idle TCP connections;
-# then writes the tables, the machine and the ratios.
+# then writes the tables, the machine, the ratios and the targets, and
+# appends the hand-written sections verbatim: FINDINGS.md (the profiles) and
+# NOTES.md (before/after measurements of single changes). Edit those two
+# files, never BENCHMARKS.md itself: it is regenerated from scratch.
 #
 # Knobs (environment): BENCH_WARMUP_SECS / BENCH_MEASURE_SECS (criterion, per
 # line; default 1 / 3), LOAD_SECS (per load cell and round; default 2), LOAD_ROUNDS (default 2; each cell keeps its best round), IDLE_CONNECTIONS
@@ -63,7 +67,7 @@ if command -v valgrind >/dev/null; then
             batch_100) n1=5 n2=55 ;;
             *) n1=10 n2=1010 ;;
         esac
-        for line in sansrpc serde_json_limit jsonrpsee; do
+        for line in sansrpc sansrpc_stream typed_limit serde_json_limit jsonrpsee; do
             a=$(ir $line $case $n1)
             b=$(ir $line $case $n2)
             echo -e "$case\t$line\t$(( (b - a) / (n2 - n1) ))" >> target/instructions.tsv
@@ -83,6 +87,8 @@ fi
     --duration "${LOAD_SECS}s" --warmup 0.5s --rounds "$LOAD_ROUNDS" --idle "$IDLE_CONNECTIONS" ${PINNED:+--pin}
 
 echo "== writing BENCHMARKS.md" >&2
+# The hand-written sections, kept verbatim after the generated tables.
+{ cat FINDINGS.md; echo; cat NOTES.md; } > target/appendix.md
 target/release/sansrpc-matrix report --load target/load.json --criterion target/criterion \
-    --findings FINDINGS.md --instructions target/instructions.tsv --out ../BENCHMARKS.md --load-before "$LOAD_BEFORE" "${PINNED[@]}"
+    --findings target/appendix.md --instructions target/instructions.tsv --out ../BENCHMARKS.md --load-before "$LOAD_BEFORE" "${PINNED[@]}"
 echo "wrote $(cd .. && pwd)/BENCHMARKS.md" >&2

@@ -1,15 +1,16 @@
 //! The core benchmark: for each input, sansrpc's router (bytes in →
-//! response bytes out), the serde_json limit, and jsonrpsee's `RpcModule`.
+//! response bytes out), the typed limit, the serde_json `Value` limit, and
+//! jsonrpsee's `RpcModule`.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sansrpc_bench::{inputs, limit, peer, subject};
+use sansrpc_bench::{inputs, limit, peer, subject, typed_limit};
 use serde_json::Value;
 
-/// The parts of an answer that must agree across the three lines.
+/// The parts of an answer that must agree across the lines.
 fn essence(answer: &[u8]) -> Vec<(Value, Value, Value)> {
     let v: Value = serde_json::from_slice(answer).expect("every line answers JSON");
     let entries = match v {
@@ -38,9 +39,17 @@ fn core(c: &mut Criterion) {
 
     for case in inputs::cases() {
         let text = std::str::from_utf8(&case.request).expect("inputs are UTF-8");
-        // The three lines must do the same job before they are compared.
+        // The lines must do the same job before they are compared.
         let ours = subject::handle(&router, &case.request).expect("every case is answered");
+        let mut typed = Vec::new();
+        typed_limit::handle(&case.request, &mut typed);
         let floor = limit::handle(&case.request);
+        assert_eq!(
+            essence(&ours),
+            essence(&typed),
+            "{}: sansrpc vs typed limit",
+            case.name
+        );
         let theirs = rt.block_on(peer::handle(&module, text));
         assert_eq!(essence(&ours), essence(&floor), "{}: sansrpc vs limit", case.name);
         assert_eq!(
@@ -57,6 +66,10 @@ fn core(c: &mut Criterion) {
         }
         g.bench_function("sansrpc", |b| {
             b.iter(|| subject::handle(&router, black_box(&case.request)))
+        });
+        g.bench_function("typed_limit", |b| {
+            let mut out = Vec::new();
+            b.iter(|| typed_limit::handle(black_box(&case.request), &mut out))
         });
         g.bench_function("serde_json_limit", |b| {
             b.iter(|| limit::handle(black_box(&case.request)))
@@ -144,7 +157,14 @@ fn stats_hook(c: &mut Criterion) {
         });
     }
     g.bench_function("record_only", |b| {
-        b.iter(|| stats.record(black_box("ping"), true, black_box(Duration::from_nanos(700)), false))
+        b.iter(|| {
+            stats.record(
+                black_box("ping"),
+                true,
+                black_box(Duration::from_nanos(700)),
+                false,
+            )
+        })
     });
     g.finish();
     assert!(stats.snapshot().methods["ping"].count > 0);

@@ -1,5 +1,6 @@
-//! Benchmarks for sansrpc: the inputs, the two comparison lines of the core
-//! benchmark (the serde_json limit and jsonrpsee's `RpcModule`), the load
+//! Benchmarks for sansrpc: the inputs, the comparison lines of the core
+//! benchmark (the typed limit, the serde_json `Value` limit and jsonrpsee's
+//! `RpcModule`), the load
 //! generator behind `sansrpc-load`, and the servers the load matrix drives.
 //!
 //! Nothing here is part of sansrpc's API; the crate is `publish = false`
@@ -14,3 +15,4 @@ pub mod peer;
 pub mod report;
 pub mod servers;
 pub mod subject;
+pub mod typed_limit;

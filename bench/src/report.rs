@@ -188,59 +188,43 @@ pub fn render(
     let _ = writeln!(
         w,
         "`sansrpc`: `Router::handle_message(bytes, Context::default())` on the reference router, polled \
-         with a no-op waker. `limit`: serde_json parses the same bytes into a `Value` and serializes the \
-         same response (the least any JSON-RPC server must do). `jsonrpsee`: `RpcModule::raw_json_request` \
-         with the same methods, on a tokio current-thread runtime (a batch is split into entries and a \
-         body that does not parse is answered with `-32700`, as `jsonrpsee-server` does). Ratios are \
-         throughput ratios: above 1 means sansrpc is faster.\n"
+         with a no-op waker. `typed limit`: a typed, borrowing parse of the envelope (`Cow<str>` method, \
+         `&RawValue` params and id), the params parsed into the method's own type, and \
+         `serde_json::to_writer` of the response into a reused buffer: the least a JSON-RPC server must \
+         do, and the limit the targets are measured against. `Value limit`: serde_json parses the same \
+         bytes into a `Value` and serializes a response `Value` (kept for reference). `jsonrpsee`: \
+         `RpcModule::raw_json_request` with the same methods, on a tokio current-thread runtime (a batch \
+         is split into entries and a body that does not parse is answered with `-32700`, as \
+         `jsonrpsee-server` does). Every line is checked to give the same answers before it is timed. \
+         Ratios are throughput ratios: above 1 means sansrpc is faster.\n"
     );
     let _ = writeln!(
         w,
-        "| input | sansrpc | limit (serde_json) | jsonrpsee | sansrpc throughput vs limit | vs jsonrpsee | sansrpc calls/s |"
+        "| input | sansrpc | typed limit | Value limit | jsonrpsee | sansrpc vs typed limit | vs Value limit | vs jsonrpsee | sansrpc calls/s |"
     );
-    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut single_sub = None;
     let mut batch = None;
     for case in inputs::cases() {
         let ours = criterion_median_ns(criterion_dir, case.name, "sansrpc");
+        let typed = criterion_median_ns(criterion_dir, case.name, "typed_limit");
         let floor = criterion_median_ns(criterion_dir, case.name, "serde_json_limit");
         let peer = criterion_median_ns(criterion_dir, case.name, "jsonrpsee");
         let show = |x: Option<f64>| x.map_or_else(|| "–".to_owned(), time);
         let calls = ours.map_or_else(|| "–".to_owned(), |t| rate(case.calls as f64 * 1e9 / t));
         let _ = writeln!(
             w,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             case.name,
             show(ours),
+            show(typed),
             show(floor),
             show(peer),
+            ratio(div(typed, ours)),
             ratio(div(floor, ours)),
             ratio(div(peer, ours)),
             calls
         );
-        if case.name == "ping" {
-            let vs_limit = div(floor, ours);
-            let vs_peer = div(peer, ours);
-            let ir = |line: &str| {
-                instructions
-                    .get(&("ping".to_owned(), line.to_owned()))
-                    .map(|&n| n as f64)
-            };
-            let ir_limit = div(ir("serde_json_limit"), ir("sansrpc"));
-            let ir_peer = div(ir("jsonrpsee"), ir("sansrpc"));
-            targets.push(Target {
-                what: "Core `ping` vs the serde_json limit (time; instructions)".into(),
-                goal: "≥ 0.8x".into(),
-                figure: format!("{}; {}", ratio(vs_limit), ratio(ir_limit)),
-                ok: vs_limit.map(|r| r >= 0.8),
-            });
-            targets.push(Target {
-                what: "Core `ping` vs jsonrpsee `RpcModule` (time; instructions)".into(),
-                goal: "≥ 3x".into(),
-                figure: format!("{}; {}", ratio(vs_peer), ratio(ir_peer)),
-                ok: vs_peer.map(|r| r >= 3.0),
-            });
-        }
         if case.name == "subtract_positional" {
             single_sub = ours;
         }
@@ -258,52 +242,49 @@ pub fn render(
             time(single),
             per_call / single
         );
-        targets.push(Target {
-            what: "Batch of 100: per-call cost vs a single call".into(),
-            goal: "≤ 1.0x".into(),
-            figure: format!("{:.2}x", per_call / single),
-            ok: Some(per_call <= single),
-        });
     }
 
+    let ir = |case: &str, line: &str| {
+        instructions
+            .get(&(case.to_owned(), line.to_owned()))
+            .map(|&n| n as f64)
+    };
     if !instructions.is_empty() {
         let _ = writeln!(
             w,
             "The same lines counted in instructions per request (`valgrind --tool=callgrind`, \
-             `sansrpc-core-profile`): these do not move with the machine's load, so they are the \
-             steadier ratio on a shared machine.\n"
+             `sansrpc-core-profile`, two run lengths, the difference divided by the difference of \
+             their lengths, so start-up drops out): these do not move with the machine's load, so they \
+             are the figures the core targets use. `connection` is the path the TCP adapters take: one \
+             long-lived `ServerConnection` over newline framing, each event through `Router::dispatch`, \
+             a future that is ready at once answered inline. The ratios here are cost ratios: below \
+             1.25x meets the target.\n"
         );
         let _ = writeln!(
             w,
-            "| input | sansrpc | limit (serde_json) | jsonrpsee | sansrpc vs limit | vs jsonrpsee |"
+            "| input | sansrpc | connection | typed limit | Value limit | jsonrpsee | sansrpc ÷ typed limit | connection ÷ typed limit |"
         );
-        let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|");
+        let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|");
         for case in inputs::cases() {
-            let ir = |line: &str| {
-                instructions
-                    .get(&(case.name.to_owned(), line.to_owned()))
-                    .map(|&n| n as f64)
-            };
-            let (ours, floor, peer) = (ir("sansrpc"), ir("serde_json_limit"), ir("jsonrpsee"));
+            let ours = ir(case.name, "sansrpc");
+            let stream = ir(case.name, "sansrpc_stream");
+            let typed = ir(case.name, "typed_limit");
             let show = |x: Option<f64>| x.map_or_else(|| "–".to_owned(), |n| format!("{n:.0}"));
             let _ = writeln!(
                 w,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 case.name,
                 show(ours),
-                show(floor),
-                show(peer),
-                ratio(div(floor, ours)),
-                ratio(div(peer, ours))
+                show(stream),
+                show(typed),
+                show(ir(case.name, "serde_json_limit")),
+                show(ir(case.name, "jsonrpsee")),
+                ratio(div(ours, typed)),
+                ratio(div(stream, typed))
             );
         }
         let _ = writeln!(w);
-        let ir = |case: &str| {
-            instructions
-                .get(&(case.to_owned(), "sansrpc".to_owned()))
-                .map(|&n| n as f64)
-        };
-        if let (Some(b), Some(s1)) = (ir("batch_100"), ir("subtract_positional")) {
+        if let (Some(b), Some(s1)) = (ir("batch_100", "sansrpc"), ir("subtract_positional", "sansrpc")) {
             let _ = writeln!(
                 w,
                 "In instructions, a call in the batch of 100 costs {:.0} against {:.0} for a single call \
@@ -313,6 +294,39 @@ pub fn render(
                 b / 100.0 / s1
             );
         }
+    }
+    for (case, what) in [
+        (
+            "ping",
+            "Core `ping` through the router, instructions ÷ typed limit",
+        ),
+        (
+            "batch_100",
+            "Core batch of 100 `subtract`, instructions per call ÷ typed limit",
+        ),
+    ] {
+        let r = div(ir(case, "sansrpc"), ir(case, "typed_limit"));
+        let per_call = if case == "batch_100" { 100.0 } else { 1.0 };
+        targets.push(Target {
+            what: what.into(),
+            goal: "≤ 1.25x".into(),
+            figure: match (r, ir(case, "sansrpc")) {
+                (Some(r), Some(n)) => format!("{r:.2}x ({:.0} instructions per call)", n / per_call),
+                _ => ratio(r),
+            },
+            ok: r.map(|r| r <= 1.25),
+        });
+    }
+    let r = div(ir("ping", "sansrpc_stream"), ir("ping", "typed_limit"));
+    if r.is_some() {
+        targets.push(Target {
+            what:
+                "(for reference, not a target) core `ping` on the connection path, instructions ÷ typed limit"
+                    .into(),
+            goal: "–".into(),
+            figure: ratio(r),
+            ok: None,
+        });
     }
 
     let parts = [
@@ -414,18 +428,11 @@ pub fn render(
     let _ = writeln!(w);
     for (server, bare) in [("actix-sansrpc", "actix-bare"), ("warp-sansrpc", "warp-bare")] {
         let vs_bare = div(rps(cells, server, 64, 1), rps(cells, bare, 64, 1));
-        let vs_peer = div(rps(cells, server, 64, 1), rps(cells, "jsonrpsee-http", 64, 1));
         targets.push(Target {
-            what: format!("`{server}` at 64 connections vs `{bare}`"),
-            goal: "≥ 0.9x".into(),
+            what: format!("`{server}` req/s at 64 connections ÷ `{bare}`"),
+            goal: "≥ 0.95x".into(),
             figure: ratio(vs_bare),
-            ok: vs_bare.map(|r| r >= 0.9),
-        });
-        targets.push(Target {
-            what: format!("`{server}` at 64 connections vs jsonrpsee"),
-            goal: "> 1x".into(),
-            figure: ratio(vs_peer),
-            ok: vs_peer.map(|r| r > 1.0),
+            ok: vs_bare.map(|r| r >= 0.95),
         });
     }
 
@@ -451,9 +458,9 @@ pub fn render(
     );
     let _ = writeln!(
         w,
-        "| server | connections | pipeline | requests/s | p50 | p99 | vs raw line server |"
+        "| server | connections | pipeline | requests/s | p50 | p99 | vs raw line server | vs JSON line server |"
     );
-    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|");
     for server in ["tokio-sansrpc", "smol-sansrpc", "tokio-line"] {
         for &p in &pipelines {
             for &c in &conns {
@@ -489,13 +496,24 @@ pub fn render(
     }
     let _ = writeln!(w);
     for server in ["tokio-sansrpc", "smol-sansrpc"] {
-        let vs = div(rps(cells, server, 64, deep), rps(cells, "tokio-line", 64, deep));
-        targets.push(Target {
-            what: format!("`{server}` pipelined ({deep}) at 64 connections vs raw line server"),
-            goal: "≥ 0.8x".into(),
-            figure: ratio(vs),
-            ok: vs.map(|r| r >= 0.8),
-        });
+        let goals: &[(usize, f64)] = if deep > 1 {
+            &[(1, 0.9), (deep, 0.5)]
+        } else {
+            &[(1, 0.9)]
+        };
+        for &(p, goal) in goals {
+            let vs = div(rps(cells, server, 64, p), rps(cells, "tokio-line", 64, p));
+            targets.push(Target {
+                what: if p == 1 {
+                    format!("`{server}` at 64 connections, one call at a time, ÷ raw line echo")
+                } else {
+                    format!("`{server}` at 64 connections × {p} pipelined ÷ raw line echo")
+                },
+                goal: format!("≥ {goal}x"),
+                figure: ratio(vs),
+                ok: vs.map(|r| r >= goal),
+            });
+        }
         let vs_json = div(
             rps(cells, server, 64, deep),
             rps(cells, "tokio-line-json", 64, deep),
@@ -537,12 +555,15 @@ pub fn render(
                 per / 1024.0,
                 r.alive_after
             );
-            if r.server == "tokio-sansrpc" {
+            if r.server.ends_with("-sansrpc") {
                 targets.push(Target {
-                    what: format!("`tokio-sansrpc` RSS with {} idle connections", r.connections),
-                    goal: "< 100 MB".into(),
-                    figure: format!("{:.1} MB", r.idle_kib as f64 * 1024.0 / 1e6),
-                    ok: Some((r.idle_kib as f64 * 1024.0) < 100e6 && r.alive_after == r.connections),
+                    what: format!(
+                        "`{}` RSS per idle TCP connection ({} connections)",
+                        r.server, r.connections
+                    ),
+                    goal: "≤ 6 KiB".into(),
+                    figure: format!("{:.1} KiB", per / 1024.0),
+                    ok: Some(per <= 6.0 * 1024.0 && r.alive_after == r.connections),
                 });
             }
         }

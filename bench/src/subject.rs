@@ -63,3 +63,42 @@ pub fn handle_inline(router: &Router, request: &[u8], context: &Context) -> Vec<
     conn.poll_transmit(&mut out);
     out
 }
+
+/// One long-lived server connection over newline framing, as the TCP
+/// adapters drive it: bytes in, each event dispatched and a future that is
+/// ready at once answered inline, the answer bytes out into a buffer the
+/// caller reuses.
+pub struct Stream {
+    conn: sansrpc::ServerConnection<sansrpc::Newline>,
+    context: Context,
+}
+
+impl Stream {
+    /// A connection with `router`'s limits and a TCP [`Context`].
+    pub fn new(router: &Router) -> Self {
+        let limits = router.limits().clone();
+        Self {
+            conn: sansrpc::ServerConnection::new(sansrpc::Newline::new(limits.max_message_bytes), limits),
+            context: Context::builder(sansrpc::Transport::Tcp).build(),
+        }
+    }
+
+    /// Feeds one line (`request` and its `\n`) and writes what is answered
+    /// into `out` (cleared first).
+    pub fn handle(&mut self, router: &Router, request: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        if self.conn.handle_input(request).is_err() || self.conn.handle_input(b"\n").is_err() {
+            return;
+        }
+        while let Some(event) = self.conn.poll_event() {
+            match router.dispatch(event, &self.context) {
+                sansrpc::Dispatch::Call(ticket, call) => {
+                    let _ = self.conn.respond(ticket, poll_ready(call));
+                }
+                sansrpc::Dispatch::Notification(run) => poll_ready(run),
+            }
+        }
+        self.conn.poll_transmit(out);
+        self.conn.handle_transmitted(out.len());
+    }
+}

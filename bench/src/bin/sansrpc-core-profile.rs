@@ -2,18 +2,21 @@
 //! profilers (`perf`, `valgrind --tool=callgrind`): instruction counts do not
 //! depend on how busy the machine is.
 //!
-//! `sansrpc-core-profile LINE CASE N` with LINE one of `sansrpc`,
-//! `serde_json_limit`, `jsonrpsee`, and CASE a core benchmark input
+//! `sansrpc-core-profile LINE CASE N` with LINE one of `sansrpc`
+//! (`Router::handle_message`), `sansrpc_stream` (one long-lived
+//! `ServerConnection` over newline framing, as the TCP adapters drive it),
+//! `sansrpc_stats` (the router with `sansrpc::Stats` as its hook),
+//! `typed_limit`, `serde_json_limit`, `jsonrpsee`, and CASE a core benchmark input
 //! (`ping`, `subtract_positional`, ...).
 
 use std::hint::black_box;
 
-use sansrpc_bench::{inputs, limit, peer, subject};
+use sansrpc_bench::{inputs, limit, peer, subject, typed_limit};
 
 fn main() {
     if let Err(e) = run() {
         eprintln!(
-            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|sansrpc_stats|serde_json_limit|jsonrpsee CASE N"
+            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|sansrpc_stats|sansrpc_stream|typed_limit|serde_json_limit|jsonrpsee CASE N"
         );
         std::process::exit(2);
     }
@@ -47,6 +50,22 @@ fn run() -> Result<(), String> {
                 black_box(subject::handle(&router, black_box(&case.request)));
             }
             black_box(stats.snapshot());
+        }
+        "sansrpc_stream" => {
+            let router = subject::router();
+            let mut stream = subject::Stream::new(&router);
+            let mut out = Vec::new();
+            for _ in 0..n {
+                stream.handle(&router, black_box(&case.request), &mut out);
+                black_box(&out);
+            }
+        }
+        "typed_limit" => {
+            let mut out = Vec::new();
+            for _ in 0..n {
+                typed_limit::handle(black_box(&case.request), &mut out);
+                black_box(&out);
+            }
         }
         "serde_json_limit" => {
             for _ in 0..n {
