@@ -78,6 +78,8 @@ impl fmt::Display for Adapter {
 pub struct Running {
     adapter: Adapter,
     addr: SocketAddr,
+    /// Started by [`start_ws`]: a WebSocket endpoint at `/`.
+    websocket: bool,
     /// Dropping it is the stop signal.
     stop: Option<Box<dyn Send>>,
     /// Disconnected when the server thread ends.
@@ -106,9 +108,11 @@ impl Running {
     }
 
     /// The URL the conformance suite takes: `http://127.0.0.1:PORT/` or
-    /// `tcp://127.0.0.1:PORT`.
+    /// `tcp://127.0.0.1:PORT` (from [`start_ws`]: `ws://127.0.0.1:PORT/`).
     pub fn url(&self) -> String {
-        if self.adapter.is_http() {
+        if self.websocket {
+            format!("ws://{}/", self.addr)
+        } else if self.adapter.is_http() {
             format!("http://{}/", self.addr)
         } else {
             format!("tcp://{}", self.addr)
@@ -175,10 +179,129 @@ pub fn start(adapter: Adapter, mut router: Router, limits: Limits) -> io::Result
     Ok(Running {
         adapter,
         addr,
+        websocket: false,
         stop: Some(stop),
         ended,
         thread: Some(thread),
     })
+}
+
+/// Starts `adapter`'s WebSocket endpoint at `/` of `127.0.0.1:0` (tokio:
+/// `sansrpc_tokio::WsServer`; warp: `sansrpc_warp::websocket`; actix-web:
+/// `sansrpc_actix::websocket`), serving `router` under `limits`, and
+/// returns once it listens. smol has no WebSocket endpoint: an error.
+pub fn start_ws(adapter: Adapter, mut router: Router, limits: Limits) -> io::Result<Running> {
+    router.set_limits(limits);
+    let server = sansrpc_tokio::WsServer::new(router).shutdown_timeout(SHUTDOWN_GRACE);
+    let (addr_tx, addr_rx) = mpsc::sync_channel::<io::Result<SocketAddr>>(1);
+    let (ended_tx, ended) = mpsc::channel::<()>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = match adapter {
+        Adapter::Tokio => spawn("tokio-ws", ended_tx, move || {
+            run_tokio_ws(server, addr_tx, stopped)
+        })?,
+        Adapter::Warp => spawn("warp-ws", ended_tx, move || run_warp_ws(server, addr_tx, stopped))?,
+        Adapter::Actix => spawn("actix-ws", ended_tx, move || {
+            run_actix_ws(server, addr_tx, stopped)
+        })?,
+        Adapter::Smol => return Err(io::Error::other("smol has no WebSocket endpoint")),
+    };
+    let addr = addr_rx
+        .recv_timeout(START_TIMEOUT)
+        .map_err(|e| io::Error::other(format!("{adapter} WebSocket server did not start: {e}")))??;
+    Ok(Running {
+        adapter,
+        addr,
+        websocket: true,
+        stop: Some(Box::new(stop)),
+        ended,
+        thread: Some(thread),
+    })
+}
+
+fn run_tokio_ws(
+    server: sansrpc_tokio::WsServer,
+    addr_tx: mpsc::SyncSender<io::Result<SocketAddr>>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let runtime = match tokio_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return drop(addr_tx.send(Err(e))),
+    };
+    runtime.block_on(async move {
+        let listener = match tokio_listener() {
+            Ok(l) => l,
+            Err(e) => return drop(addr_tx.send(Err(e))),
+        };
+        let _ = addr_tx.send(listener.local_addr());
+        let signal = async move {
+            let _ = stopped.await;
+        };
+        if let Err(e) = server.serve_with_shutdown(listener, signal).await {
+            eprintln!("tokio WebSocket server failed: {e}");
+        }
+    });
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+}
+
+fn run_warp_ws(
+    server: sansrpc_tokio::WsServer,
+    addr_tx: mpsc::SyncSender<io::Result<SocketAddr>>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    use warp::Filter;
+
+    let runtime = match tokio_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return drop(addr_tx.send(Err(e))),
+    };
+    runtime.block_on(async move {
+        let listener = match tokio_listener() {
+            Ok(l) => l,
+            Err(e) => return drop(addr_tx.send(Err(e))),
+        };
+        let _ = addr_tx.send(listener.local_addr());
+        let routes = warp::path::end().and(sansrpc_warp::websocket(server));
+        tokio::select! {
+            () = warp::serve(routes).incoming(listener).run() => {}
+            _ = stopped => {}
+        }
+    });
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+}
+
+fn run_actix_ws(
+    server: sansrpc_tokio::WsServer,
+    addr_tx: mpsc::SyncSender<io::Result<SocketAddr>>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    use actix_web::{App, HttpServer};
+
+    actix_web::rt::System::new().block_on(async move {
+        let server =
+            HttpServer::new(move || App::new().service(sansrpc_actix::websocket("/", server.clone())))
+                .workers(2)
+                .backlog(2048)
+                .disable_signals()
+                .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+        let server = match server.bind(("127.0.0.1", 0)) {
+            Ok(s) => s,
+            Err(e) => return drop(addr_tx.send(Err(e))),
+        };
+        let Some(addr) = server.addrs().first().copied() else {
+            return drop(addr_tx.send(Err(io::Error::other("actix bound no address"))));
+        };
+        let _ = addr_tx.send(Ok(addr));
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            let _ = stopped.await;
+            handle.stop(false).await;
+        });
+        if let Err(e) = server.await {
+            eprintln!("actix WebSocket server failed: {e}");
+        }
+    });
 }
 
 fn spawn(

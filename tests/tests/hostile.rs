@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use sansrpc::Limits;
 use sansrpc_tests::{
     Adapter, PANIC_MESSAGE, Running, holding, hostile_router, open_files_soft_limit, rss_bytes, start,
+    start_ws,
 };
 use serde_json::{Value, json};
 
@@ -1241,6 +1242,260 @@ fn notify_backpressure(adapter: Adapter, _addr: SocketAddr) {
     );
     assert!(grew < 40 * 1024 * 1024, "the client grew by {grew} bytes");
     drop(held);
+}
+
+// ---------------------------------------------------------------------------
+// Item 2 (issue 11): a WebSocket ping flood from a client that never reads.
+
+/// How many pings the flood sends: 200,000 of [`PING_PAYLOAD`] bytes
+/// (26 MB on the wire, more than loopback's socket buffers hold);
+/// answered without a bound, their pongs would be 25 MB held by the
+/// server.
+const PINGS: usize = 200_000;
+
+/// The largest control-frame payload (RFC 6455 §5.5): each ping carries
+/// its sequence number, zero-padded to this length.
+const PING_PAYLOAD: usize = 125;
+
+/// The most the server may grow while the flood's pongs go unread.
+const PING_FLOOD_RSS: u64 = 12 * 1024 * 1024;
+
+/// A raw WebSocket client over a std socket: the test controls every
+/// frame (client frames masked, as RFC 6455 §5.3 requires).
+struct Ws {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Ws {
+    fn connect(addr: SocketAddr) -> Ws {
+        let stream = connect(addr);
+        let mut ws = Ws {
+            writer: stream.try_clone().expect("clone"),
+            reader: BufReader::new(stream),
+        };
+        ws.writer
+            .write_all(
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            )
+            .expect("write the handshake");
+        let mut status = String::new();
+        ws.reader.read_line(&mut status).expect("a status line");
+        assert!(
+            status.starts_with("HTTP/1.1 101"),
+            "handshake refused: {status:?}"
+        );
+        for _ in 0..100 {
+            let mut line = String::new();
+            ws.reader.read_line(&mut line).expect("a header line");
+            if line.trim_end().is_empty() {
+                return ws;
+            }
+        }
+        panic!("a handshake response of more than 100 header lines");
+    }
+
+    /// One masked client frame, final, of `opcode`.
+    fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+        const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+        let mut frame = vec![0x80 | opcode];
+        match payload.len() {
+            n @ 0..=125 => frame.push(0x80 | n as u8),
+            n @ 126..=0xffff => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&MASK);
+        frame.extend(payload.iter().zip(MASK.iter().cycle()).map(|(b, m)| b ^ m));
+        frame
+    }
+
+    /// The next frame from the server: (opcode, payload).
+    fn recv(&mut self) -> (u8, Vec<u8>) {
+        let mut head = [0u8; 2];
+        self.reader.read_exact(&mut head).expect("a frame header");
+        assert_eq!(head[1] & 0x80, 0, "a server frame must not be masked");
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut n = [0u8; 2];
+                self.reader.read_exact(&mut n).expect("a 16-bit length");
+                u64::from(u16::from_be_bytes(n))
+            }
+            127 => {
+                let mut n = [0u8; 8];
+                self.reader.read_exact(&mut n).expect("a 64-bit length");
+                u64::from_be_bytes(n)
+            }
+            n => u64::from(n),
+        };
+        assert!(len <= 16 * 1024 * 1024, "a {len}-byte frame from the server");
+        let mut payload = vec![0; len as usize];
+        self.reader.read_exact(&mut payload).expect("a frame payload");
+        (head[0] & 0x0f, payload)
+    }
+
+    /// The next text frame (pings and pongs from the server skipped).
+    fn recv_text(&mut self) -> String {
+        for _ in 0..1000 {
+            match self.recv() {
+                (0x1, text) => return String::from_utf8(text).expect("a text frame is UTF-8"),
+                (0x9 | 0xa, _) => {}
+                (op, payload) => panic!("expected a text frame, got opcode {op:#x}: {payload:?}"),
+            }
+        }
+        panic!("1000 control frames and no text frame");
+    }
+}
+
+fn ping_payload(seq: usize) -> Vec<u8> {
+    format!("{seq:0PING_PAYLOAD$}").into_bytes()
+}
+
+fn ping_seq(payload: &[u8]) -> usize {
+    std::str::from_utf8(payload)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a pong whose payload is no ping's: {payload:?}"))
+}
+
+/// Item 2: [`PINGS`] pings from a client that reads nothing. While the
+/// pongs go unread the server holds at most one pending pong: it stops
+/// reading the flood (the writer stalls before all of it is out) instead
+/// of queuing pongs, and grows by less than [`PING_FLOOD_RSS`]; other
+/// connections are served meanwhile. Once the
+/// client reads, every pong answers a distinct ping, in order (none twice:
+/// the WebSocket library and the driver do not both answer), the latest
+/// ping is answered, and no more pongs come than pings went out.
+fn ping_flood(adapter: Adapter) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let name = format!("{adapter}/ws-ping-flood");
+    bounded(&name.clone(), TEST_TIMEOUT, move || {
+        let started = Instant::now();
+        let server = start_ws(adapter, hostile_router(), Limits::default()).expect("server starts");
+        let addr = server.addr();
+        let before = rss_bytes().expect("/proc/self/status has VmRSS");
+
+        let mut attacker = Ws::connect(addr);
+        let sent = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let mut stream = attacker.writer.try_clone().expect("clone");
+            // The flood may stall for as long as the test takes to come
+            // back and read.
+            stream
+                .set_write_timeout(Some(TEST_TIMEOUT))
+                .expect("write timeout");
+            let sent = sent.clone();
+            thread::spawn(move || {
+                const PER_WRITE: usize = 500;
+                let mut buf = Vec::new();
+                for first in (0..PINGS).step_by(PER_WRITE) {
+                    buf.clear();
+                    for seq in first..(first + PER_WRITE).min(PINGS) {
+                        buf.extend_from_slice(&Ws::frame(0x9, &ping_payload(seq)));
+                    }
+                    stream.write_all(&buf).expect("write pings");
+                    sent.store((first + PER_WRITE).min(PINGS), Ordering::SeqCst);
+                }
+            })
+        };
+
+        // The flood runs until the server stops taking it (or all of it is
+        // out): no progress for 500 ms.
+        let mut last = (0, Instant::now());
+        while !writer.is_finished() && last.1.elapsed() < Duration::from_millis(500) {
+            thread::sleep(Duration::from_millis(50));
+            let now = sent.load(Ordering::SeqCst);
+            if now != last.0 {
+                last = (now, Instant::now());
+            }
+        }
+        let stalled_at = sent.load(Ordering::SeqCst);
+        let during = rss_bytes().expect("/proc/self/status has VmRSS");
+        let grew = during.saturating_sub(before);
+
+        // Served meanwhile.
+        for id in 0..5 {
+            let mut other = Ws::connect(addr);
+            let call = format!(r#"{{"jsonrpc":"2.0","method":"ping","id":{id}}}"#);
+            other
+                .writer
+                .write_all(&Ws::frame(0x1, call.as_bytes()))
+                .expect("write a call");
+            let answer: Value = serde_json::from_str(&other.recv_text()).expect("a JSON answer");
+            assert_eq!(
+                answer,
+                json!({"jsonrpc": "2.0", "result": "pong", "id": id}),
+                "{name}: another connection during the flood"
+            );
+        }
+
+        // Now read: pongs in order, none twice, the latest ping answered.
+        let (mut pongs, mut previous) = (0usize, None::<usize>);
+        while previous != Some(PINGS - 1) {
+            let (op, payload) = attacker.recv();
+            match op {
+                0xa => {
+                    let seq = ping_seq(&payload);
+                    assert!(
+                        previous.is_none_or(|p| seq > p),
+                        "{name}: pong {seq} after pong {previous:?}: a ping answered twice or out of order"
+                    );
+                    previous = Some(seq);
+                    pongs += 1;
+                }
+                // The server's own keepalive.
+                0x9 => {}
+                _ => panic!("{name}: opcode {op:#x} during a ping flood: {payload:?}"),
+            }
+            assert!(pongs <= PINGS, "{name}: more pongs than pings");
+        }
+        writer.join().expect("the flood's writer");
+        println!(
+            "{name}: {stalled_at} of {PINGS} pings taken before the server paused; RSS before {}, \
+             during {} ({:+.1} MB); {pongs} pongs for {PINGS} pings, the last one answered; test {:.2?}",
+            mb(before),
+            mb(during),
+            grew as f64 / 1e6,
+            started.elapsed(),
+        );
+        assert!(
+            stalled_at < PINGS,
+            "{name}: the server read all {PINGS} pings while their pongs went unread"
+        );
+        assert!(
+            grew < PING_FLOOD_RSS,
+            "{name}: the server grew by {:.1} MB while {stalled_at} pings' pongs went unread (bound {} MB)",
+            grew as f64 / 1e6,
+            PING_FLOOD_RSS / 1_000_000
+        );
+        drop(attacker);
+        drop(server);
+    });
+}
+
+mod ws {
+    use super::*;
+
+    #[test]
+    fn tokio_ping_flood() {
+        ping_flood(Adapter::Tokio);
+    }
+
+    #[test]
+    fn warp_ping_flood() {
+        ping_flood(Adapter::Warp);
+    }
+
+    #[test]
+    fn actix_ping_flood() {
+        ping_flood(Adapter::Actix);
+    }
 }
 
 // ---------------------------------------------------------------------------

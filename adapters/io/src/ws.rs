@@ -181,6 +181,12 @@ pub(crate) struct Frames<St, Si> {
     unflushed: bool,
     /// The latest ping to answer: one pending pong at most.
     pong: Option<Vec<u8>>,
+    /// A pong handed to the sink (by the driver, or queued by a library
+    /// that answers pings itself as it read the ping) and not yet flushed.
+    /// Reading pauses meanwhile (beyond one frame, to see a close), so a
+    /// peer that pings and never reads makes the library hold one pong, not
+    /// one per ping.
+    pong_unflushed: bool,
     answer_pings: bool,
     ping_every: Option<Duration>,
     next_ping: Option<Instant>,
@@ -205,6 +211,7 @@ where
             sending: None,
             unflushed: false,
             pong: None,
+            pong_unflushed: false,
             answer_pings,
             ping_every,
             next_ping: ping_every.map(|p| Instant::now() + p),
@@ -212,6 +219,11 @@ where
             unwanted: false,
             close: None,
         }
+    }
+
+    /// Whether a pong waits: to be handed to the sink, or to be flushed.
+    fn pong_held(&self) -> bool {
+        self.pong.is_some() || self.pong_unflushed || matches!(self.sending, Some(WsFrame::Pong(_)))
     }
 
     /// Everything held, then `close`, then the remote's close (bounded by
@@ -264,7 +276,8 @@ where
     Si::Error: fmt::Display,
 {
     fn poll_read<C: Connection>(&mut self, cx: &mut TaskContext<'_>, conn: &mut C) -> io::Result<Poll<Read>> {
-        let wanted = conn.wants_input();
+        // A pong the socket has not taken counts as output over the bound.
+        let wanted = conn.wants_input() && !self.pong_held();
         if wanted {
             self.unwanted = false;
         } else if self.unwanted {
@@ -293,6 +306,11 @@ where
                 return Ok(Poll::Ready(Read::Closed));
             }
             WsFrame::Ping(payload) if self.answer_pings => self.pong = Some(payload),
+            // The library queued its pong; flushing the sink sends it.
+            WsFrame::Ping(_) => {
+                self.pong_unflushed = true;
+                self.unflushed = true;
+            }
             // The remote is done; after its close no answer can be sent, so
             // the connection ends here.
             WsFrame::Close(_) => {
@@ -334,6 +352,10 @@ where
             if let Some(frame) = self.sending.take() {
                 let len = match &frame {
                     WsFrame::Text(t) => t.len(),
+                    WsFrame::Pong(_) => {
+                        self.pong_unflushed = true;
+                        0
+                    }
                     _ => 0,
                 };
                 self.sink.as_mut().start_send(frame).map_err(sink_error)?;
@@ -345,6 +367,7 @@ where
             if let Poll::Ready(r) = self.sink.as_mut().poll_flush(cx) {
                 r.map_err(sink_error)?;
                 self.unflushed = false;
+                self.pong_unflushed = false;
                 progress = true;
             }
         }
@@ -440,7 +463,10 @@ type CloseHook = Arc<dyn Fn(&Context) + Send + Sync>;
 ///   [`DEFAULT_PING_INTERVAL`]); every frame received, pongs included,
 ///   counts as life, so a live client stays connected and a vanished one
 ///   is closed after the idle timeout; a ping from the remote is answered
-///   once (only the latest of several), unless the library does it;
+///   once (only the latest of several), unless the library does it, and
+///   while that pong is not yet taken by the socket reading pauses, as it
+///   does for answers over `max_buffered_out`: a remote that pings and
+///   never reads makes the connection hold one pong, not one per ping;
 /// - [`on_close`](Self::on_close) runs once the connection is over.
 #[must_use]
 pub struct WsServer<R, S = ()> {
