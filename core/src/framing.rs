@@ -380,6 +380,13 @@ pub struct ContentLength {
     body_len: Option<usize>,
     /// Bytes still to skip of an over-long body.
     skip: u64,
+    /// How far the buffer has been searched for the end of a header
+    /// block, so bytes fed one at a time are each looked at a bounded
+    /// number of times (as [`Newline`] does for its line end).
+    header_scanned: usize,
+    /// Bytes looked at in search of header ends, for the linearity test.
+    #[cfg(test)]
+    header_work: usize,
     failed: bool,
     eof: bool,
     pending: VecDeque<ProtocolError>,
@@ -396,6 +403,9 @@ impl ContentLength {
             buf: BytesMut::new(),
             body_len: None,
             skip: 0,
+            header_scanned: 0,
+            #[cfg(test)]
+            header_work: 0,
             failed: false,
             eof: false,
             pending: VecDeque::new(),
@@ -507,14 +517,26 @@ impl ContentLength {
                     return Some(Ok(self.buf.split_to(n).freeze()));
                 }
                 None => {
-                    let end = self.buf.windows(4).position(|w| w == b"\r\n\r\n");
+                    // A `\r\n\r\n` may straddle the old end: back up 3.
+                    let from = self.header_scanned.saturating_sub(3).min(self.buf.len());
+                    let unsearched = self.buf.get(from..).unwrap_or_default();
+                    #[cfg(test)]
+                    {
+                        self.header_work += unsearched.len();
+                    }
+                    let end = unsearched
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map(|p| p + from);
                     let Some(end) = end else {
+                        self.header_scanned = self.buf.len();
                         if self.buf.len() > MAX_HEADER_BYTES {
                             return self.fail("header block over 8 KiB");
                         }
                         if self.eof && !self.buf.is_empty() {
                             if self.buf.iter().all(|b| b.is_ascii_whitespace()) {
                                 self.buf.clear();
+                                self.header_scanned = 0;
                                 return None;
                             }
                             return self.fail("stream ended inside a header block");
@@ -524,6 +546,7 @@ impl ContentLength {
                     if end > MAX_HEADER_BYTES {
                         return self.fail("header block over 8 KiB");
                     }
+                    self.header_scanned = 0;
                     let block = self.buf.split_to(end + 4);
                     // Tolerate blank lines between frames.
                     let start = block
@@ -765,6 +788,43 @@ mod tests {
         f.push(&vec![b'a'; MAX_HEADER_BYTES + 1]);
         assert!(matches!(f.next_frame(), Some(Err(ProtocolError::BadHeader(_)))));
         assert_eq!(f.buffered(), 0);
+    }
+
+    #[test]
+    fn content_length_header_fed_byte_by_byte_is_scanned_once() {
+        // An 8 KiB header block, then a body, one byte per push and a
+        // `next_frame` after each: every byte is looked at a bounded number
+        // of times (rescanning from the start would be ~33 million).
+        let mut input = b"Content-Length: 2\r\n".to_vec();
+        while input.len() < MAX_HEADER_BYTES - 100 {
+            input.extend_from_slice(b"X-Padding: 0123456789abcdef0123456789abcdef\r\n");
+        }
+        input.extend_from_slice(b"\r\n{}");
+        let mut f = ContentLength::new(16);
+        let mut frames = Vec::new();
+        for &b in &input {
+            f.push(&[b]);
+            while let Some(frame) = f.next_frame() {
+                frames.push(frame);
+            }
+        }
+        assert_eq!(frames, [Ok(Bytes::from_static(b"{}"))]);
+        assert!(
+            f.header_work <= 4 * input.len(),
+            "{} bytes looked at for a {}-byte header block",
+            f.header_work,
+            input.len()
+        );
+        // The same straddling a push boundary at every offset of the end.
+        for cut in 1..4 {
+            let mut f = ContentLength::new(16);
+            let whole = b"Content-Length: 2\r\n\r\n{}";
+            let at = whole.len() - 2 - cut;
+            f.push(&whole[..at]);
+            assert_eq!(f.next_frame(), None);
+            f.push(&whole[at..]);
+            assert_eq!(f.next_frame(), Some(Ok(Bytes::from_static(b"{}"))), "cut {cut}");
+        }
     }
 
     #[test]
