@@ -413,21 +413,21 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
         )));
     }
     match text.trim_start_matches(is_ws).as_bytes().first() {
-        Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(text) {
+        Some(b'[') => match parse_batch(text, limits.max_batch_len) {
             Err(e) => Message::Rejected(not_json(&e)),
             Ok(_) if limits.version == Version::V1 => {
                 Message::Rejected(Error::invalid_request().with_reason("JSON-RPC 1.0 has no batches"))
             }
-            Ok(entries) if entries.is_empty() => Message::Rejected(invalid_because("empty batch")),
-            Ok(entries) if entries.len() > limits.max_batch_len => {
+            Ok(batch) if batch.total == 0 => Message::Rejected(invalid_because("empty batch")),
+            Ok(batch) if batch.total > limits.max_batch_len => {
                 Message::Rejected(Error::invalid_request().with_reason(format_args!(
                     "batch of {} entries exceeds the limit of {}",
-                    entries.len(),
-                    limits.max_batch_len
+                    batch.total, limits.max_batch_len
                 )))
             }
-            Ok(entries) => Message::Batch(
-                entries
+            Ok(batch) => Message::Batch(
+                batch
+                    .entries
                     .iter()
                     .map(|e| {
                         // Each entry is valid JSON already: a mismatch is an
@@ -461,6 +461,57 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
             Ok(_) => Message::Rejected(invalid_because("expected a request object or a batch array")),
             Err(e) => Message::Rejected(not_json(&e)),
         },
+    }
+}
+
+/// A batch array read with [`parse_batch`]: its first entries, and how
+/// many it has in all.
+struct BatchEntries<'a> {
+    /// At most the limit's worth of entries, in order.
+    entries: Vec<&'a RawValue>,
+    /// Every entry, kept or not.
+    total: usize,
+}
+
+/// Reads a batch array keeping at most `limit` entries: past the limit the
+/// rest are only counted (as [`IgnoredAny`], nothing allocated), so a huge
+/// batch of tiny entries never builds a vector of its length, while the
+/// answer (its count, or serde_json's error for JSON broken further on)
+/// stays what reading it whole would give.
+fn parse_batch(text: &str, limit: usize) -> Result<BatchEntries<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let batch = de.deserialize_seq(BatchVisitor { limit })?;
+    de.end()?;
+    Ok(batch)
+}
+
+struct BatchVisitor {
+    limit: usize,
+}
+
+impl<'de> serde::de::Visitor<'de> for BatchVisitor {
+    type Value = BatchEntries<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::new();
+        while entries.len() < self.limit {
+            match seq.next_element::<&'de RawValue>()? {
+                Some(entry) => entries.push(entry),
+                None => {
+                    let total = entries.len();
+                    return Ok(BatchEntries { entries, total });
+                }
+            }
+        }
+        let mut total = entries.len();
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            total += 1;
+        }
+        Ok(BatchEntries { entries, total })
     }
 }
 
@@ -815,5 +866,53 @@ impl crate::client::BatchEntry {
         params: &P,
     ) -> Result<Self, crate::UsageError> {
         Ok(Self::notification(method, RawParams::for_call(params)?))
+    }
+}
+
+#[cfg(test)]
+mod batch_limit_tests {
+    use super::*;
+
+    fn kept(batch: &BatchEntries<'_>) -> Vec<String> {
+        batch.entries.iter().map(|e| e.get().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_batch_is_kept_up_to_the_limit_and_the_rest_only_counted() {
+        let over = parse_batch("[1, {\"a\":[2]}, \"3\", 4, [5], null]", 3).unwrap();
+        assert_eq!(kept(&over), ["1", "{\"a\":[2]}", "\"3\""]);
+        assert_eq!(over.total, 6);
+        let at = parse_batch("[1,2,3]", 3).unwrap();
+        assert_eq!(
+            (kept(&at), at.total),
+            (vec!["1".into(), "2".into(), "3".into()], 3)
+        );
+        let empty = parse_batch(" [ ] ", 3).unwrap();
+        assert_eq!((empty.entries.len(), empty.total), (0, 0));
+        // 524,000 entries (the 1 MiB body of zeros): 1,024 kept.
+        let zeros = format!("[{}0]", "0,".repeat(523_999));
+        let batch = parse_batch(&zeros, 1024).unwrap();
+        assert_eq!((batch.entries.len(), batch.total), (1024, 524_000));
+    }
+
+    #[test]
+    fn broken_json_past_the_limit_is_the_same_error_as_reading_it_whole() {
+        for text in [
+            "[1,2,3,4,",
+            "[1,2,3,4,]",
+            "[1,2,3,4 5]",
+            "[1,2,3,4,{\"a\":}]",
+            "[1,2,3,4] x",
+            "[1,2,",
+            "[1,2,3,4,\"\\q\"]",
+        ] {
+            let whole = serde_json::from_str::<Vec<&RawValue>>(text).map(|v| v.len());
+            let limited = parse_batch(text, 2).map(|b| b.total);
+            assert_eq!(
+                limited.map_err(|e| e.to_string()),
+                whole.map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
     }
 }

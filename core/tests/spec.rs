@@ -366,6 +366,13 @@ fn batch_over_the_limit_is_one_error() {
             .unwrap()
             .starts_with('[')
     );
+    // A 1 MiB body of 524,000 zeros under the default limits: one error
+    // with the whole count (the entries past 1,024 are counted, not kept).
+    let zeros = format!("[{}0]", "0,".repeat(523_999));
+    assert_eq!(
+        body(&reference(), &zeros).unwrap(),
+        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":"batch of 524000 entries exceeds the limit of 1024"},"id":null}"#
+    );
 }
 
 #[test]
