@@ -65,9 +65,10 @@ pub fn handle_inline(router: &Router, request: &[u8], context: &Context) -> Vec<
 }
 
 /// One long-lived server connection over newline framing, as the TCP
-/// adapters drive it: bytes in, each event dispatched and a future that is
-/// ready at once answered inline, the answer bytes out into a buffer the
-/// caller reuses.
+/// adapters drive it: bytes in, each event run with
+/// [`Router::dispatch_on`] (a plain `fn` handler answered at once, straight
+/// into the connection), the answer bytes out into a buffer the caller
+/// reuses.
 pub struct Stream {
     conn: sansrpc::ServerConnection<sansrpc::Newline>,
     context: Context,
@@ -91,11 +92,12 @@ impl Stream {
             return;
         }
         while let Some(event) = self.conn.poll_event() {
-            match router.dispatch(event, &self.context) {
-                sansrpc::Dispatch::Call(ticket, call) => {
+            match router.dispatch_on(&mut self.conn, event, &self.context) {
+                Ok(None) | Err(_) => {}
+                Ok(Some(sansrpc::Dispatch::Call(ticket, call))) => {
                     let _ = self.conn.respond(ticket, poll_ready(call));
                 }
-                sansrpc::Dispatch::Notification(run) => poll_ready(run),
+                Ok(Some(sansrpc::Dispatch::Notification(run))) => poll_ready(run),
             }
         }
         self.conn.poll_transmit(out);

@@ -156,6 +156,24 @@ impl<S, T: Clone + Send + Sync + 'static> FromCall<S> for Extension<T> {
 pub trait IntoOutcome<M> {
     /// Converts into the answer.
     fn into_outcome(self) -> Outcome;
+
+    /// Writes the result's JSON text straight to `out` (the same bytes
+    /// [`into_outcome`](Self::into_outcome) would hold), or returns the
+    /// error to answer with; after an error, what was written to `out` is
+    /// to be dropped.
+    fn write_outcome(self, out: &mut Vec<u8>) -> Result<(), Error>
+    where
+        Self: Sized,
+    {
+        let result = self.into_outcome()?;
+        out.extend_from_slice(result.get().as_bytes());
+        Ok(())
+    }
+}
+
+/// Serializes `value` to `out` as [`result`] would serialize it.
+fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), Error> {
+    serde_json::to_writer(out, value).map_err(Error::from)
 }
 
 /// The [`IntoOutcome`] marker of a plain serializable value.
@@ -169,6 +187,10 @@ pub enum Fallible {}
 impl<T: Serialize> IntoOutcome<PlainValue> for T {
     fn into_outcome(self) -> Outcome {
         result(&self)
+    }
+
+    fn write_outcome(self, out: &mut Vec<u8>) -> Result<(), Error> {
+        write_json(&self, out)
     }
 }
 
@@ -194,6 +216,13 @@ impl<T: Serialize, E: Into<Error>> IntoOutcome<Fallible> for Result<T, E> {
     fn into_outcome(self) -> Outcome {
         match self {
             Ok(v) => result(&v),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn write_outcome(self, out: &mut Vec<u8>) -> Result<(), Error> {
+        match self {
+            Ok(v) => write_json(&v, out),
             Err(e) => Err(e.into()),
         }
     }
@@ -238,6 +267,17 @@ pub struct AsyncFn<Args, R = PlainValue>(PhantomData<fn() -> (Args, R)>);
 pub trait Handler<M, S>: Clone + Send + Sync + 'static {
     /// Runs the handler on a call. Panics inside it become `-32603`.
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
+
+    /// Runs the handler at once when it is a plain (synchronous) `fn`,
+    /// writing its result's JSON text straight to `out`: `Ok(Ok(()))`
+    /// when it wrote a result, `Ok(Err(error))` for the error to answer
+    /// with (drop what `out` received then). A handler that must be awaited
+    /// hands the call back (`Err(parts)`) for [`call`](Self::call).
+    /// Panics inside it become `-32603`.
+    fn call_now(&self, parts: CallParts<S>, out: &mut Vec<u8>) -> Result<Result<(), Error>, CallParts<S>> {
+        let _ = out;
+        Err(parts)
+    }
 }
 
 pub(crate) fn panicked() -> Error {
@@ -262,6 +302,14 @@ macro_rules! impl_handler {
                 });
                 let outcome = std::panic::catch_unwind(run).unwrap_or_else(|_| Err(panicked()));
                 Box::pin(std::future::ready(outcome))
+            }
+
+            fn call_now(&self, parts: CallParts<S>, out: &mut Vec<u8>) -> Result<Result<(), Error>, CallParts<S>> {
+                let run = AssertUnwindSafe(|| -> Result<(), Error> {
+                    $(let $t = $t::from_call(&parts)?;)*
+                    (self)($($t),*).write_outcome(out)
+                });
+                Ok(std::panic::catch_unwind(run).unwrap_or_else(|_| Err(panicked())))
             }
         }
 

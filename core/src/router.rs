@@ -13,7 +13,7 @@ use futures_util::FutureExt;
 
 use crate::context::Context;
 use crate::error::{Error, RejectionKind, UsageError};
-use crate::framing::Body;
+use crate::framing::{Body, Framer};
 use crate::handler::{BoxFuture, CallParts, Handler};
 use crate::id::Id;
 use crate::limits::Limits;
@@ -22,6 +22,7 @@ use crate::server::{Event, ServerConnection, Ticket};
 
 trait ErasedHandlerFn<S>: Send + Sync {
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
+    fn call_now(&self, parts: CallParts<S>, out: &mut Vec<u8>) -> Result<Result<(), Error>, CallParts<S>>;
 }
 
 struct ErasedHandler<H, M> {
@@ -32,6 +33,10 @@ struct ErasedHandler<H, M> {
 impl<H: Handler<M, S>, M: 'static, S> ErasedHandlerFn<S> for ErasedHandler<H, M> {
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome> {
         self.handler.call(parts)
+    }
+
+    fn call_now(&self, parts: CallParts<S>, out: &mut Vec<u8>) -> Result<Result<(), Error>, CallParts<S>> {
+        self.handler.call_now(parts, out)
     }
 }
 
@@ -576,6 +581,96 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         }
     }
 
+    /// Runs `event`, which `conn` produced, as far as it can at once: a call
+    /// to a plain `fn` handler (or to an unknown method) is answered on
+    /// `conn` right here, its result serialized straight into the answer,
+    /// and a notification to a plain `fn` is run. What is left to run (an
+    /// `async fn`'s future, or any call when hooks are registered) comes
+    /// back as [`Router::dispatch`] would give it. The answers are those
+    /// `dispatch` and [`ServerConnection::respond`] give.
+    ///
+    /// Fails with [`UsageError::UnknownTicket`] for an event of another
+    /// connection.
+    ///
+    /// ```
+    /// use sansrpc::{Context, Limits, Newline, Router, ServerConnection};
+    ///
+    /// let mut router = Router::new();
+    /// router.method("ping", || "pong").unwrap();
+    /// let limits = Limits::default();
+    /// let mut conn = ServerConnection::new(Newline::new(limits.max_message_bytes), limits);
+    /// conn.handle_input(b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}\n").unwrap();
+    /// while let Some(event) = conn.poll_event() {
+    ///     // `ping` is a plain `fn`: answered at once, nothing left to run.
+    ///     assert!(router.dispatch_on(&mut conn, event, &Context::default()).unwrap().is_none());
+    /// }
+    /// let mut out = Vec::new();
+    /// conn.poll_transmit(&mut out);
+    /// assert_eq!(out, b"{\"jsonrpc\":\"2.0\",\"result\":\"pong\",\"id\":1}\n");
+    /// ```
+    pub fn dispatch_on<F: Framer>(
+        &self,
+        conn: &mut ServerConnection<F>,
+        event: Event,
+        context: &Context,
+    ) -> Result<Option<Dispatch>, UsageError> {
+        if !self.hooks.is_empty() {
+            return Ok(Some(self.dispatch(event, context)));
+        }
+        match event {
+            Event::Call {
+                ticket,
+                id: _,
+                method,
+                params,
+            } => {
+                let Some(handler) = self.methods.get(method.as_str()) else {
+                    conn.respond(ticket, Err(Error::method_not_found()))?;
+                    return Ok(None);
+                };
+                let parts = CallParts {
+                    method,
+                    params,
+                    context: context.clone(),
+                    state: self.state.clone(),
+                };
+                let mut later = None;
+                let kept = conn.respond_with(ticket, |out| match handler.call_now(parts, out) {
+                    Ok(written) => Some(written),
+                    Err(parts) => {
+                        later = Some(parts);
+                        None
+                    }
+                })?;
+                Ok(kept.map(|ticket| {
+                    let run = match later {
+                        Some(parts) => handler.call(parts),
+                        // `kept` is `Some` only when the handler handed the call back.
+                        None => Box::pin(std::future::ready(Err(Error::internal_error()))),
+                    };
+                    Dispatch::Call(ticket, run)
+                }))
+            }
+            Event::Notification { method, params } => {
+                let Some(handler) = self.methods.get(method.as_str()) else {
+                    return Ok(None);
+                };
+                let parts = CallParts {
+                    method,
+                    params,
+                    context: context.clone(),
+                    state: self.state.clone(),
+                };
+                // What a notification's handler returns is never sent.
+                let mut discard = Vec::new();
+                Ok(match handler.call_now(parts, &mut discard) {
+                    Ok(_) => None,
+                    Err(parts) => Some(Dispatch::Notification(Box::pin(handler.call(parts).map(|_| ())))),
+                })
+            }
+        }
+    }
+
     /// Answers one whole message (an HTTP body, a WebSocket message): bytes
     /// in, the answer out, or `None` when nothing is to be sent (a
     /// notification, an all-notification batch).
@@ -636,7 +731,11 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             let mut calls = Vec::new();
             let mut inline = Vec::new();
             while let Some(event) = conn.poll_event() {
-                match self.dispatch(event, &context) {
+                // Events come from this connection, so this cannot fail.
+                let Ok(Some(work)) = self.dispatch_on(&mut conn, event, &context) else {
+                    continue;
+                };
+                match work {
                     Dispatch::Call(ticket, fut) => calls.push(fut.map(move |o| (ticket, o))),
                     Dispatch::Notification(mut fut) => {
                         if (&mut fut).now_or_never().is_none() {

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use crate::error::UsageError;
+use crate::error::{Error, UsageError};
 use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
@@ -279,47 +279,140 @@ impl Responder {
         ticket: Ticket,
         outcome: &Outcome,
     ) -> Result<Option<Vec<u8>>, UsageError> {
+        let body = outcome_len(outcome);
+        self.answer(ticket, body, |id, v1, buf| {
+            if v1 {
+                write_response_v1(id, outcome, buf);
+            } else {
+                write_response(id, outcome, buf);
+            }
+        })
+    }
+
+    /// [`respond`](Self::respond) with the result serialized by `write`
+    /// straight into the response (no [`Outcome`] in between); when
+    /// `write` fails, its error is answered instead. When `write` declines
+    /// (`None`: the answer is not ready), nothing is recorded and the
+    /// ticket is handed back (`Ok(Err(ticket))`).
+    pub(crate) fn respond_with(
+        &mut self,
+        ticket: Ticket,
+        write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
+    ) -> Result<Result<Option<Vec<u8>>, Ticket>, UsageError> {
+        if ticket.conn != self.conn {
+            return Err(UsageError::UnknownTicket);
+        }
+        let Some(Some((number, slot))) = self.pending.get(ticket.slot) else {
+            return Err(UsageError::UnknownTicket);
+        };
+        if *number != ticket.number {
+            return Err(UsageError::UnknownTicket);
+        }
+        let (id, v1) = match slot {
+            Slot::Single(id) | Slot::Batch { id, .. } => (id, false),
+            Slot::V1(id) => (id, true),
+        };
+        let mut buf = Vec::with_capacity(id.as_json().len() + 80);
+        if !write_response_with(id, v1, write, &mut buf) {
+            return Ok(Err(ticket));
+        }
+        let slot = self.take(&ticket).ok_or(UsageError::UnknownTicket)?;
+        self.place(slot, buf).map(Ok)
+    }
+
+    /// Takes `ticket`'s slot and has `write` write the response for its id
+    /// (`v1`: in JSON-RPC 1.0 form) into a buffer about `body` bytes more
+    /// than the envelope.
+    fn answer(
+        &mut self,
+        ticket: Ticket,
+        body: usize,
+        write: impl FnOnce(&Id, bool, &mut Vec<u8>),
+    ) -> Result<Option<Vec<u8>>, UsageError> {
         if ticket.conn != self.conn {
             return Err(UsageError::UnknownTicket);
         }
         let slot = self.take(&ticket).ok_or(UsageError::UnknownTicket)?;
-        match slot {
-            Slot::Single(id) => {
-                let mut buf = Vec::with_capacity(response_len(&id, outcome));
-                write_response(&id, outcome, &mut buf);
-                Ok(Some(buf))
-            }
-            Slot::V1(id) => {
-                let mut buf = Vec::with_capacity(response_len(&id, outcome) + 12);
-                write_response_v1(&id, outcome, &mut buf);
-                Ok(Some(buf))
-            }
-            Slot::Batch { batch, index, id } => {
-                let Some(state) = self.batches.get_mut(&batch) else {
-                    return Err(UsageError::UnknownTicket);
-                };
-                let mut buf = Vec::with_capacity(response_len(&id, outcome));
-                write_response(&id, outcome, &mut buf);
-                if let Some(entry) = state.entries.get_mut(index) {
-                    *entry = Some(buf);
-                }
-                state.remaining = state.remaining.saturating_sub(1);
-                if state.remaining > 0 {
-                    return Ok(None);
-                }
-                Ok(self.batches.remove(&batch).map(|s| join_batch(s.entries)))
-            }
+        let (id, v1, extra) = match &slot {
+            Slot::Single(id) | Slot::Batch { id, .. } => (id, false, 40),
+            Slot::V1(id) => (id, true, 52),
+        };
+        let mut buf = Vec::with_capacity(body + id.as_json().len() + extra);
+        write(id, v1, &mut buf);
+        self.place(slot, buf)
+    }
+
+    /// Puts the response for a slot taken from `pending` where it belongs:
+    /// a single response is complete; a batch's entry completes the batch
+    /// when it is the last one.
+    fn place(&mut self, slot: Slot, response: Vec<u8>) -> Result<Option<Vec<u8>>, UsageError> {
+        let Slot::Batch { batch, index, .. } = slot else {
+            return Ok(Some(response));
+        };
+        let Some(state) = self.batches.get_mut(&batch) else {
+            return Err(UsageError::UnknownTicket);
+        };
+        if let Some(entry) = state.entries.get_mut(index) {
+            *entry = Some(response);
         }
+        state.remaining = state.remaining.saturating_sub(1);
+        if state.remaining > 0 {
+            return Ok(None);
+        }
+        Ok(self.batches.remove(&batch).map(|s| join_batch(s.entries)))
     }
 }
 
-/// A close upper guess of a response's length, to write it without regrowing.
-fn response_len(id: &Id, outcome: &Outcome) -> usize {
-    let body = match outcome {
+/// Writes a response whose result `write` serializes straight into `out`
+/// (`v1`: in JSON-RPC 1.0 form); when `write` fails, what it wrote is
+/// dropped and its error is answered instead. The bytes are those
+/// [`write_response`] writes for the same outcome. Returns false, with
+/// `out` as it was, when `write` declines (`None`).
+fn write_response_with(
+    id: &Id,
+    v1: bool,
+    write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
+    out: &mut Vec<u8>,
+) -> bool {
+    let start = out.len();
+    out.extend_from_slice(if v1 {
+        b"{\"result\":"
+    } else {
+        b"{\"jsonrpc\":\"2.0\",\"result\":"
+    });
+    match write(out) {
+        None => {
+            out.truncate(start);
+            return false;
+        }
+        Some(Ok(())) => {
+            out.extend_from_slice(if v1 {
+                b",\"error\":null,\"id\":"
+            } else {
+                b",\"id\":"
+            });
+            out.extend_from_slice(id.as_json().as_bytes());
+            out.push(b'}');
+        }
+        Some(Err(e)) => {
+            out.truncate(start);
+            if v1 {
+                write_error_v1(id, &e, out);
+            } else {
+                write_error(id, &e, out);
+            }
+        }
+    }
+    true
+}
+
+/// A close upper guess of an outcome's length in a response, to write it
+/// without regrowing.
+fn outcome_len(outcome: &Outcome) -> usize {
+    match outcome {
         Ok(r) => r.get().len(),
         Err(e) => e.message().len() + e.data().map_or(0, |d| d.get().len()) + 48,
-    };
-    body + id.as_json().len() + 40
+    }
 }
 
 fn join_batch(entries: Vec<Option<Vec<u8>>>) -> Vec<u8> {
@@ -490,6 +583,28 @@ impl<F: Framer> ServerConnection<F> {
         }
         self.shell.note_progress();
         Ok(())
+    }
+
+    /// [`respond`](Self::respond) with the result serialized by `write`
+    /// straight into the answer (no [`Outcome`] in between); when `write`
+    /// fails, its error is answered instead.
+    /// When `write` declines (`None`: the answer is not ready), nothing is
+    /// recorded and the ticket is handed back.
+    pub(crate) fn respond_with(
+        &mut self,
+        ticket: Ticket,
+        write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
+    ) -> Result<Option<Ticket>, UsageError> {
+        match self.responder.respond_with(ticket, write)? {
+            Err(ticket) => Ok(Some(ticket)),
+            Ok(message) => {
+                if let Some(message) = message {
+                    self.shell.push_out(message);
+                }
+                self.shell.note_progress();
+                Ok(None)
+            }
+        }
     }
 
     /// Records that a notification handed out by

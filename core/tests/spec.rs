@@ -669,6 +669,16 @@ fn answering_a_foreign_ticket_is_a_usage_error() {
         b.respond(ticket, sansrpc::result(&1)),
         Err(UsageError::UnknownTicket)
     );
+    // Nor can a router answer it on another connection, and `b` sends nothing.
+    a.handle_input(b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":2}\n")
+        .unwrap();
+    let event = a.poll_event().expect("a call");
+    let router = reference();
+    assert_eq!(
+        router.dispatch_on(&mut b, event, &Context::default()).err(),
+        Some(UsageError::UnknownTicket)
+    );
+    assert_eq!(b.poll_transmit(&mut Vec::new()), None);
 }
 
 #[test]
@@ -765,4 +775,96 @@ fn error_data_is_infallible_and_codes_compare_as_integers() {
         r#"{"code":1,"message":"x","data":"error data could not be serialized: key must be a string"}"#
     );
     assert!(Error::new(1, "x").try_with_data(&bad).is_err());
+}
+
+/// [`stream`] with `Router::dispatch_on`: plain `fn`s answered at once,
+/// straight into the connection.
+fn stream_on(router: &Router, input: &[u8], limits: Limits) -> Vec<u8> {
+    let mut conn = ServerConnection::new(Newline::new(1 << 20), limits);
+    conn.handle_input(input).expect("open connection");
+    conn.handle_eof();
+    let ctx = Context::default();
+    let mut out = Vec::new();
+    while !conn.is_finished() {
+        while let Some(event) = conn.poll_event() {
+            match router.dispatch_on(&mut conn, event, &ctx).expect("own event") {
+                None => {}
+                Some(sansrpc::Dispatch::Call(ticket, fut)) => {
+                    conn.respond(ticket, block_on(fut)).expect("own ticket")
+                }
+                Some(sansrpc::Dispatch::Notification(fut)) => block_on(fut),
+            }
+        }
+        conn.poll_transmit(&mut out);
+    }
+    out
+}
+
+#[test]
+fn answering_at_once_writes_the_bytes_dispatch_writes() {
+    let mut router = reference();
+    router
+        .method("boom", || -> i32 { panic!("boom") })
+        .unwrap()
+        .method("later", |Params((a,)): Params<(i64,)>| async move { a * 2 })
+        .unwrap()
+        .method("refuse", || -> Result<(), Error> {
+            Err(Error::new(7, "no").with_data(&[1, 2]))
+        })
+        .unwrap()
+        // Serializing fails halfway: a map whose keys are not strings.
+        .method("unserializable", || {
+            std::collections::BTreeMap::from([((1, 2), "a"), ((3, 4), "b")])
+        })
+        .unwrap();
+    let lines = [
+        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+        r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":"two"}"#,
+        r#"{"jsonrpc":"2.0","method":"subtract","params":["x"],"id":3}"#,
+        r#"{"jsonrpc":"2.0","method":"nope","id":4.50}"#,
+        r#"{"jsonrpc":"2.0","method":"boom","id":5}"#,
+        r#"{"jsonrpc":"2.0","method":"later","params":[21],"id":6}"#,
+        r#"{"jsonrpc":"2.0","method":"refuse","id":7}"#,
+        r#"{"jsonrpc":"2.0","method":"unserializable","id":8}"#,
+        r#"{"jsonrpc":"2.0","method":"update","params":[1]}"#,
+        r#"{"jsonrpc":"2.0","method":"later","params":[1]}"#,
+        r#"[{"jsonrpc":"2.0","method":"later","params":[2],"id":9},{"jsonrpc":"2.0","method":"ping","id":10},{"jsonrpc":"2.0","method":"boom","id":11},1,{"jsonrpc":"2.0","method":"ping"}]"#,
+        r#"{"jsonrpc":"2.0","method":"ping","params":"bad","id":12}"#,
+    ];
+    let mut input = lines.join("\n").into_bytes();
+    input.push(b'\n');
+    let want = stream(&router, &input);
+    assert_eq!(
+        String::from_utf8_lossy(&stream_on(&router, &input, Limits::default())),
+        String::from_utf8_lossy(&want)
+    );
+    let text = String::from_utf8(want).unwrap();
+    for expected in [
+        r#"{"jsonrpc":"2.0","result":"pong","id":1}"#,
+        r#"{"jsonrpc":"2.0","result":19,"id":"two"}"#,
+        r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":4.50}"#,
+        r#"{"jsonrpc":"2.0","result":42,"id":6}"#,
+        r#"{"jsonrpc":"2.0","error":{"code":7,"message":"no","data":[1,2]},"id":7}"#,
+        r#"{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error","data":"key must be a string"},"id":8}"#,
+    ] {
+        assert!(text.lines().any(|l| l == expected), "{expected} in {text}");
+    }
+    // The same by the JSON-RPC 1.0 rules.
+    let v1 = Limits {
+        version: sansrpc::Version::V1,
+        ..Limits::default()
+    };
+    let input = b"{\"method\":\"ping\",\"params\":[],\"id\":1}\n{\"method\":\"boom\",\"params\":[],\"id\":2}\n{\"method\":\"later\",\"params\":[4],\"id\":3}\n";
+    let got = String::from_utf8(stream_on(&router, input, v1)).unwrap();
+    assert_eq!(
+        got,
+        concat!(
+            r#"{"result":"pong","error":null,"id":1}"#,
+            "\n",
+            r#"{"result":null,"error":{"code":-32603,"message":"Internal error","data":"handler panicked"},"id":2}"#,
+            "\n",
+            r#"{"result":8,"error":null,"id":3}"#,
+            "\n"
+        )
+    );
 }

@@ -108,8 +108,25 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
     }
 
     fn run(&self, event: sansrpc::Event) -> Ran {
+        self.run_work(self.router.dispatch(event, &self.context))
+    }
+
+    /// Runs `event` of `conn`: a plain `fn` handler is answered on `conn`
+    /// at once, straight into its output; the rest as [`Dispatcher::run`].
+    fn run_on<F: Framer>(&self, conn: &mut ServerConnection<F>, event: sansrpc::Event) -> Ran {
+        match self.router.dispatch_on(conn, event, &self.context) {
+            Ok(None) => Ran::Nothing,
+            Ok(Some(work)) => self.run_work(work),
+            Err(e) => {
+                log_misuse(Err(e));
+                Ran::Nothing
+            }
+        }
+    }
+
+    fn run_work(&self, work: Dispatch) -> Ran {
         use futures_util::FutureExt;
-        match self.router.dispatch(event, &self.context) {
+        match work {
             Dispatch::Call(ticket, mut fut) => {
                 if let Some(outcome) = (&mut fut).now_or_never() {
                     return Ran::Answered(ticket, outcome);
@@ -157,7 +174,7 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for ServerSide<S, 
         let mut took = false;
         while let Some(event) = self.conn.poll_event() {
             took = true;
-            match self.dispatcher.run(event) {
+            match self.dispatcher.run_on(&mut self.conn, event) {
                 Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
                 Ran::Background => self.conn.notification_started(),
                 Ran::Nothing => {}
