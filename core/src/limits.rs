@@ -54,7 +54,18 @@ pub struct Limits {
     pub max_buffered_out: usize,
     /// Most open connections per server. Default: 1024.
     ///
-    /// On overflow: stream servers close new connections at once.
+    /// On overflow: the servers that own their listener (`sansrpc-io`'s
+    /// `Server` and `WsServer`, as `sansrpc-tokio` and `sansrpc-smol`
+    /// export them) close new connections at once. The HTTP adapters
+    /// (`sansrpc-actix`, `sansrpc-warp`, and their WebSocket endpoints)
+    /// are mounted in a server the application builds, so this field does
+    /// not reach them: the cap is the framework's, set by the user. With
+    /// actix-web, `HttpServer::max_connections(max_connections / workers)`
+    /// (a per-worker cap: at it a worker stops accepting, and new
+    /// connections wait in the listen backlog rather than being closed).
+    /// warp 0.4's `serve` has no cap and accepts only a plain listener, so
+    /// a warp application caps connections in front of it (a reverse proxy,
+    /// a firewall rule). Each adapter's crate docs show how.
     pub max_connections: usize,
     /// Longest a connection may stay idle before the server closes it.
     /// Idle means nothing in flight and nothing to send, and no *complete*

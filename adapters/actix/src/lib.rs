@@ -68,6 +68,38 @@
 //! }
 //! ```
 //!
+//! ## Connections
+//!
+//! The application builds the `HttpServer`, so
+//! [`Limits::max_connections`](sansrpc::Limits) does not reach it: the cap
+//! on open connections (HTTP and WebSocket alike) is actix-web's own,
+//! per worker. Divide the limit by the workers; a worker at its cap stops
+//! accepting and new connections wait in the listen backlog (they are not
+//! closed), until actix closes one of the open ones (a connection whose
+//! client left may hold its slot up to the `keep_alive` time, 5 s by
+//! default).
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer};
+//! use sansrpc::{Limits, Router};
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let limits = Limits::default();
+//!     let mut router = Router::new();
+//!     router.method("ping", || "pong").expect("a valid, new method name");
+//!     router.set_limits(limits.clone());
+//!     let router = std::sync::Arc::new(router);
+//!     let workers = 4;
+//!     HttpServer::new(move || App::new().service(sansrpc_actix::endpoint("/rpc", router.clone())))
+//!         .workers(workers)
+//!         .max_connections(limits.max_connections / workers)
+//!         .bind("127.0.0.1:5000")?
+//!         .run()
+//!         .await
+//! }
+//! ```
+//!
 //! ## WebSocket
 //!
 //! [`websocket`] serves JSON-RPC over WebSocket (`actix-ws`): one message

@@ -60,6 +60,19 @@
 //! }
 //! ```
 //!
+//! ## Connections
+//!
+//! The application runs `warp::serve`, so
+//! [`Limits::max_connections`](sansrpc::Limits) does not reach it, and warp
+//! 0.4 has no cap of its own: `Server` takes only a plain
+//! `tokio::net::TcpListener` (or `UnixListener`) and accepts every
+//! connection. Cap open connections (HTTP and WebSocket alike) in front of
+//! it: a reverse proxy's connection limit, or a firewall rule. (Serving
+//! `warp::service(filter)` from an accept loop of your own with
+//! `hyper-util` caps it too, but then `warp::addr::remote()`, and so
+//! [`Context::peer_addr`](sansrpc::Context::peer_addr), is `None`: warp
+//! keeps the type that carries it private.)
+//!
 //! ## WebSocket
 //!
 //! [`websocket`] serves JSON-RPC over warp's own WebSocket upgrade: one
