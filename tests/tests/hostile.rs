@@ -1186,6 +1186,8 @@ fn notify_backpressure(adapter: Adapter, _addr: SocketAddr) {
     };
     let payload = "x".repeat(1024);
     let sent = AtomicUsize::new(0);
+    // `notify` waits while the output is full; it does not fail.
+    let refused = Mutex::new(None::<String>);
     let before = rss_bytes().unwrap_or(0);
     match adapter {
         Adapter::Smol => ::smol::block_on(async {
@@ -1196,7 +1198,8 @@ fn notify_backpressure(adapter: Adapter, _addr: SocketAddr) {
                 .expect("connect");
             let flood = async {
                 for _ in 0..50_000 {
-                    if client.notify("note", [&payload]).await.is_err() {
+                    if let Err(e) = client.notify("note", [&payload]).await {
+                        *refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
                         break;
                     }
                     sent.fetch_add(1, Ordering::SeqCst);
@@ -1220,7 +1223,8 @@ fn notify_backpressure(adapter: Adapter, _addr: SocketAddr) {
                     .expect("connect");
                 let flood = async {
                     for _ in 0..50_000 {
-                        if client.notify("note", [&payload]).await.is_err() {
+                        if let Err(e) = client.notify("note", [&payload]).await {
+                            *refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
                             break;
                         }
                         sent.fetch_add(1, Ordering::SeqCst);
@@ -1241,6 +1245,11 @@ fn notify_backpressure(adapter: Adapter, _addr: SocketAddr) {
         "all 50,000 notifications were queued for a peer that reads nothing"
     );
     assert!(grew < 40 * 1024 * 1024, "the client grew by {grew} bytes");
+    assert_eq!(
+        refused.into_inner().unwrap_or_else(|e| e.into_inner()),
+        None,
+        "{adapter}: notify failed instead of waiting for room"
+    );
     drop(held);
 }
 
