@@ -6,9 +6,17 @@ use crate::version::Version;
 
 /// Limits that defend a connection (and a server) against a hostile peer.
 ///
-/// The same value configures every transport. The defaults are chosen so a
-/// single connection can hold at most a few megabytes, whatever the peer
-/// sends.
+/// The same value configures every transport. Whatever the peer sends,
+/// what one connection holds is bounded by them: the message being read
+/// (at most `max_message_bytes`), the calls and notifications running (at
+/// most `max_in_flight`, each keeping its message, so up to
+/// `max_in_flight × max_message_bytes`), and the output (reading pauses
+/// at `max_buffered_out`; the answers of work already running still join
+/// it). A peer that sends small messages or does not wait for its answers
+/// makes a connection hold a few megabytes at the defaults; one that keeps
+/// 128 calls of 1 MiB each running in slow handlers makes it hold about
+/// 200 MB (measured on the tokio server). Lower `max_in_flight` or
+/// `max_message_bytes` where peers are not trusted and handlers are slow.
 ///
 /// ```
 /// use sansrpc::Limits;
@@ -21,17 +29,21 @@ use crate::version::Version;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest message (a line, an HTTP body, a Content-Length frame), in
-    /// bytes. Default: 1 MiB.
+    /// Largest message (a line, an HTTP body, a Content-Length frame, a
+    /// WebSocket text message), in bytes. Default: 1 MiB.
     ///
     /// On overflow: a stream framer answers one `-32600 Invalid Request`
     /// (`id: null`, `data` naming the limit) and skips the message, so the
-    /// connection survives; HTTP adapters answer `413`.
+    /// connection survives; HTTP adapters answer `413`; a WebSocket message
+    /// is answered `-32600` too, unless it is over the limit by more than
+    /// 64 KiB: the WebSocket library then refuses it and closes with
+    /// `1009`.
     pub max_message_bytes: usize,
     /// Most entries in one batch. Default: 1024.
     ///
-    /// On overflow: one `-32600 Invalid Request` object for the whole batch,
-    /// and no entry runs.
+    /// On overflow: one `-32600 Invalid Request` object for the whole batch
+    /// (its `data` giving the count), and no entry runs; the entries past
+    /// the limit are only counted while the batch is read, never kept.
     pub max_batch_len: usize,
     /// Deepest JSON nesting (arrays and objects) in one message, the
     /// request object and a batch array included. Default: 100 (params
@@ -41,16 +53,28 @@ pub struct Limits {
     /// On overflow: `-32600 Invalid Request` with `id: null` before any
     /// parsing, so deep input never recurses.
     pub max_depth: usize,
-    /// Most calls awaiting an answer on one connection. Default: 128.
+    /// Most calls awaiting an answer on one connection, notifications whose
+    /// handlers are still running included (each entry of a batch counts
+    /// on its own). Default: 128.
     ///
-    /// On overflow: the connection stops yielding new calls (and stream
-    /// adapters stop reading) until answers go out; nothing is dropped.
+    /// On overflow: a server or peer connection stops yielding new work
+    /// (and stream and WebSocket adapters stop reading) until answers go
+    /// out or handlers finish; nothing is dropped. A client's own call
+    /// beyond it fails with [`UsageError::TooManyInFlight`](crate::UsageError::TooManyInFlight)
+    /// (calls whose callers gave up no longer count).
     pub max_in_flight: usize,
-    /// Most answer bytes buffered for sending on one connection.
-    /// Default: 4 MiB.
+    /// Most outgoing bytes (answers, and a client's calls and
+    /// notifications) buffered for sending on one connection, counting
+    /// what the transport took and has not written. Default: 4 MiB.
     ///
-    /// On overflow: the connection stops yielding new calls until the
-    /// transport drains the buffer, which pauses reading.
+    /// On overflow: a server or peer connection stops yielding new work
+    /// until the transport drains the buffer, which pauses reading; a
+    /// client's `call` and `notify` wait for room (the core's
+    /// `ClientConnection` refuses them with
+    /// [`UsageError::OutputFull`](crate::UsageError::OutputFull)). The
+    /// answers of work already running are still queued, so the buffer
+    /// can pass the limit by those. A WebSocket pong the socket has not
+    /// taken pauses reading the same way.
     pub max_buffered_out: usize,
     /// Most open connections per server. Default: 1024.
     ///
@@ -73,6 +97,11 @@ pub struct Limits {
     /// do not count as activity. HTTP adapters apply it to reading a body
     /// and answer `408` when it runs out. Default: 5 minutes. `None`
     /// disables it.
+    ///
+    /// It is also the write-progress deadline, on servers, peers and
+    /// clients alike: output waiting that the transport has not taken a
+    /// byte of for this long (a peer that sends and never reads) closes
+    /// the connection, busy or not.
     pub idle_timeout: Option<Duration>,
     /// Which JSON-RPC version is spoken. Default: [`Version::V2`].
     ///
