@@ -17,8 +17,10 @@ use crate::framing::{Body, Framer};
 use crate::handler::{BoxFuture, CallParts, Handler};
 use crate::id::Id;
 use crate::limits::Limits;
-use crate::message::{Outcome, RawParams};
-use crate::server::{Event, ServerConnection, Ticket};
+use crate::message::{
+    Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_response,
+};
+use crate::server::{Event, ServerConnection, Ticket, write_response_with};
 
 trait ErasedHandlerFn<S>: Send + Sync {
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
@@ -258,6 +260,30 @@ impl fmt::Debug for Dispatch {
             Self::Call(t, _) => f.debug_tuple("Call").field(t).finish_non_exhaustive(),
             Self::Notification(_) => f.debug_tuple("Notification").finish_non_exhaustive(),
         }
+    }
+}
+
+/// How [`Router::handle_message`] goes on with a message it read whole.
+enum OneShot {
+    /// The answer (or `None`: nothing is sent), complete.
+    Answered(Option<Bytes>),
+    /// A single call still to run; answer it with this id.
+    Call(Id, BoxFuture<Outcome>),
+    /// A single notification still to run.
+    Notification(BoxFuture<()>),
+    /// Parsed into a connection that holds its events and answers.
+    Parsed(Box<ServerConnection<Body>>),
+    /// To be framed by a connection, as any message.
+    Framed,
+}
+
+impl OneShot {
+    /// The answer `write` writes, as it goes on the wire.
+    fn answered(write: impl FnOnce(&mut Vec<u8>)) -> Self {
+        let mut out = Vec::new();
+        write(&mut out);
+        crate::wire_log::sent(&out, None);
+        Self::Answered(Some(Bytes::from(out)))
     }
 }
 
@@ -671,6 +697,85 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         }
     }
 
+    /// The one-shot form of a single-object message: what a
+    /// `ServerConnection<Body>` would do with it, without building one for
+    /// the common case of one call or one notification. Anything else comes
+    /// back parsed, inside a connection that goes on from there; a message
+    /// the framer or a limit must see first (too large, or limits that
+    /// would hold back its first event) is left to the framer.
+    fn one_shot(&self, message: &[u8], context: &Context) -> OneShot {
+        let limits = &self.limits;
+        if message.len() > limits.max_message_bytes
+            || limits.max_in_flight == 0
+            || limits.max_buffered_out == 0
+        {
+            return OneShot::Framed;
+        }
+        let frame = Bytes::copy_from_slice(message);
+        crate::wire_log::received(&frame, None);
+        match parse_message(&frame, limits, Accept::Requests) {
+            Message::Single(Incoming::Call { id, method, params }) => {
+                if !self.hooks.is_empty() {
+                    return OneShot::Call(id.clone(), self.call(method, Some(id), params, context.clone()));
+                }
+                let Some(handler) = self.methods.get(method.as_str()) else {
+                    return OneShot::answered(|out| write_error(&id, &Error::method_not_found(), out));
+                };
+                let parts = CallParts {
+                    method,
+                    params,
+                    context: context.clone(),
+                    state: self.state.clone(),
+                };
+                let mut later = None;
+                let mut out = Vec::with_capacity(id.as_json().len() + 80);
+                let done = write_response_with(
+                    &id,
+                    false,
+                    |out| match handler.call_now(parts, out) {
+                        Ok(written) => Some(written),
+                        Err(parts) => {
+                            later = Some(parts);
+                            None
+                        }
+                    },
+                    &mut out,
+                );
+                match later {
+                    Some(parts) if !done => OneShot::Call(id, handler.call(parts)),
+                    _ => OneShot::answered(|buf| *buf = out),
+                }
+            }
+            Message::Single(Incoming::Notification { method, params }) => {
+                if !self.hooks.is_empty() {
+                    return OneShot::Notification(Box::pin(
+                        self.call(method, None, params, context.clone()).map(|_| ()),
+                    ));
+                }
+                let Some(handler) = self.methods.get(method.as_str()) else {
+                    return OneShot::Answered(None);
+                };
+                let parts = CallParts {
+                    method,
+                    params,
+                    context: context.clone(),
+                    state: self.state.clone(),
+                };
+                // What a notification's handler returns is never sent.
+                match handler.call_now(parts, &mut Vec::new()) {
+                    Ok(_) => OneShot::Answered(None),
+                    Err(parts) => OneShot::Notification(Box::pin(handler.call(parts).map(|_| ()))),
+                }
+            }
+            other => {
+                let mut conn = ServerConnection::new(Body::new(limits.max_message_bytes), limits.clone());
+                conn.accept_parsed(other);
+                conn.close_input();
+                OneShot::Parsed(Box::new(conn))
+            }
+        }
+    }
+
     /// Answers one whole message (an HTTP body, a WebSocket message): bytes
     /// in, the answer out, or `None` when nothing is to be sent (a
     /// notification, an all-notification batch).
@@ -723,10 +828,33 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         context: Context,
         mut detach: impl FnMut(BoxFuture<()>) -> Option<BoxFuture<()>>,
     ) -> Option<Bytes> {
-        let mut conn = ServerConnection::new(Body::new(self.limits.max_message_bytes), self.limits.clone());
-        // A fresh connection accepts input, and `Body` buffers it once.
-        conn.handle_input(message).ok()?;
-        conn.handle_eof();
+        let mut conn = match self.one_shot(message, &context) {
+            OneShot::Answered(answer) => return answer,
+            OneShot::Call(id, call) => {
+                let outcome = call.await;
+                let mut out = Vec::with_capacity(id.as_json().len() + 80);
+                write_response(&id, &outcome, &mut out);
+                crate::wire_log::sent(&out, None);
+                return Some(Bytes::from(out));
+            }
+            OneShot::Notification(mut run) => {
+                if (&mut run).now_or_never().is_none() {
+                    if let Some(run) = detach(run) {
+                        run.await;
+                    }
+                }
+                return None;
+            }
+            OneShot::Parsed(conn) => *conn,
+            OneShot::Framed => {
+                let mut conn =
+                    ServerConnection::new(Body::new(self.limits.max_message_bytes), self.limits.clone());
+                // A fresh connection accepts input, and `Body` buffers it once.
+                conn.handle_input(message).ok()?;
+                conn.handle_eof();
+                conn
+            }
+        };
         loop {
             let mut calls = Vec::new();
             let mut inline = Vec::new();

@@ -368,7 +368,7 @@ impl Responder {
 /// dropped and its error is answered instead. The bytes are those
 /// [`write_response`] writes for the same outcome. Returns false, with
 /// `out` as it was, when `write` declines (`None`).
-fn write_response_with(
+pub(crate) fn write_response_with(
     id: &Id,
     v1: bool,
     write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
@@ -555,22 +555,30 @@ impl<F: Framer> ServerConnection<F> {
                 Ok(bytes) => parse_message(&bytes, &self.shell.limits, Accept::Requests),
                 Err(e) => Message::Rejected(e.to_rpc_error()),
             };
-            let mut scratch = std::mem::take(&mut self.scratch);
-            self.responder
-                .accept(message, &mut self.events, &mut scratch, &mut |_response| {
-                    // A server does not expect responses; `Accept::Requests`
-                    // already turned them into invalid requests.
-                });
-            self.queued_calls = self
-                .events
-                .iter()
-                .filter(|e| matches!(e, Event::Call { .. }))
-                .count();
-            for m in scratch.drain(..) {
-                self.shell.push_out(m);
-            }
-            self.scratch = scratch;
+            self.accept_parsed(message);
         }
+    }
+
+    /// Takes in a message as if this connection had framed and parsed it:
+    /// its events queue up, and the answers the protocol layer gives by
+    /// itself are queued for transmission. For a one-shot path that parsed
+    /// the message itself first.
+    pub(crate) fn accept_parsed(&mut self, message: Message) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        self.responder
+            .accept(message, &mut self.events, &mut scratch, &mut |_response| {
+                // A server does not expect responses; `Accept::Requests`
+                // already turned them into invalid requests.
+            });
+        self.queued_calls = self
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Call { .. }))
+            .count();
+        for m in scratch.drain(..) {
+            self.shell.push_out(m);
+        }
+        self.scratch = scratch;
     }
 
     /// Answers the call `ticket` was issued for.
