@@ -1278,7 +1278,31 @@ struct Ws {
 
 impl Ws {
     fn connect(addr: SocketAddr) -> Ws {
-        let stream = connect(addr);
+        Ws::over(connect(addr))
+    }
+
+    /// A connection whose own socket buffers are small (64 KiB each way),
+    /// so a flood it sends stalls soon after the server stops reading:
+    /// only the server's buffers then hold what is in transit.
+    fn connect_small_buffers(addr: SocketAddr) -> Ws {
+        let rt = ::tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .expect("runtime");
+        let stream = rt.block_on(async {
+            let socket = ::tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.set_send_buffer_size(64 * 1024).expect("SO_SNDBUF");
+            socket.set_recv_buffer_size(64 * 1024).expect("SO_RCVBUF");
+            socket.connect(addr).await.expect("connect")
+        });
+        let stream = stream.into_std().expect("a std socket");
+        stream.set_nonblocking(false).expect("blocking");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
+        stream.set_write_timeout(Some(IO_TIMEOUT)).expect("write timeout");
+        Ws::over(stream)
+    }
+
+    fn over(stream: TcpStream) -> Ws {
         let mut ws = Ws {
             writer: stream.try_clone().expect("clone"),
             reader: BufReader::new(stream),
@@ -1390,7 +1414,7 @@ fn ping_flood(adapter: Adapter) {
         let addr = server.addr();
         let before = rss_bytes().expect("/proc/self/status has VmRSS");
 
-        let mut attacker = Ws::connect(addr);
+        let mut attacker = Ws::connect_small_buffers(addr);
         let sent = Arc::new(AtomicUsize::new(0));
         let writer = {
             let mut stream = attacker.writer.try_clone().expect("clone");
