@@ -83,11 +83,25 @@ pub struct ResponseParts {
     pub compression: Option<bool>,
 }
 
+/// Makes a request's header map on first use: adapters whose framework
+/// holds headers in other types convert them only for a handler that reads
+/// them.
+struct HeaderSource(Box<dyn FnOnce() -> HeaderMap + Send>);
+
+impl std::fmt::Debug for HeaderSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeaderSource(..)")
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     transport: Transport,
     peer_addr: Option<SocketAddr>,
-    headers: HeaderMap,
+    /// Set at once ([`ContextBuilder::headers`]) or from `header_source`
+    /// on first read.
+    headers: std::sync::OnceLock<HeaderMap>,
+    header_source: Mutex<Option<HeaderSource>>,
     extensions: http::Extensions,
     /// Made on first use: most calls never touch it.
     connection: std::sync::OnceLock<ConnectionState>,
@@ -117,6 +131,18 @@ pub struct Context {
     inner: Arc<Inner>,
 }
 
+/// The headers of `inner`, made from its source on first use.
+fn headers_of(inner: &Inner) -> &HeaderMap {
+    inner.headers.get_or_init(|| {
+        let source = inner
+            .header_source
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        source.map_or_else(HeaderMap::new, |make| (make.0)())
+    })
+}
+
 impl Default for Context {
     fn default() -> Self {
         Self::builder(Transport::InMemory).build()
@@ -139,16 +165,56 @@ impl ContextBuilder {
 
     /// The request's headers.
     pub fn headers(mut self, headers: HeaderMap) -> Self {
-        self.inner.headers = headers;
+        self.inner.headers = std::sync::OnceLock::from(headers);
+        self.inner.header_source = Mutex::new(None);
+        self
+    }
+
+    /// The request's headers, made by `make` the first time a handler reads
+    /// them ([`Context::headers`], [`Context::header`], [`Context::cookies`]),
+    /// and never for a request whose handlers do not: for adapters whose
+    /// framework holds headers in types of its own.
+    ///
+    /// ```
+    /// use sansrpc::{Context, Transport};
+    ///
+    /// let ctx = Context::builder(Transport::Http)
+    ///     .headers_with(|| {
+    ///         let mut map = http::HeaderMap::new();
+    ///         map.insert("x-token", http::HeaderValue::from_static("t1"));
+    ///         map
+    ///     })
+    ///     .build();
+    /// assert_eq!(ctx.header("x-token"), Some("t1"));
+    /// ```
+    pub fn headers_with(mut self, make: impl FnOnce() -> HeaderMap + Send + 'static) -> Self {
+        self.inner.headers = std::sync::OnceLock::new();
+        self.inner.header_source = Mutex::new(Some(HeaderSource(Box::new(make))));
         self
     }
 
     /// Adds one request header; an invalid name or value is ignored.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            self.inner.headers.append(n, v);
+            let mut headers = self.take_headers();
+            headers.append(n, v);
+            self.inner.headers = std::sync::OnceLock::from(headers);
         }
         self
+    }
+
+    /// The headers so far (made now if they were lazy).
+    fn take_headers(&mut self) -> HeaderMap {
+        let source = self
+            .inner
+            .header_source
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
+        match (self.inner.headers.take(), source.take()) {
+            (Some(headers), _) => headers,
+            (None, Some(make)) => (make.0)(),
+            (None, None) => HeaderMap::new(),
+        }
     }
 
     /// The connection's shared state.
@@ -178,7 +244,8 @@ impl Context {
             inner: Inner {
                 transport,
                 peer_addr: None,
-                headers: HeaderMap::new(),
+                headers: std::sync::OnceLock::new(),
+                header_source: Mutex::new(None),
                 extensions: http::Extensions::new(),
                 connection: std::sync::OnceLock::new(),
                 response: Mutex::new(ResponseParts::default()),
@@ -194,7 +261,8 @@ impl Context {
             Err(shared) => Inner {
                 transport: shared.transport,
                 peer_addr: shared.peer_addr,
-                headers: shared.headers.clone(),
+                headers: std::sync::OnceLock::from(headers_of(&shared).clone()),
+                header_source: Mutex::new(None),
                 extensions: shared.extensions.clone(),
                 // Both contexts must share one connection state.
                 connection: std::sync::OnceLock::from(
@@ -221,18 +289,17 @@ impl Context {
 
     /// The request headers (empty for transports without headers).
     pub fn headers(&self) -> &HeaderMap {
-        &self.inner.headers
+        headers_of(&self.inner)
     }
 
     /// The first value of header `name`, if it is present and visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.inner.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers().get(name).and_then(|v| v.to_str().ok())
     }
 
     /// Every cookie of the request's `Cookie` headers, as `(name, value)`.
     pub fn cookies(&self) -> Vec<(String, String)> {
-        self.inner
-            .headers
+        self.headers()
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -335,9 +402,91 @@ impl Context {
         parts.compression = Some(allow && parts.compression != Some(false));
     }
 
+    /// What handlers asked to send back, taken out (the endpoint's answer
+    /// is built from it once every call is done).
+    pub(crate) fn take_response_parts(&self) -> ResponseParts {
+        std::mem::take(&mut *self.response())
+    }
+
     /// A copy of what handlers asked to send back; adapters read it after
     /// every call of the request has finished.
     pub fn response_parts(&self) -> ResponseParts {
         self.response().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn counted(made: &Arc<AtomicUsize>) -> Context {
+        let made = made.clone();
+        Context::builder(Transport::Http)
+            .headers_with(move || {
+                made.fetch_add(1, Ordering::SeqCst);
+                let mut map = HeaderMap::new();
+                map.insert("cookie", HeaderValue::from_static("a=1; b=\"2\""));
+                map
+            })
+            .build()
+    }
+
+    #[test]
+    fn lazy_headers_are_made_once_and_only_when_read() {
+        let made = Arc::new(AtomicUsize::new(0));
+        let ctx = counted(&made);
+        let _ = (ctx.transport(), ctx.peer_addr(), ctx.connection().get::<u8>());
+        ctx.set_response_header("x-a", "1");
+        assert_eq!(made.load(Ordering::SeqCst), 0);
+        assert_eq!(ctx.cookie("b").as_deref(), Some("2"));
+        assert_eq!(ctx.clone().header("cookie"), Some("a=1; b=\"2\""));
+        assert_eq!(ctx.headers().len(), 1);
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+
+        // Never read: never made.
+        drop(counted(&made));
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn lazy_headers_survive_the_builder_and_extensions() {
+        let made = Arc::new(AtomicUsize::new(0));
+        let m = made.clone();
+        let ctx = Context::builder(Transport::Http)
+            .headers_with(move || {
+                m.fetch_add(1, Ordering::SeqCst);
+                let mut map = HeaderMap::new();
+                map.insert("x-a", HeaderValue::from_static("1"));
+                map
+            })
+            .header("x-b", "2")
+            .build();
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        let shared = ctx.clone();
+        let with = ctx.with_extension(7u32);
+        assert_eq!((with.header("x-a"), with.header("x-b")), (Some("1"), Some("2")));
+        assert_eq!(shared.headers(), with.headers());
+        assert_eq!(with.extension::<u32>(), Some(&7));
+
+        // `headers` after `headers_with` replaces them, unread.
+        let ctx = Context::builder(Transport::Http)
+            .headers_with(|| unreachable!("replaced before use"))
+            .headers(HeaderMap::new())
+            .build();
+        assert!(ctx.headers().is_empty());
+    }
+
+    #[test]
+    fn taking_the_response_parts_leaves_none() {
+        let ctx = Context::default();
+        ctx.set_response_header("x-a", "1");
+        ctx.set_compression(false);
+        let parts = ctx.take_response_parts();
+        assert_eq!(parts.headers["x-a"], "1");
+        assert_eq!(parts.compression, Some(false));
+        assert!(ctx.response_parts().headers.is_empty());
     }
 }

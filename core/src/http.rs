@@ -100,11 +100,19 @@ impl HttpReject {
 /// assert!(!is_json_content_type("text/plain"));
 /// ```
 pub fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    matches!(
-        essence.as_str(),
-        "application/json" | "application/json-rpc" | "application/jsonrequest"
-    ) || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value.split(';').next().unwrap_or("").trim().as_bytes();
+    let is = |name: &str| essence.eq_ignore_ascii_case(name.as_bytes());
+    let application = b"application/";
+    is("application/json")
+        || is("application/json-rpc")
+        || is("application/jsonrequest")
+        || (essence.len() >= application.len() + 5
+            && essence
+                .get(..application.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(application))
+            && essence
+                .get(essence.len() - 5..)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"+json")))
 }
 
 /// Checks a request's head: the method, the content type (a missing one is
@@ -123,22 +131,32 @@ pub fn is_json_content_type(value: &str) -> bool {
 /// assert_eq!(check_head(&Method::POST, &h, 1024), Err(HttpReject::PayloadTooLarge));
 /// ```
 pub fn check_head(method: &Method, headers: &HeaderMap, max_body: usize) -> Result<(), HttpReject> {
+    check_head_of(method, headers, max_body)
+}
+
+fn check_head_of<H: RequestHeaders>(method: &Method, headers: &H, max_body: usize) -> Result<(), HttpReject> {
     if method != Method::POST {
         return Err(HttpReject::MethodNotAllowed);
     }
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        match ct.to_str() {
-            Ok(v) if is_json_content_type(v) => {}
-            _ => return Err(HttpReject::UnsupportedMediaType),
+    if let Some(ct) = headers.get(&header::CONTENT_TYPE) {
+        // The common value first, without looking further.
+        let json = ct == JSON_CONTENT_TYPE.as_bytes() || visible_ascii(ct).is_some_and(is_json_content_type);
+        if !json {
+            return Err(HttpReject::UnsupportedMediaType);
         }
     }
-    if let Some(len) = headers.get(header::CONTENT_LENGTH) {
-        let declared = len
-            .to_str()
-            .ok()
-            .map(str::trim)
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .map(|v| v.parse::<u64>().unwrap_or(u64::MAX));
+    if let Some(len) = headers.get(&header::CONTENT_LENGTH) {
+        // Digits between optional spaces and tabs (the only whitespace a
+        // header value may hold), as `to_str` then `trim` would accept.
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let start = len.iter().position(|b| !blank(b)).unwrap_or(len.len());
+        let end = len.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+        let digits = len.get(start..end).unwrap_or_default();
+        let declared = (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit)).then(|| {
+            digits.iter().fold(0u64, |n, d| {
+                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+            })
+        });
         match declared {
             None => return Err(HttpReject::BadRequest),
             Some(n) if n > max_body as u64 => return Err(HttpReject::PayloadTooLarge),
@@ -146,6 +164,85 @@ pub fn check_head(method: &Method, headers: &HeaderMap, max_body: usize) -> Resu
         }
     }
     Ok(())
+}
+
+/// A header value as text when it is visible ASCII (or tabs), as
+/// [`HeaderValue::to_str`] decides.
+fn visible_ascii(value: &[u8]) -> Option<&str> {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (32..127).contains(&b))
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
+}
+
+/// A request's headers as the framework holds them. [`Endpoint::begin`]
+/// reads the few it decides on by name; the whole map, in `http` 1 types,
+/// is made only when a handler reads the request's headers (see
+/// [`ContextBuilder::headers_with`](crate::ContextBuilder::headers_with)),
+/// so that a request whose handlers never look costs no conversion.
+///
+/// [`HeaderMap`] is one. An adapter on a framework with other header types
+/// wraps its framework's map:
+///
+/// ```
+/// use sansrpc::http::RequestHeaders;
+///
+/// /// Headers as a list of pairs with lowercase names.
+/// struct Pairs(Vec<(&'static str, Vec<u8>)>);
+///
+/// impl RequestHeaders for Pairs {
+///     fn get_all<'a>(&'a self, name: &'a http::HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+///         self.0.iter().filter(move |(n, _)| *n == name.as_str()).map(|(_, v)| v.as_slice())
+///     }
+///     fn into_header_map(self) -> http::HeaderMap {
+///         self.0
+///             .into_iter()
+///             .filter_map(|(n, v)| Some((http::HeaderName::from_static(n), http::HeaderValue::from_bytes(&v).ok()?)))
+///             .collect()
+///     }
+/// }
+///
+/// let h = Pairs(vec![("content-type", b"application/json".to_vec())]);
+/// assert_eq!(h.get(&http::header::CONTENT_TYPE), Some(&b"application/json"[..]));
+/// assert_eq!(h.into_header_map()["content-type"], "application/json");
+/// ```
+pub trait RequestHeaders: Send + Sized + 'static {
+    /// Every value of the header `name`, in order.
+    fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a;
+
+    /// Every header as an `http` 1 [`HeaderMap`] (a name or value that is
+    /// not valid there is left out).
+    fn into_header_map(self) -> HeaderMap;
+
+    /// The first value of the header `name`.
+    fn get<'a>(&'a self, name: &'a HeaderName) -> Option<&'a [u8]> {
+        self.get_all(name).next()
+    }
+
+    /// Hands the headers to the context of the request's calls: by
+    /// default made on first read
+    /// ([`ContextBuilder::headers_with`](crate::ContextBuilder::headers_with)).
+    fn attach(self, context: crate::ContextBuilder) -> crate::ContextBuilder {
+        context.headers_with(move || self.into_header_map())
+    }
+}
+
+impl RequestHeaders for HeaderMap {
+    fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+        HeaderMap::get_all(self, name)
+            .into_iter()
+            .map(HeaderValue::as_bytes)
+    }
+
+    fn into_header_map(self) -> HeaderMap {
+        self
+    }
+
+    /// Already `http` 1: moved in as it is.
+    fn attach(self, context: crate::ContextBuilder) -> crate::ContextBuilder {
+        context.headers(self)
+    }
 }
 
 /// Collects a request body as it streams in, refusing it at the first chunk
@@ -166,6 +263,9 @@ pub fn check_head(method: &Method, headers: &HeaderMap, max_body: usize) -> Resu
 #[derive(Debug)]
 pub struct BodyLimit {
     buf: bytes::BytesMut,
+    /// The body while it is one chunk handed over by [`BodyLimit::push_bytes`]
+    /// (then `buf` is empty): kept without a copy.
+    whole: Option<bytes::Bytes>,
     max: usize,
 }
 
@@ -174,6 +274,7 @@ impl BodyLimit {
     pub fn new(max: usize) -> Self {
         Self {
             buf: bytes::BytesMut::new(),
+            whole: None,
             max,
         }
     }
@@ -181,28 +282,77 @@ impl BodyLimit {
     /// Adds a chunk; over the limit the collected bytes are dropped and
     /// `PayloadTooLarge` returned (and returned again for any later chunk).
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), HttpReject> {
-        if chunk.len() > self.max.saturating_sub(self.buf.len()) {
-            self.buf = bytes::BytesMut::new();
-            self.max = 0;
-            return Err(HttpReject::PayloadTooLarge);
-        }
+        self.check(chunk.len())?;
+        self.unshare(chunk.len());
         self.buf.extend_from_slice(chunk);
         Ok(())
     }
 
+    /// [`BodyLimit::push`] for a chunk the framework hands over as
+    /// [`Bytes`](bytes::Bytes): a body that arrives as one chunk is kept as
+    /// it is, not copied.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sansrpc::http::{BodyLimit, HttpReject};
+    ///
+    /// let chunk = Bytes::from_static(b"[1,2]");
+    /// let mut body = BodyLimit::new(8);
+    /// body.push_bytes(chunk.clone()).unwrap();
+    /// assert_eq!(body.finish().as_ptr(), chunk.as_ptr());
+    ///
+    /// let mut body = BodyLimit::new(8);
+    /// body.push_bytes(chunk).unwrap();
+    /// assert_eq!(body.push_bytes(Bytes::from_static(b"[3,4]")), Err(HttpReject::PayloadTooLarge));
+    /// ```
+    pub fn push_bytes(&mut self, chunk: bytes::Bytes) -> Result<(), HttpReject> {
+        self.check(chunk.len())?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        if self.buf.is_empty() && self.whole.is_none() {
+            self.whole = Some(chunk);
+            return Ok(());
+        }
+        self.unshare(chunk.len());
+        self.buf.extend_from_slice(&chunk);
+        Ok(())
+    }
+
+    fn check(&mut self, more: usize) -> Result<(), HttpReject> {
+        if more > self.max.saturating_sub(self.len()) {
+            self.buf = bytes::BytesMut::new();
+            self.whole = None;
+            self.max = 0;
+            return Err(HttpReject::PayloadTooLarge);
+        }
+        Ok(())
+    }
+
+    /// Moves a kept chunk into the buffer, before `more` bytes follow it.
+    fn unshare(&mut self, more: usize) {
+        if let Some(whole) = self.whole.take() {
+            self.buf.reserve(whole.len() + more);
+            self.buf.extend_from_slice(&whole);
+        }
+    }
+
     /// Bytes collected so far.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.whole.as_ref().map_or(0, bytes::Bytes::len)
     }
 
     /// Whether nothing was collected.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len() == 0
     }
 
     /// The whole body.
     pub fn finish(self) -> bytes::Bytes {
-        self.buf.freeze()
+        match self.whole {
+            Some(whole) => whole,
+            None => self.buf.freeze(),
+        }
     }
 }
 
@@ -222,9 +372,13 @@ impl BodyLimit {
 /// assert!(!answer_headers(None, &ctx.response_parts()).contains_key("content-type"));
 /// ```
 pub fn answer_headers(answer: Option<&[u8]>, parts: &crate::context::ResponseParts) -> HeaderMap {
-    let mut h = parts.headers.clone();
+    json_headers(answer.is_some(), parts.headers.clone())
+}
+
+/// [`answer_headers`] on headers the caller owns.
+fn json_headers(body: bool, mut h: HeaderMap) -> HeaderMap {
     h.remove(header::CONTENT_TYPE);
-    if answer.is_some() {
+    if body {
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     }
     h
@@ -863,6 +1017,23 @@ impl BodyReader {
         }
     }
 
+    /// [`BodyReader::push`] for a chunk the framework hands over as
+    /// [`Bytes`](bytes::Bytes): an identity body that arrives as one chunk
+    /// is kept as it is, not copied.
+    pub fn push_bytes(&mut self, chunk: bytes::Bytes) -> Result<(), HttpReject> {
+        match &mut self.body {
+            Decoding::Identity(body) => {
+                if chunk.len() > self.max.saturating_sub(self.read) {
+                    self.max = 0;
+                    return Err(HttpReject::PayloadTooLarge);
+                }
+                self.read += chunk.len();
+                body.push_bytes(chunk)
+            }
+            Decoding::Gzip(_) => self.push(&chunk),
+        }
+    }
+
     /// Bytes read so far (before decoding).
     pub fn bytes_read(&self) -> usize {
         self.read
@@ -900,25 +1071,33 @@ fn gzip(body: &[u8]) -> Option<bytes::Bytes> {
     encoder.finish().ok().map(bytes::Bytes::from)
 }
 
-/// What an endpoint decided from a request's head.
+/// What an endpoint decided from a request's head; `H` is how the
+/// adapter hands over the request's headers ([`RequestHeaders`]).
 #[must_use = "the request must be answered"]
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // made once per request and moved at once
-pub enum Begin {
+pub enum Begin<H = HeaderMap> {
     /// Answer with this now (a preflight, a refusal); read no body.
     Respond(Reply),
     /// Read the body into the reader, then call [`Endpoint::run`] with what
     /// it returns, or [`Exchange::reject`] with its error.
-    ReadBody(Exchange, BodyReader),
+    ReadBody(Exchange<H>, BodyReader),
     /// Run this message at once (a JSONP call: there is no body to read).
-    Run(Exchange, bytes::Bytes),
+    Run(Exchange<H>, bytes::Bytes),
 }
 
-/// One request between its head and its answer: what the answer's headers
+/// One request between its head and its answer: its headers (for the
+/// calls' [`Context`](crate::Context)) and what the answer's headers
 /// depend on.
 #[derive(Debug)]
-pub struct Exchange {
-    headers: HeaderMap,
+pub struct Exchange<H = HeaderMap> {
+    headers: H,
+    answer: Answering,
+}
+
+/// What an answer's headers depend on.
+#[derive(Debug)]
+struct Answering {
     /// CORS headers for every answer (`Vary: Origin` included).
     cors: HeaderMap,
     vary_origin: bool,
@@ -926,10 +1105,16 @@ pub struct Exchange {
     jsonp: Option<String>,
 }
 
-impl Exchange {
+impl<H> Exchange<H> {
     /// The refusal for a body that could not be read, with the CORS
     /// headers the request earned.
     pub fn reject(&self, reject: HttpReject) -> Reply {
+        self.answer.reject(reject)
+    }
+}
+
+impl Answering {
+    fn reject(&self, reject: HttpReject) -> Reply {
         let mut reply = Reply {
             status: reject.status(),
             headers: reject.headers(),
@@ -968,7 +1153,7 @@ impl Exchange {
 /// router.method("echo", |sansrpc::Params(p): sansrpc::Params<serde_json::Value>| p).unwrap();
 /// let endpoint = Endpoint::with_options(router, HttpOptions::new().jsonp(true).cors(Cors::any()));
 ///
-/// let begin = endpoint.begin(&HttpMethod::GET, "echo", Some("data=hi&jsonp=cb"), Default::default());
+/// let begin = endpoint.begin(&HttpMethod::GET, "echo", Some("data=hi&jsonp=cb"), http::HeaderMap::new());
 /// let Begin::Run(exchange, message) = begin else { panic!() };
 /// let reply = futures_executor::block_on(endpoint.run(exchange, message, None, |_| {}));
 /// assert_eq!(reply.status, 200);
@@ -1040,20 +1225,28 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
     /// (the raw, still percent-encoded path below the endpoint: `""` for
     /// the endpoint itself, `"echo"` for a JSONP call to `echo`), the raw
     /// query string and the headers.
-    pub fn begin(&self, method: &Method, tail: &str, query: Option<&str>, headers: HeaderMap) -> Begin {
+    pub fn begin<H: RequestHeaders>(
+        &self,
+        method: &Method,
+        tail: &str,
+        query: Option<&str>,
+        headers: H,
+    ) -> Begin<H> {
         let cors_policy = self.options.cors.as_ref();
-        let origin = headers.get(header::ORIGIN).cloned();
+        // Only a CORS policy looks at the origin.
+        let origin = cors_policy
+            .and_then(|_| headers.get(&header::ORIGIN))
+            .and_then(|o| HeaderValue::from_bytes(o).ok());
         let allowed_origin = match (cors_policy, &origin) {
             (Some(cors), Some(o)) => o.to_str().is_ok_and(|o| cors.allows(o)),
             _ => false,
         };
-        let mut exchange = Exchange {
-            headers: HeaderMap::new(),
+        let mut exchange = Answering {
             cors: HeaderMap::new(),
             vary_origin: cors_policy.is_some_and(Cors::varies),
             accept_gzip: headers
-                .get(header::ACCEPT_ENCODING)
-                .and_then(|v| v.to_str().ok())
+                .get(&header::ACCEPT_ENCODING)
+                .and_then(visible_ascii)
                 .is_some_and(accepts_gzip),
             jsonp: None,
         };
@@ -1068,7 +1261,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
                 );
             }
         }
-        let refuse = |exchange: &Exchange, mut reply: Reply| {
+        let refuse = |exchange: &Answering, mut reply: Reply| {
             exchange.finish_headers(&mut reply.headers, false);
             Begin::Respond(reply)
         };
@@ -1101,33 +1294,43 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             return match jsonp_request(tail, query.unwrap_or(""), max, self.router.limits().version) {
                 Ok((callback, message)) => {
                     exchange.jsonp = Some(callback);
-                    exchange.headers = headers;
-                    Begin::Run(exchange, message.into())
+                    Begin::Run(
+                        Exchange {
+                            headers,
+                            answer: exchange,
+                        },
+                        message.into(),
+                    )
                 }
                 Err(reject) => refuse(&exchange, reject.reply()),
             };
         }
-        if let Err(reject) = check_head(method, &headers, max) {
+        if let Err(reject) = check_head_of(method, &headers, max) {
             return Begin::Respond(exchange.reject(reject));
         }
         let gzip = match content_encoding(&headers) {
             Ok(gzip) => gzip,
             Err(reject) => return Begin::Respond(exchange.reject(reject)),
         };
-        exchange.headers = headers;
-        Begin::ReadBody(exchange, BodyReader::new(max, gzip))
+        Begin::ReadBody(
+            Exchange {
+                headers,
+                answer: exchange,
+            },
+            BodyReader::new(max, gzip),
+        )
     }
 
     fn options_reply(
         &self,
-        exchange: &Exchange,
+        exchange: &Answering,
         cors: &Cors,
         allow: &'static str,
-        headers: &HeaderMap,
+        headers: &impl RequestHeaders,
         allowed_origin: bool,
     ) -> Reply {
-        let preflight = headers.contains_key(header::ORIGIN)
-            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        let preflight = headers.get(&header::ORIGIN).is_some()
+            && headers.get(&header::ACCESS_CONTROL_REQUEST_METHOD).is_some();
         if preflight && !allowed_origin {
             let mut reply = plain(
                 StatusCode::FORBIDDEN,
@@ -1174,15 +1377,18 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
     /// adapter's runtime; when every slot is taken it runs here and the
     /// answer waits for it. Headers set by a notification after its first
     /// poll are not sent.
-    pub async fn run(
+    pub async fn run<H: RequestHeaders>(
         &self,
-        mut exchange: Exchange,
+        exchange: Exchange<H>,
         message: bytes::Bytes,
         peer: Option<std::net::SocketAddr>,
         spawn: impl Fn(crate::BoxFuture<()>),
     ) -> Reply {
-        let mut context =
-            crate::Context::builder(crate::Transport::Http).headers(std::mem::take(&mut exchange.headers));
+        let Exchange {
+            headers,
+            answer: exchange,
+        } = exchange;
+        let mut context = headers.attach(crate::Context::builder(crate::Transport::Http));
         if let Some(peer) = peer {
             context = context.peer_addr(peer);
         }
@@ -1199,9 +1405,11 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
                 }
             })
             .await;
-        let parts = context.response_parts();
+        // Taken, not copied: what a background notification sets after
+        // this is not sent anyway.
+        let mut parts = context.take_response_parts();
         let status = answer_status(answer.as_deref());
-        let mut headers = answer_headers(answer.as_deref(), &parts);
+        let mut headers = json_headers(answer.is_some(), std::mem::take(&mut parts.headers));
         let mut body = match (answer, &exchange.jsonp) {
             (Some(json), Some(callback)) => {
                 headers.insert(
@@ -1248,10 +1456,10 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
 
 /// `Content-Encoding` of a request body: `Ok(true)` for gzip, `Ok(false)`
 /// for none (or `identity`), `UnsupportedEncoding` for anything else.
-fn content_encoding(headers: &HeaderMap) -> Result<bool, HttpReject> {
+fn content_encoding(headers: &impl RequestHeaders) -> Result<bool, HttpReject> {
     let mut gzip = false;
-    for value in headers.get_all(header::CONTENT_ENCODING) {
-        let value = value.to_str().map_err(|_| HttpReject::UnsupportedEncoding)?;
+    for value in headers.get_all(&header::CONTENT_ENCODING) {
+        let value = visible_ascii(value).ok_or(HttpReject::UnsupportedEncoding)?;
         for coding in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
             match coding.to_ascii_lowercase().as_str() {
                 "identity" => {}
@@ -1354,6 +1562,96 @@ mod tests {
             .unwrap();
         assert_eq!(reply.status, StatusCode::NO_CONTENT);
         assert!(reply.body.is_empty());
+    }
+
+    /// Headers that count how often they were made into a map.
+    #[derive(Debug)]
+    struct Counted(HeaderMap, Arc<std::sync::atomic::AtomicUsize>);
+
+    impl RequestHeaders for Counted {
+        fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+            RequestHeaders::get_all(&self.0, name)
+        }
+        fn into_header_map(self) -> HeaderMap {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0
+        }
+    }
+
+    #[test]
+    fn request_headers_are_converted_only_for_a_handler_that_reads_them() {
+        let mut router = Router::new();
+        router.method("ping", || "pong").unwrap();
+        router
+            .method("agent", |ctx: crate::Context| {
+                ctx.header("user-agent").map(str::to_owned)
+            })
+            .unwrap();
+        let endpoint = Endpoint::new(router);
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let call = |body: &'static [u8]| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            h.insert(header::USER_AGENT, HeaderValue::from_static("t/1"));
+            let Begin::ReadBody(exchange, mut reader) =
+                endpoint.begin(&Method::POST, "", None, Counted(h, made.clone()))
+            else {
+                panic!("not a body to read")
+            };
+            reader.push_bytes(Bytes::from_static(body)).unwrap();
+            let message = reader.finish().unwrap();
+            endpoint
+                .run(exchange, message, None, |_| {})
+                .now_or_never()
+                .unwrap()
+        };
+        let reply = call(br#"{"jsonrpc":"2.0","method":"ping","id":1}"#);
+        assert_eq!(reply.body, r#"{"jsonrpc":"2.0","result":"pong","id":1}"#);
+        assert_eq!(made.load(Ordering::SeqCst), 0);
+        let reply = call(br#"{"jsonrpc":"2.0","method":"agent","id":1}"#);
+        assert_eq!(reply.body, r#"{"jsonrpc":"2.0","result":"t/1","id":1}"#);
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn bodies_in_bytes_chunks_are_kept_or_joined_within_the_limit() {
+        // One chunk: the same allocation comes back.
+        let one = Bytes::from(b"[1,2,3]".to_vec());
+        let mut body = BodyReader::new(16, false);
+        body.push_bytes(one.clone()).unwrap();
+        body.push_bytes(Bytes::new()).unwrap();
+        let whole = body.finish().unwrap();
+        assert_eq!((whole.as_ptr(), whole.len()), (one.as_ptr(), one.len()));
+
+        // Several, mixed with slices: joined in order.
+        let mut body = BodyReader::new(16, false);
+        body.push_bytes(Bytes::from_static(b"[1,")).unwrap();
+        body.push(b"2,").unwrap();
+        body.push_bytes(Bytes::from_static(b"3]")).unwrap();
+        assert_eq!(body.bytes_read(), 7);
+        assert_eq!(&body.finish().unwrap()[..], b"[1,2,3]");
+
+        // Over the limit, by a kept chunk or by the next one.
+        let mut body = BodyReader::new(4, false);
+        assert_eq!(
+            body.push_bytes(Bytes::from_static(b"[1,2,3]")),
+            Err(HttpReject::PayloadTooLarge)
+        );
+        let mut body = BodyLimit::new(4);
+        body.push_bytes(Bytes::from_static(b"[1,")).unwrap();
+        assert_eq!(body.len(), 3);
+        assert_eq!(
+            body.push_bytes(Bytes::from_static(b"2]")),
+            Err(HttpReject::PayloadTooLarge)
+        );
+        assert!(body.is_empty());
+        assert_eq!(body.push(b"1"), Err(HttpReject::PayloadTooLarge));
+
+        // gzip through `push_bytes` decodes as `push` does.
+        let packed = gzip(br#"{"a":1}"#).unwrap();
+        let mut body = BodyReader::new(64, true);
+        body.push_bytes(packed).unwrap();
+        assert_eq!(&body.finish().unwrap()[..], br#"{"a":1}"#);
     }
 
     #[test]

@@ -146,13 +146,16 @@
     )
 )]
 
+use std::future::{Future, poll_fn};
 use std::sync::Arc;
+use std::task::Poll;
 
 use actix_web::http::StatusCode as ActixStatus;
+use actix_web::http::header::{HeaderName as ActixName, HeaderValue as ActixValue};
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use futures_util::StreamExt;
 use sansrpc::Router;
-use sansrpc::http::{Begin, BodyReader, HttpReject, Reply};
+use sansrpc::http::{Begin, BodyReader, HttpReject, Reply, RequestHeaders};
 
 mod ws;
 
@@ -239,7 +242,9 @@ pub async fn respond<S>(endpoint: &Endpoint<S>, req: &HttpRequest, payload: web:
 where
     S: Clone + Send + Sync + 'static,
 {
-    let headers = convert_headers(req.headers());
+    // Read in place by the endpoint; converted to `http` 1 only for a
+    // handler that reads them.
+    let headers = ActixHeaders::of(req.headers());
     // The raw segment: the core decodes it, as it does for warp.
     let tail = match req.match_info().get("method") {
         Some(_) => req.uri().path().rsplit('/').next().unwrap_or(""),
@@ -250,14 +255,18 @@ where
         Begin::Respond(reply) => reply,
         Begin::Run(exchange, message) => endpoint.run(exchange, message, req.peer_addr(), spawn).await,
         Begin::ReadBody(exchange, reader) => {
-            let read = read_body(payload, reader);
+            let mut read = std::pin::pin!(read_body(payload, reader));
             // A body still incomplete after the idle timeout: a slow-drip
-            // peer is idle (as on the stream transports).
-            let body = match endpoint.router().limits().idle_timeout {
-                Some(limit) => actix_web::rt::time::timeout(limit, read)
-                    .await
-                    .unwrap_or(Err(HttpReject::RequestTimeout)),
-                None => read.await,
+            // peer is idle (as on the stream transports). Most bodies came
+            // with their head: then no timer is set.
+            let body = match poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+                Poll::Ready(body) => body,
+                Poll::Pending => match endpoint.router().limits().idle_timeout {
+                    Some(limit) => actix_web::rt::time::timeout(limit, read)
+                        .await
+                        .unwrap_or(Err(HttpReject::RequestTimeout)),
+                    None => read.await,
+                },
             };
             match body {
                 Ok(body) => endpoint.run(exchange, body, req.peer_addr(), spawn).await,
@@ -279,20 +288,24 @@ fn spawn(run: sansrpc::BoxFuture<()>) {
 async fn read_body(mut payload: web::Payload, mut body: BodyReader) -> Result<bytes::Bytes, HttpReject> {
     while let Some(chunk) = payload.next().await {
         // The peer hung up or broke the chunked encoding.
-        body.push(&chunk.map_err(|_| HttpReject::BadRequest)?)?;
+        body.push_bytes(chunk.map_err(|_| HttpReject::BadRequest)?)?;
     }
     body.finish()
 }
 
 fn convert_reply(reply: Reply) -> HttpResponse {
-    let mut response = HttpResponse::build(convert_status(reply.status));
+    let mut response = if reply.status == ActixStatus::NO_CONTENT.as_u16() {
+        HttpResponse::new(ActixStatus::NO_CONTENT)
+    } else {
+        HttpResponse::with_body(convert_status(reply.status), reply.body).map_into_boxed_body()
+    };
+    let headers = response.headers_mut();
     for (name, value) in &reply.headers {
-        response.append_header((name.as_str(), value.as_bytes()));
+        if let (Some(name), Some(value)) = (actix_name(name), actix_value(value)) {
+            headers.append(name, value);
+        }
     }
-    if reply.status == ActixStatus::NO_CONTENT.as_u16() {
-        return response.finish();
-    }
-    response.body(reply.body)
+    response
 }
 // actix-web 4 is built on `http` 0.2 and the core on `http` 1: the
 // conversions below go through the wire representation, which both share.
@@ -303,17 +316,71 @@ fn convert_method(method: &actix_web::http::Method) -> http::Method {
     http::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(http::Method::GET)
 }
 
-fn convert_headers(headers: &actix_web::http::header::HeaderMap) -> http::HeaderMap {
-    let mut out = http::HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_str().as_bytes()),
-            http::HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.append(name, value);
+/// actix-web's request headers, as the endpoint reads them: the pairs in
+/// actix-web's order, each a shared (reference-counted) copy.
+#[derive(Debug)]
+struct ActixHeaders(Vec<(ActixName, ActixValue)>);
+
+impl ActixHeaders {
+    fn of(headers: &actix_web::http::header::HeaderMap) -> Self {
+        let mut pairs = Vec::with_capacity(headers.len());
+        pairs.extend(headers.iter().map(|(n, v)| (n.clone(), v.clone())));
+        Self(pairs)
+    }
+}
+
+impl RequestHeaders for ActixHeaders {
+    fn get_all<'a>(&'a self, name: &'a http::HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+        // A request has a few headers: a scan beats hashing.
+        let name = actix_name(name);
+        self.0
+            .iter()
+            .filter(move |(n, _)| Some(n) == name.as_ref())
+            .map(|(_, v)| v.as_bytes())
+    }
+
+    fn into_header_map(self) -> http::HeaderMap {
+        let mut out = http::HeaderMap::with_capacity(self.0.len());
+        for (name, value) in &self.0 {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_str().as_bytes()),
+                http::HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                out.append(name, value);
+            }
+        }
+        out
+    }
+}
+
+/// The actix-web (`http` 0.2) name of `name`: the ones the endpoint reads
+/// and writes without parsing them again.
+fn actix_name(name: &http::HeaderName) -> Option<ActixName> {
+    use actix_web::http::header as a;
+    Some(match name.as_str() {
+        "content-type" => a::CONTENT_TYPE,
+        "content-length" => a::CONTENT_LENGTH,
+        "content-encoding" => a::CONTENT_ENCODING,
+        "accept-encoding" => a::ACCEPT_ENCODING,
+        "origin" => a::ORIGIN,
+        "vary" => a::VARY,
+        other => return ActixName::from_bytes(other.as_bytes()).ok(),
+    })
+}
+
+/// The actix-web value of `value`, without a copy for the content types
+/// the endpoint sends.
+fn actix_value(value: &http::HeaderValue) -> Option<ActixValue> {
+    for fixed in [sansrpc::http::JSON_CONTENT_TYPE, "text/plain; charset=utf-8"] {
+        if value.as_bytes() == fixed.as_bytes() {
+            return Some(ActixValue::from_static(fixed));
         }
     }
-    out
+    ActixValue::from_bytes(value.as_bytes()).ok()
+}
+
+fn convert_headers(headers: &actix_web::http::header::HeaderMap) -> http::HeaderMap {
+    ActixHeaders::of(headers).into_header_map()
 }
 
 fn convert_status(status: http::StatusCode) -> ActixStatus {

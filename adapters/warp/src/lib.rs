@@ -117,8 +117,10 @@
     )
 )]
 
+use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
@@ -185,8 +187,23 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let endpoint = Endpoint::with_options(router, options);
+    // The endpoint itself: the query string is for JSONP only, so it is
+    // not read (a missing one would cost a rejection per request).
+    let here = endpoint.clone();
+    let endpoint_path = warp::path::end()
+        .and(warp::method())
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .and(warp::body::stream())
+        .and_then(
+            move |method: Method, headers: HeaderMap, peer: Option<SocketAddr>, body| {
+                let endpoint = here.clone();
+                async move { respond(&endpoint, &method, "", "", headers, peer, body).await }
+            },
+        );
+    // Anything below it: a JSONP call, or not found.
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    warp::method()
+    let below = warp::method()
         .and(warp::path::tail())
         .and(query)
         .and(warp::header::headers_cloned())
@@ -202,7 +219,8 @@ where
                 let endpoint = endpoint.clone();
                 async move { respond(&endpoint, &method, tail.as_str(), &query, headers, peer, body).await }
             },
-        )
+        );
+    endpoint_path.or(below).unify()
 }
 
 async fn respond<S, B, E>(
@@ -226,14 +244,18 @@ where
         Begin::Respond(reply) => reply,
         Begin::Run(exchange, message) => endpoint.run(exchange, message, peer, spawn).await,
         Begin::ReadBody(exchange, reader) => {
-            let read = read_body(body, reader);
+            let mut read = std::pin::pin!(read_body(body, reader));
             // A body still incomplete after the idle timeout: a slow-drip
-            // peer is idle (as on the stream transports).
-            let body = match endpoint.router().limits().idle_timeout {
-                Some(limit) => tokio::time::timeout(limit, read)
-                    .await
-                    .unwrap_or(Err(HttpReject::RequestTimeout)),
-                None => read.await,
+            // peer is idle (as on the stream transports). Most bodies came
+            // with their head: then no timer is set.
+            let body = match poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+                Poll::Ready(body) => body,
+                Poll::Pending => match endpoint.router().limits().idle_timeout {
+                    Some(limit) => tokio::time::timeout(limit, read)
+                        .await
+                        .unwrap_or(Err(HttpReject::RequestTimeout)),
+                    None => read.await,
+                },
             };
             match body {
                 Ok(body) => endpoint.run(exchange, body, peer, spawn).await,
@@ -263,12 +285,9 @@ async fn read_body<B: Buf, E>(
     while let Some(chunk) = body.next().await {
         // The peer hung up or broke the chunked encoding.
         let mut chunk = chunk.map_err(|_| HttpReject::BadRequest)?;
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            let n = part.len();
-            reader.push(part)?;
-            chunk.advance(n);
-        }
+        // hyper's chunks are `Bytes`: taken without a copy.
+        let n = chunk.remaining();
+        reader.push_bytes(chunk.copy_to_bytes(n))?;
     }
     reader.finish()
 }
