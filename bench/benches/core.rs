@@ -103,13 +103,13 @@ fn breakdown(c: &mut Criterion) {
         b.iter(|| subject::handle_inline(&router, black_box(request), &shared))
     });
     g.bench_function("parse_message_only", |b| {
-        b.iter(|| sansrpc::parse_message(black_box(&frame), &limits, sansrpc::Accept::Requests))
+        b.iter(|| sansrpc::wire::parse_message(black_box(&frame), &limits, sansrpc::wire::Accept::Requests))
     });
     g.bench_function("context_default_only", |b| b.iter(sansrpc::Context::default));
     g.bench_function("server_connection_new_only", |b| {
         b.iter(|| {
             let limits = router.limits().clone();
-            sansrpc::ServerConnection::new(sansrpc::Body::new(limits.max_message_bytes), limits)
+            sansrpc::conn::ServerConnection::new(sansrpc::conn::Body::new(limits.max_message_bytes), limits)
         })
     });
     g.bench_function("router_call_only", |b| {
@@ -127,7 +127,7 @@ fn breakdown(c: &mut Criterion) {
         let outcome = sansrpc::result("pong");
         b.iter(|| {
             let mut out = Vec::new();
-            sansrpc::write_response(black_box(&id), &outcome, &mut out);
+            sansrpc::wire::write_response(black_box(&id), &outcome, &mut out);
             out
         })
     });

@@ -46,7 +46,7 @@ pub fn handle(router: &Router, request: &[u8]) -> Option<Bytes> {
 /// show what `handle_message` itself costs.
 pub fn handle_inline(router: &Router, request: &[u8], context: &Context) -> Vec<u8> {
     let limits = router.limits().clone();
-    let mut conn = sansrpc::ServerConnection::new(sansrpc::Body::new(limits.max_message_bytes), limits);
+    let mut conn = sansrpc::conn::ServerConnection::new(sansrpc::conn::Body::new(limits.max_message_bytes), limits);
     let mut out = Vec::new();
     if conn.handle_input(request).is_err() {
         return out;
@@ -54,10 +54,10 @@ pub fn handle_inline(router: &Router, request: &[u8], context: &Context) -> Vec<
     conn.handle_eof();
     while let Some(event) = conn.poll_event() {
         match router.dispatch(event, context) {
-            sansrpc::Dispatch::Call(ticket, call) => {
+            sansrpc::conn::Dispatch::Call(ticket, call) => {
                 let _ = conn.respond(ticket, poll_ready(call));
             }
-            sansrpc::Dispatch::Notification(run) => poll_ready(run),
+            sansrpc::conn::Dispatch::Notification(run) => poll_ready(run),
         }
     }
     conn.poll_transmit(&mut out);
@@ -70,7 +70,7 @@ pub fn handle_inline(router: &Router, request: &[u8], context: &Context) -> Vec<
 /// into the connection), the answer bytes out into a buffer the caller
 /// reuses.
 pub struct Stream {
-    conn: sansrpc::ServerConnection<sansrpc::Newline>,
+    conn: sansrpc::conn::ServerConnection<sansrpc::conn::Newline>,
     context: Context,
 }
 
@@ -79,7 +79,7 @@ impl Stream {
     pub fn new(router: &Router) -> Self {
         let limits = router.limits().clone();
         Self {
-            conn: sansrpc::ServerConnection::new(sansrpc::Newline::new(limits.max_message_bytes), limits),
+            conn: sansrpc::conn::ServerConnection::new(sansrpc::conn::Newline::new(limits.max_message_bytes), limits),
             context: Context::builder(sansrpc::Transport::Tcp).build(),
         }
     }
@@ -94,10 +94,10 @@ impl Stream {
         while let Some(event) = self.conn.poll_event() {
             match router.dispatch_on(&mut self.conn, event, &self.context) {
                 Ok(None) | Err(_) => {}
-                Ok(Some(sansrpc::Dispatch::Call(ticket, call))) => {
+                Ok(Some(sansrpc::conn::Dispatch::Call(ticket, call))) => {
                     let _ = self.conn.respond(ticket, poll_ready(call));
                 }
-                Ok(Some(sansrpc::Dispatch::Notification(run))) => poll_ready(run),
+                Ok(Some(sansrpc::conn::Dispatch::Notification(run))) => poll_ready(run),
             }
         }
         self.conn.poll_transmit(out);

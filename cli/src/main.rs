@@ -46,7 +46,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use sansrpc::{BatchEntry, Error, Outcome, RawParams, Router};
+use sansrpc::Outcome;
+use sansrpc::{BatchEntry, Error, RawParams, Router};
 use serde_json::Value;
 use serde_json::value::RawValue;
 

@@ -103,7 +103,7 @@ struct Group {
 /// The client half of the protocol, without framing: allocates ids, writes
 /// requests, and matches parsed responses to pending calls.
 ///
-/// [`ClientConnection`] and [`crate::Peer`] are built on it. Events go into
+/// [`ClientConnection`] and [`crate::conn::Peer`] are built on it. Events go into
 /// a queue of the owner's event type, so the owner keeps one ordered queue.
 #[derive(Debug)]
 pub(crate) struct Caller {
@@ -480,7 +480,8 @@ impl Caller {
 /// batch that the array leaves out fail with `-32603` rather than hang.
 ///
 /// ```
-/// use sansrpc::{ClientConnection, ClientEvent, Limits, Newline, RawParams};
+/// use sansrpc::{Limits, RawParams};
+/// use sansrpc::conn::{ClientConnection, ClientEvent, Newline};
 ///
 /// let limits = Limits::default();
 /// let mut conn = ClientConnection::new(Newline::new(limits.max_message_bytes), limits);
@@ -682,13 +683,13 @@ impl<F: Framer> ClientConnection<F> {
     }
 
     /// The next finished outgoing frame on its own, for transports that
-    /// send each message separately (WebSocket, with [`crate::Messages`]).
+    /// send each message separately (WebSocket, with [`crate::conn::Messages`]).
     pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
         self.shell.poll_transmit_message()
     }
 
     /// Reports that the transport wrote `bytes` of what it was handed (see
-    /// [`crate::ServerConnection::handle_transmitted`]).
+    /// [`crate::conn::ServerConnection::handle_transmitted`]).
     pub fn handle_transmitted(&mut self, bytes: usize) {
         self.shell.handle_transmitted(bytes);
     }

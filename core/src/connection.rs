@@ -14,7 +14,8 @@ use crate::server::ServerConnection;
 /// with their inherent methods of the same names.
 ///
 /// ```
-/// use sansrpc::{Connection, Limits, Newline, ServerConnection};
+/// use sansrpc::Limits;
+/// use sansrpc::conn::{Connection, Newline, ServerConnection};
 ///
 /// /// Feeds bytes to any connection and collects what it answers.
 /// fn feed(conn: &mut impl Connection, bytes: &[u8], out: &mut Vec<u8>) {

@@ -372,13 +372,10 @@ impl RejectionKind {
     }
 }
 
-/// The local code misused the API.
+/// A method could not be registered on a [`Router`](crate::Router).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum UsageError {
-    /// The ticket was already answered, or never issued by this connection.
-    #[error("unknown or already answered ticket")]
-    UnknownTicket,
+pub enum RegistrationError {
     /// Method names beginning with `rpc.` are reserved by the specification.
     #[error("method name {0:?} is reserved: names beginning with \"rpc.\" belong to the specification")]
     ReservedMethodName(String),
@@ -391,6 +388,16 @@ pub enum UsageError {
     /// A method name may not be empty.
     #[error("method name is empty")]
     EmptyMethodName,
+}
+
+/// The local code misused a connection's API: what it asked for cannot be
+/// done in the connection's present state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The ticket was already answered, or never issued by this connection.
+    #[error("unknown or already answered ticket")]
+    UnknownTicket,
     /// The connection is closed; nothing more can be sent.
     #[error("connection is closed")]
     Closed,

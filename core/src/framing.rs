@@ -72,7 +72,7 @@ pub trait Framer {
 /// is still a frame.
 ///
 /// ```
-/// use sansrpc::{Framer, Newline};
+/// use sansrpc::conn::{Framer, Newline};
 ///
 /// let mut f = Newline::new(1024);
 /// f.push(b"{\"a\":1}\r\n\n{\"b\"");
@@ -255,7 +255,7 @@ impl Newline {
 /// the rest of it is discarded, not buffered.
 ///
 /// ```
-/// use sansrpc::{Body, Framer};
+/// use sansrpc::conn::{Body, Framer};
 ///
 /// let mut f = Body::new(1024);
 /// f.push(b"{\"jsonrpc\":");
@@ -363,7 +363,7 @@ impl Framer for Body {
 /// [`ProtocolError::BadHeader`] and produces nothing more.
 ///
 /// ```
-/// use sansrpc::{ContentLength, Framer};
+/// use sansrpc::conn::{ContentLength, Framer};
 ///
 /// let mut f = ContentLength::new(1024);
 /// f.push(b"Content-Length: 2\r\n\r\n{}Content-Length: 7\r\n\r\n[1,2,3]");
@@ -582,7 +582,7 @@ impl ContentLength {
 /// over the limit is reported (and dropped) as it arrives.
 ///
 /// ```
-/// use sansrpc::{Framer, Messages};
+/// use sansrpc::conn::{Framer, Messages};
 ///
 /// let mut f = Messages::new(1024);
 /// f.push(b"{\"a\":1}");

@@ -242,15 +242,24 @@ impl<T: Serialize> Serialize for Json<T> {
     }
 }
 
-/// Marks a handler that is a plain (synchronous) function; `R` is its
-/// [`IntoOutcome`] marker.
-#[derive(Debug)]
-pub struct SyncFn<Args, R = PlainValue>(PhantomData<fn() -> (Args, R)>);
+// The markers that tell apart the `Handler` impls. They are `pub` so that
+// public signatures (`Handler<SyncFn<..>, S>`, `Stats::handler`) may name
+// them, inside a private module so that no user can: the impls are sealed.
+#[allow(unreachable_pub)]
+mod markers {
+    use super::{PhantomData, PlainValue};
 
-/// Marks a handler that is an `async fn` (or returns a future); `R` is its
-/// output's [`IntoOutcome`] marker.
-#[derive(Debug)]
-pub struct AsyncFn<Args, R = PlainValue>(PhantomData<fn() -> (Args, R)>);
+    /// Marks a handler that is a plain (synchronous) function; `R` is its
+    /// [`IntoOutcome`](super::IntoOutcome) marker.
+    #[derive(Debug)]
+    pub struct SyncFn<Args, R = PlainValue>(PhantomData<fn() -> (Args, R)>);
+
+    /// Marks a handler that is an `async fn` (or returns a future); `R` is its
+    /// output's [`IntoOutcome`](super::IntoOutcome) marker.
+    #[derive(Debug)]
+    pub struct AsyncFn<Args, R = PlainValue>(PhantomData<fn() -> (Args, R)>);
+}
+pub(crate) use markers::{AsyncFn, SyncFn};
 
 /// A function that can handle calls: `fn`s and `async fn`s of up to eight
 /// [`FromCall`] arguments returning an [`IntoOutcome`].

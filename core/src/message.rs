@@ -384,7 +384,8 @@ const BOM: &str = "\u{feff}";
 ///
 /// ```
 /// use bytes::Bytes;
-/// use sansrpc::{parse_message, Accept, Incoming, Limits, Message};
+/// use sansrpc::Limits;
+/// use sansrpc::wire::{parse_message, Accept, Incoming, Message};
 ///
 /// let frame = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":1}"#);
 /// match parse_message(&frame, &Limits::default(), Accept::Requests) {

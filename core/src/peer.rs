@@ -115,10 +115,10 @@ impl From<ClientEvent> for PeerEvent {
 /// Both ends of the protocol on one connection, with no I/O: either side
 /// may call the other.
 ///
-/// Incoming requests are handled exactly as [`crate::ServerConnection`]
+/// Incoming requests are handled exactly as [`crate::conn::ServerConnection`]
 /// handles them (invalid ones are answered by the peer itself, batches are
 /// answered in request order, notifications never), and incoming responses
-/// exactly as [`crate::ClientConnection`] matches them. A batch array from
+/// exactly as [`crate::conn::ClientConnection`] matches them. A batch array from
 /// the remote may mix requests and responses; the answer to its requests
 /// contains only those answers.
 ///
@@ -130,7 +130,8 @@ impl From<ClientEvent> for PeerEvent {
 /// up.
 ///
 /// ```
-/// use sansrpc::{Limits, Newline, Peer, PeerEvent, RawParams};
+/// use sansrpc::{Limits, RawParams};
+/// use sansrpc::conn::{Newline, Peer, PeerEvent};
 ///
 /// let limits = Limits::default();
 /// let mut a = Peer::new(Newline::new(limits.max_message_bytes), limits.clone());
@@ -239,7 +240,7 @@ impl<F: Framer> Peer<F> {
     /// [`PeerEvent::Response`] carrying the returned id.
     ///
     /// Ids are allocated `1`, `2`, … independently of the remote's ids.
-    /// Fails as [`crate::ClientConnection::call`] does.
+    /// Fails as [`crate::conn::ClientConnection::call`] does.
     pub fn call(
         &mut self,
         method: &str,
@@ -255,7 +256,7 @@ impl<F: Framer> Peer<F> {
 
     /// Sends the remote a notification: a request that is never answered.
     ///
-    /// Fails as [`crate::ClientConnection::notify`] does.
+    /// Fails as [`crate::conn::ClientConnection::notify`] does.
     pub fn notify(&mut self, method: &str, params: RawParams) -> Result<(), UsageError> {
         self.check_open()?;
         self.scratch.clear();
@@ -270,7 +271,7 @@ impl<F: Framer> Peer<F> {
     /// Sends calls and notifications to the remote as one batch array;
     /// returns each entry's id, in order (`None` for notifications).
     ///
-    /// Fails as [`crate::ClientConnection::batch`] does.
+    /// Fails as [`crate::conn::ClientConnection::batch`] does.
     pub fn batch(
         &mut self,
         entries: impl IntoIterator<Item = BatchEntry>,
@@ -299,7 +300,7 @@ impl<F: Framer> Peer<F> {
     }
 
     /// Records that a notification from the remote keeps running in the
-    /// background (see [`crate::ServerConnection::notification_started`]).
+    /// background (see [`crate::conn::ServerConnection::notification_started`]).
     pub fn notification_started(&mut self) {
         self.running += 1;
     }
@@ -438,19 +439,19 @@ impl<F: Framer> Peer<F> {
     }
 
     /// The next finished outgoing frame on its own, for transports that
-    /// send each message separately (WebSocket, with [`crate::Messages`]).
+    /// send each message separately (WebSocket, with [`crate::conn::Messages`]).
     pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
         self.shell.poll_transmit_message()
     }
 
     /// Reports that the transport wrote `bytes` of what it was handed (see
-    /// [`crate::ServerConnection::handle_transmitted`]).
+    /// [`crate::conn::ServerConnection::handle_transmitted`]).
     pub fn handle_transmitted(&mut self, bytes: usize) {
         self.shell.handle_transmitted(bytes);
     }
 
     /// The earliest deadline: of one of our calls, or of the connection
-    /// (see [`crate::ServerConnection::poll_timeout`]).
+    /// (see [`crate::conn::ServerConnection::poll_timeout`]).
     pub fn poll_timeout(&self) -> Option<Instant> {
         match (
             self.caller.poll_timeout(),

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use crate::error::{Error, UsageError};
+use crate::error::{Error, RegistrationError};
 use crate::handler::Params;
 use crate::router::Router;
 
@@ -57,7 +57,7 @@ pub fn router() -> Router {
     r
 }
 
-fn register(r: &mut Router) -> Result<(), UsageError> {
+fn register(r: &mut Router) -> Result<(), RegistrationError> {
     r.method("subtract", subtract)?
         .method("sum", sum)?
         .method("update", || ())?

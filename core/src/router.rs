@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 
 use crate::context::Context;
-use crate::error::{Error, RejectionKind, UsageError};
+use crate::error::{Error, RegistrationError, RejectionKind, UsageError};
 use crate::framing::{Body, Framer};
 use crate::handler::{BoxFuture, CallParts, Handler};
 use crate::id::Id;
@@ -351,12 +351,12 @@ impl Router<()> {
     }
 }
 
-fn check_name(name: &str) -> Result<(), UsageError> {
+fn check_name(name: &str) -> Result<(), RegistrationError> {
     if name.is_empty() {
-        return Err(UsageError::EmptyMethodName);
+        return Err(RegistrationError::EmptyMethodName);
     }
     if name.starts_with("rpc.") {
-        return Err(UsageError::ReservedMethodName(name.to_owned()));
+        return Err(RegistrationError::ReservedMethodName(name.to_owned()));
     }
     Ok(())
 }
@@ -374,10 +374,10 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         }
     }
 
-    fn insert(&mut self, name: &str, h: Arc<dyn ErasedHandlerFn<S>>) -> Result<&mut Self, UsageError> {
+    fn insert(&mut self, name: &str, h: Arc<dyn ErasedHandlerFn<S>>) -> Result<&mut Self, RegistrationError> {
         check_name(name)?;
         if self.methods.contains_key(name) {
-            return Err(UsageError::DuplicateMethod(name.to_owned()));
+            return Err(RegistrationError::DuplicateMethod(name.to_owned()));
         }
         self.methods.insert(name.to_owned(), h);
         Ok(self)
@@ -391,7 +391,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         &mut self,
         name: &str,
         handler: H,
-    ) -> Result<&mut Self, UsageError> {
+    ) -> Result<&mut Self, RegistrationError> {
         self.insert(
             name,
             Arc::new(ErasedHandler {
@@ -402,28 +402,28 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 
     /// Makes `alias` call the handler registered as `target`.
-    pub fn alias(&mut self, alias: &str, target: &str) -> Result<&mut Self, UsageError> {
+    pub fn alias(&mut self, alias: &str, target: &str) -> Result<&mut Self, RegistrationError> {
         let h = self
             .methods
             .get(target)
             .cloned()
-            .ok_or_else(|| UsageError::UnknownAliasTarget(target.to_owned()))?;
+            .ok_or_else(|| RegistrationError::UnknownAliasTarget(target.to_owned()))?;
         self.insert(alias, h)
     }
 
     /// Moves every method of `other` into this router (its hooks and limits
     /// are dropped: the receiving router's apply).
-    pub fn merge(&mut self, other: Router<S>) -> Result<&mut Self, UsageError> {
+    pub fn merge(&mut self, other: Router<S>) -> Result<&mut Self, RegistrationError> {
         self.nest_inner(None, other)
     }
 
     /// Moves every method of `other` into this router under `prefix`:
     /// `nest("math", r)` turns `add` into `math.add`.
-    pub fn nest(&mut self, prefix: &str, other: Router<S>) -> Result<&mut Self, UsageError> {
+    pub fn nest(&mut self, prefix: &str, other: Router<S>) -> Result<&mut Self, RegistrationError> {
         self.nest_inner(Some(prefix), other)
     }
 
-    fn nest_inner(&mut self, prefix: Option<&str>, other: Router<S>) -> Result<&mut Self, UsageError> {
+    fn nest_inner(&mut self, prefix: Option<&str>, other: Router<S>) -> Result<&mut Self, RegistrationError> {
         let mut names: Vec<_> = other.methods.into_iter().collect();
         names.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, h) in names {
@@ -619,7 +619,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// connection.
     ///
     /// ```
-    /// use sansrpc::{Context, Limits, Newline, Router, ServerConnection};
+    /// use sansrpc::{Context, Limits, Router};
+    /// use sansrpc::conn::{Newline, ServerConnection};
     ///
     /// let mut router = Router::new();
     /// router.method("ping", || "pong").unwrap();

@@ -85,7 +85,7 @@ struct BatchState {
 /// The server half of the protocol, without framing: turns parsed messages
 /// into events and answers into complete response messages.
 ///
-/// [`ServerConnection`] and [`crate::Peer`] are built on it.
+/// [`ServerConnection`] and [`crate::conn::Peer`] are built on it.
 #[derive(Debug)]
 pub(crate) struct Responder {
     conn: u64,
@@ -439,7 +439,8 @@ fn join_batch(entries: Vec<Option<Vec<u8>>>) -> Vec<u8> {
 /// batch.
 ///
 /// ```
-/// use sansrpc::{Event, Limits, Newline, ServerConnection};
+/// use sansrpc::Limits;
+/// use sansrpc::conn::{Event, Newline, ServerConnection};
 ///
 /// let limits = Limits::default();
 /// let mut conn = ServerConnection::new(Newline::new(limits.max_message_bytes), limits);
@@ -638,7 +639,7 @@ impl<F: Framer> ServerConnection<F> {
     }
 
     /// The next finished outgoing frame on its own, for transports that
-    /// send each message separately (WebSocket, with [`crate::Messages`]).
+    /// send each message separately (WebSocket, with [`crate::conn::Messages`]).
     pub fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
         self.shell.poll_transmit_message()
     }

@@ -1,7 +1,7 @@
 //! What the three state machines share: the framer, the outgoing queue and
 //! its byte count, the input flags, and the connection's deadlines (the
-//! rustls `ConnectionCommon` pattern). [`crate::ServerConnection`],
-//! [`crate::ClientConnection`] and [`crate::Peer`] each own one, so their
+//! rustls `ConnectionCommon` pattern). [`crate::conn::ServerConnection`],
+//! [`crate::conn::ClientConnection`] and [`crate::conn::Peer`] each own one, so their
 //! limits, names and lifecycle are the same by construction.
 
 use std::collections::VecDeque;

@@ -30,7 +30,7 @@ pub trait Requester {
     /// Whether the outgoing buffer is full: sending fails with
     /// [`UsageError::OutputFull`] until the transport takes it.
     fn is_output_full(&self) -> bool;
-    /// Closes the connection gracefully (see [`crate::Connection::close_input`]).
+    /// Closes the connection gracefully (see [`crate::conn::Connection::close_input`]).
     fn close_input(&mut self);
 }
 
@@ -111,7 +111,8 @@ struct BatchWait<B> {
 /// batch's caller waits on. Adapters keep one per connection task.
 ///
 /// ```
-/// use sansrpc::{ClientConnection, Limits, Newline, RawParams, Settled, Waiters};
+/// use sansrpc::{Limits, RawParams};
+/// use sansrpc::conn::{ClientConnection, Newline, Settled, Waiters};
 ///
 /// let mut conn = ClientConnection::new(Newline::new(1024), Limits::default());
 /// let mut waiters: Waiters<&str, ()> = Waiters::new();
@@ -300,7 +301,8 @@ impl<C, B> Waiters<C, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Limits, Newline};
+    use crate::Limits;
+    use crate::framing::Newline;
 
     #[test]
     fn batches_settle_once_every_call_ended_in_request_order() {

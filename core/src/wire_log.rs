@@ -10,9 +10,9 @@
 //! ```
 //!
 //! `-->` is what this side sent, `<--` what it received, on servers and
-//! clients alike. The core's framers ([`Newline`](crate::Newline),
-//! [`Body`](crate::Body), [`ContentLength`](crate::ContentLength),
-//! [`Messages`](crate::Messages)) write these lines where they cut and wrap
+//! clients alike. The core's framers ([`Newline`](crate::conn::Newline),
+//! [`Body`](crate::conn::Body), [`ContentLength`](crate::conn::ContentLength),
+//! [`Messages`](crate::conn::Messages)) write these lines where they cut and wrap
 //! frames, so every state machine, [`Router::handle_message`](crate::Router::handle_message)
 //! and every adapter built on them logs the same way without code of its
 //! own. An adapter adds only what the core cannot see: the HTTP client

@@ -1,10 +1,8 @@
 //! Connection lifecycle verbs: graceful input close, cancelling calls,
 //! idleness, and splitting peer events by side.
 
-use sansrpc::{
-    ClientConnection, ClientEvent, Context, Event, Id, Limits, Newline, Peer, PeerEvent, ProtocolError,
-    RawParams, ServerConnection, Transport,
-};
+use sansrpc::conn::{ClientConnection, ClientEvent, Event, Newline, Peer, PeerEvent, ServerConnection};
+use sansrpc::{Context, Id, Limits, ProtocolError, RawParams, Transport};
 
 #[test]
 fn close_input_answers_what_was_handed_out_and_drops_the_rest() {
@@ -100,9 +98,8 @@ fn a_context_gains_an_extension_without_touching_other_clones() {
 // passed in, nothing sleeps.
 
 mod deadlines {
-    use sansrpc::{
-        ClientConnection, ClientEvent, Event, Limits, Newline, Peer, RawParams, ServerConnection, UsageError,
-    };
+    use sansrpc::conn::{ClientConnection, ClientEvent, Event, Newline, Peer, ServerConnection};
+    use sansrpc::{Limits, RawParams, UsageError};
     use std::time::{Duration, Instant};
 
     const IDLE: Duration = Duration::from_secs(10);
@@ -206,7 +203,7 @@ mod deadlines {
     fn draining_waits_for_handed_out_calls_then_finishes() {
         let mut conn = Peer::new(Newline::new(1024), limits());
         conn.handle_input(CALL).unwrap();
-        let Some(sansrpc::PeerEvent::Call { ticket, .. }) = conn.poll_event() else {
+        let Some(sansrpc::conn::PeerEvent::Call { ticket, .. }) = conn.poll_event() else {
             panic!("a call")
         };
         conn.close_input();
@@ -311,7 +308,8 @@ mod deadlines {
 }
 
 mod in_flight_accounting {
-    use sansrpc::{Event, Limits, Newline, Peer, PeerEvent, ServerConnection};
+    use sansrpc::Limits;
+    use sansrpc::conn::{Event, Newline, Peer, PeerEvent, ServerConnection};
 
     fn limits(max: usize) -> Limits {
         Limits {
@@ -389,7 +387,8 @@ mod in_flight_accounting {
 
 mod hostile_peers {
     use proptest::prelude::*;
-    use sansrpc::{Event, Limits, Newline, Peer, PeerEvent, RawParams, ServerConnection};
+    use sansrpc::conn::{Event, Newline, Peer, PeerEvent, ServerConnection};
+    use sansrpc::{Limits, RawParams};
 
     /// Issue 11, item 7: a malformed *response* from the remote is reported
     /// and never answered (an error with its id would answer the remote's
@@ -497,8 +496,8 @@ mod hostile_peers {
             let (mut next_id, mut sent_calls, mut sent_notes) = (0u64, 0usize, 0usize);
             let (mut got_calls, mut got_notes) = (0usize, 0usize);
             let mut drain = |server: &mut ServerConnection, peer: &mut Peer,
-                             tickets: &mut std::collections::VecDeque<sansrpc::Ticket>,
-                             peer_tickets: &mut std::collections::VecDeque<sansrpc::Ticket>,
+                             tickets: &mut std::collections::VecDeque<sansrpc::conn::Ticket>,
+                             peer_tickets: &mut std::collections::VecDeque<sansrpc::conn::Ticket>,
                              running: &mut usize, peer_running: &mut usize| {
                 while let Some(e) = server.poll_event() {
                     match e {

@@ -1,7 +1,8 @@
 //! Message-oriented transports (WebSocket): one message per push, one
 //! answer per transmitted message.
 
-use sansrpc::{ClientConnection, Event, Limits, Messages, Peer, PeerEvent, RawParams, ServerConnection};
+use sansrpc::conn::{ClientConnection, Event, Messages, Peer, PeerEvent, ServerConnection};
+use sansrpc::{Limits, RawParams};
 
 #[test]
 fn server_answers_each_message_separately() {

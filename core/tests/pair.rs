@@ -5,10 +5,11 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use sansrpc::{
-    BatchEntry, ClientConnection, ClientEvent, ContentLength, Error, ErrorCode, Event, Framer, Id, Limits,
-    Newline, Peer, PeerEvent, ProtocolError, RawParams, Response, ServerConnection, UsageError, result,
+use sansrpc::conn::{
+    ClientConnection, ClientEvent, ContentLength, Event, Framer, Newline, Peer, PeerEvent, ServerConnection,
 };
+use sansrpc::result;
+use sansrpc::{BatchEntry, Error, ErrorCode, Id, Limits, ProtocolError, RawParams, Response, UsageError};
 
 /// What the harness needs of an endpoint.
 trait Endpoint {
@@ -173,7 +174,7 @@ fn peer_events<F: Framer>(p: &mut Peer<F>) -> Vec<PeerEvent> {
 }
 
 /// Every call the server has, with its method and params.
-fn server_calls<F: Framer>(s: &mut ServerConnection<F>) -> Vec<(sansrpc::Ticket, String, RawParams)> {
+fn server_calls<F: Framer>(s: &mut ServerConnection<F>) -> Vec<(sansrpc::conn::Ticket, String, RawParams)> {
     let mut calls = Vec::new();
     while let Some(e) = s.poll_event() {
         match e {

@@ -2,9 +2,8 @@
 //! one test per rule of the protocol.
 
 use futures_executor::block_on;
-use sansrpc::{
-    Context, Error, ErrorCode, Event, Limits, Newline, Params, Router, ServerConnection, UsageError,
-};
+use sansrpc::conn::{Event, Newline, ServerConnection};
+use sansrpc::{Context, Error, ErrorCode, Limits, Params, RegistrationError, Router, UsageError};
 
 fn reference() -> Router {
     sansrpc::reference::router()
@@ -36,10 +35,10 @@ fn stream(router: &Router, input: &[u8]) -> Vec<u8> {
     while !conn.is_finished() {
         while let Some(event) = conn.poll_event() {
             match router.dispatch(event, &ctx) {
-                sansrpc::Dispatch::Call(ticket, fut) => {
+                sansrpc::conn::Dispatch::Call(ticket, fut) => {
                     conn.respond(ticket, block_on(fut)).expect("own ticket")
                 }
-                sansrpc::Dispatch::Notification(fut) => block_on(fut),
+                sansrpc::conn::Dispatch::Notification(fut) => block_on(fut),
             }
         }
         conn.poll_transmit(&mut out);
@@ -393,27 +392,30 @@ fn reserved_and_duplicate_names_are_usage_errors() {
     let mut router = Router::new();
     assert_eq!(
         router.method("rpc.discover", || 1).unwrap_err(),
-        UsageError::ReservedMethodName("rpc.discover".into())
+        RegistrationError::ReservedMethodName("rpc.discover".into())
     );
-    assert_eq!(router.method("", || 1).unwrap_err(), UsageError::EmptyMethodName);
+    assert_eq!(
+        router.method("", || 1).unwrap_err(),
+        RegistrationError::EmptyMethodName
+    );
     router.method("a", || 1).unwrap();
     assert_eq!(
         router.method("a", || 2).unwrap_err(),
-        UsageError::DuplicateMethod("a".into())
+        RegistrationError::DuplicateMethod("a".into())
     );
     assert_eq!(
         router.alias("rpc.a", "a").unwrap_err(),
-        UsageError::ReservedMethodName("rpc.a".into())
+        RegistrationError::ReservedMethodName("rpc.a".into())
     );
     assert_eq!(
         router.alias("b", "zzz").unwrap_err(),
-        UsageError::UnknownAliasTarget("zzz".into())
+        RegistrationError::UnknownAliasTarget("zzz".into())
     );
     let mut nested = Router::new();
     nested.method("x", || 1).unwrap();
     assert_eq!(
         router.nest("rpc", nested).unwrap_err(),
-        UsageError::ReservedMethodName("rpc.x".into())
+        RegistrationError::ReservedMethodName("rpc.x".into())
     );
 }
 
@@ -568,7 +570,8 @@ fn body_s<S: Clone + Send + Sync + 'static>(router: &Router<S>, input: &str) -> 
 
 #[test]
 fn hooks_see_every_call_and_can_refuse() {
-    use sansrpc::{CallInfo, Hook, Outcome, Stats};
+    use sansrpc::Outcome;
+    use sansrpc::{CallInfo, Hook, Stats};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -692,7 +695,7 @@ fn over_long_line_is_answered_once_and_the_stream_survives() {
     for chunk in input.chunks(100) {
         conn.handle_input(chunk).unwrap();
         while let Some(event) = conn.poll_event() {
-            if let sansrpc::Dispatch::Call(t, f) = router.dispatch(event, &Context::default()) {
+            if let sansrpc::conn::Dispatch::Call(t, f) = router.dispatch(event, &Context::default()) {
                 conn.respond(t, block_on(f)).unwrap();
             }
         }
@@ -789,10 +792,10 @@ fn stream_on(router: &Router, input: &[u8], limits: Limits) -> Vec<u8> {
         while let Some(event) = conn.poll_event() {
             match router.dispatch_on(&mut conn, event, &ctx).expect("own event") {
                 None => {}
-                Some(sansrpc::Dispatch::Call(ticket, fut)) => {
+                Some(sansrpc::conn::Dispatch::Call(ticket, fut)) => {
                     conn.respond(ticket, block_on(fut)).expect("own ticket")
                 }
-                Some(sansrpc::Dispatch::Notification(fut)) => block_on(fut),
+                Some(sansrpc::conn::Dispatch::Notification(fut)) => block_on(fut),
             }
         }
         conn.poll_transmit(&mut out);

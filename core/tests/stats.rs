@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_executor::block_on;
-use sansrpc::{AsyncHook, CallInfo, Context, Error, Hook, Outcome, Params, Router, Stats, Transport};
+use sansrpc::Outcome;
+use sansrpc::{AsyncHook, CallInfo, Context, Error, Hook, Params, Router, Stats, Transport};
 
 fn call(router: &Router, body: &str) -> Option<String> {
     call_with(router, body, Context::default())

@@ -5,11 +5,11 @@
 use bytes::Bytes;
 use futures_executor::block_on;
 use proptest::prelude::*;
-use sansrpc::{
-    Accept, BatchEntry, ClientConnection, ClientEvent, Context, Dispatch, ErrorCode, Event, Id, IdKind,
-    Limits, Newline, Peer, PeerEvent, RawParams, Router, ServerConnection, UsageError, Version,
-    parse_message,
+use sansrpc::conn::{
+    ClientConnection, ClientEvent, Dispatch, Event, Newline, Peer, PeerEvent, ServerConnection,
 };
+use sansrpc::wire::{Accept, parse_message};
+use sansrpc::{BatchEntry, Context, ErrorCode, Id, IdKind, Limits, RawParams, Router, UsageError, Version};
 
 const MODES: [Version; 3] = [Version::V2, Version::V1, Version::Auto];
 
@@ -318,7 +318,7 @@ fn parse_message_says_which_version_a_message_is() {
         ..Limits::default()
     };
     match parse_message(&frame, &limits(Version::Auto), Accept::Requests) {
-        sansrpc::Message::V1(sansrpc::Incoming::Call { id, method, params }) => {
+        sansrpc::wire::Message::V1(sansrpc::wire::Incoming::Call { id, method, params }) => {
             assert_eq!(id.as_json(), r#"{"k":1}"#);
             assert_eq!(id.kind(), IdKind::Other);
             assert_eq!(method, "echo");
@@ -328,7 +328,7 @@ fn parse_message_says_which_version_a_message_is() {
     }
     assert!(matches!(
         parse_message(&frame, &limits(Version::V2), Accept::Requests),
-        sansrpc::Message::Single(sansrpc::Incoming::Invalid { .. })
+        sansrpc::wire::Message::Single(sansrpc::wire::Incoming::Invalid { .. })
     ));
 }
 

@@ -4,9 +4,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use sansrpc::{
-    Body, ClientConnection, ClientEvent, ContentLength, Context, Framer, Limits, Newline, RawParams, Router,
-};
+use sansrpc::conn::{Body, ClientConnection, ClientEvent, ContentLength, Framer, Newline};
+use sansrpc::{Context, Limits, RawParams, Router};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]

@@ -86,7 +86,7 @@ fn big(ctx: Context) -> String {
         .repeat(20)
 }
 
-fn router() -> Result<Router, sansrpc::UsageError> {
+fn router() -> Result<Router, sansrpc::RegistrationError> {
     let stats = Stats::new();
     let mut router = Router::new();
     router

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
-use sansrpc::{BatchEntry, Limits, Outcome, RawParams};
+use sansrpc::Outcome;
+use sansrpc::{BatchEntry, Limits, RawParams};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;

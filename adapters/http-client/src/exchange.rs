@@ -3,10 +3,9 @@
 //! adds only what HTTP says (status, content type, body size).
 
 use reqwest::StatusCode;
-use sansrpc::{
-    BatchEntry, Body, CallFailure, ClientConnection, Id, Limits, Outcome, ProtocolError, RawParams, Settled,
-    Waiters, wire_log,
-};
+use sansrpc::Outcome;
+use sansrpc::conn::{Body, CallFailure, ClientConnection, Settled, Waiters};
+use sansrpc::{BatchEntry, Id, Limits, ProtocolError, RawParams, wire_log};
 
 use crate::{ClientError, quote};
 

@@ -3,8 +3,8 @@
 //! A JSON-RPC 2.0 client over HTTP and HTTPS, async ([`Client`]) and
 //! blocking ([`blocking::Client`]), on [reqwest] with rustls (no OpenSSL).
 //!
-//! Every request is one [`sansrpc::ClientConnection`] over the
-//! [`sansrpc::Body`] framer: the core writes the request, allocates its id,
+//! Every request is one [`sansrpc::conn::ClientConnection`] over the
+//! [`sansrpc::conn::Body`] framer: the core writes the request, allocates its id,
 //! and parses, validates and matches the response by id, exactly as it
 //! does for the TCP and WebSocket clients. This crate only moves the bytes
 //! and reads what HTTP adds: the status and the content type.

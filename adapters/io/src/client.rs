@@ -10,10 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
-use sansrpc::{
-    BatchEntry, ClientConnection, Context, Framer, Limits, Newline, Outcome, Peer, RawParams, Router,
-    Transport,
-};
+use sansrpc::conn::{ClientConnection, Framer, Newline, Peer};
+use sansrpc::{BatchEntry, Context, Limits, Outcome, RawParams, Router, Transport};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -472,7 +470,7 @@ impl<R: Runtime> ClientBuilder<R> {
         let limits = router.limits().clone();
         let dispatcher = Dispatcher::new(router, context, done_tx, R::spawn);
         let finished = if messages {
-            let mut conn = Peer::new(sansrpc::Messages::new(limits.max_message_bytes), limits);
+            let mut conn = Peer::new(sansrpc::conn::Messages::new(limits.max_message_bytes), limits);
             conn.set_idle_timeout(None);
             let side = PeerSide {
                 conn,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use async_channel::Receiver;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::StreamExt;
-use sansrpc::Connection;
+use sansrpc::conn::Connection;
 
 use crate::runtime::{AsyncTimer, Runtime};
 use crate::side::{Command, Done, Side};

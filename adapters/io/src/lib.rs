@@ -10,7 +10,7 @@
 //!
 //! The driver decides nothing about the connection's life: the core's
 //! state machines own the idle and write-progress deadlines, draining and
-//! the "finished" test ([`sansrpc::Connection`]); the driver sleeps until
+//! the "finished" test ([`sansrpc::conn::Connection`]); the driver sleeps until
 //! `poll_timeout()`, calls `handle_timeout(now)`, and stops when
 //! `is_finished()` says so.
 //!

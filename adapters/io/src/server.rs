@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use async_channel::Receiver;
 use futures_util::future::{Either, select};
-use sansrpc::{ConnectionState, Context, ContextBuilder, Newline, Peer, Router, ServerConnection, Transport};
+use sansrpc::conn::{Newline, Peer, ServerConnection};
+use sansrpc::{ConnectionState, Context, ContextBuilder, Router, Transport};
 
 use crate::client::{ClientBuilder, DEFAULT_READ_BUFFER};
 use crate::driver::{ByteStream, Signals, drive};

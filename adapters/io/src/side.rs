@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
-use sansrpc::{
-    BatchEntry, CallFailure, ClientConnection, ClientEvent, Connection, Context, Dispatch, Framer, Outcome,
-    Peer, RawParams, Requester, Router, ServerConnection, Settled, Ticket,
+use sansrpc::conn::{
+    CallFailure, ClientConnection, ClientEvent, Connection, Dispatch, Framer, Peer, Requester,
+    ServerConnection, Settled, Ticket,
 };
+use sansrpc::{BatchEntry, Context, Outcome, RawParams, Router};
 use serde_json::value::RawValue;
 
 use crate::error::ClientError;
@@ -107,13 +108,13 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         }));
     }
 
-    fn run(&self, event: sansrpc::Event) -> Ran {
+    fn run(&self, event: sansrpc::conn::Event) -> Ran {
         self.run_work(self.router.dispatch(event, &self.context))
     }
 
     /// Runs `event` of `conn`: a plain `fn` handler is answered on `conn`
     /// at once, straight into its output; the rest as [`Dispatcher::run`].
-    fn run_on<F: Framer>(&self, conn: &mut ServerConnection<F>, event: sansrpc::Event) -> Ran {
+    fn run_on<F: Framer>(&self, conn: &mut ServerConnection<F>, event: sansrpc::conn::Event) -> Ran {
         match self.router.dispatch_on(conn, event, &self.context) {
             Ok(None) => Ran::Nothing,
             Ok(Some(work)) => self.run_work(work),
@@ -194,10 +195,10 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for ServerSide<S, 
     }
 }
 
-/// Who waits for which answer: the core's [`sansrpc::Waiters`] with reply
+/// Who waits for which answer: the core's [`sansrpc::conn::Waiters`] with reply
 /// channels.
 #[derive(Default)]
-pub(crate) struct Waiters(sansrpc::Waiters<Reply<Box<RawValue>>, Reply<Vec<Option<Outcome>>>>);
+pub(crate) struct Waiters(sansrpc::conn::Waiters<Reply<Box<RawValue>>, Reply<Vec<Option<Outcome>>>>);
 
 impl Waiters {
     fn command(&mut self, m: &mut impl Requester, command: Command) {

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
 use futures_util::{Sink, Stream, StreamExt};
-use sansrpc::{Connection, ConnectionState, Context, ContextBuilder, Messages, Peer, Router, Transport};
+use sansrpc::conn::{Connection, Messages, Peer};
+use sansrpc::{ConnectionState, Context, ContextBuilder, Router, Transport};
 
 use crate::client::{AsyncClose, Client, ClientBuilder, PeerConnection};
 use crate::driver::{CLOSE_GRACE, End, Read, Signals, Transport as Io, drive};

@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use sansrpc::{ClientConnection, ClientEvent, Error, Id, Limits, Messages, Outcome, RawParams, UsageError};
+use sansrpc::Outcome;
+use sansrpc::conn::{ClientConnection, ClientEvent, Messages};
+use sansrpc::{Error, Id, Limits, RawParams, UsageError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;

@@ -29,10 +29,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Unstructured};
-use sansrpc::{
-    Accept, BatchEntry, ClientConnection, ClientEvent, Framer, Id, Incoming, Limits, Message, RawParams,
-    UsageError, Version, parse_message,
-};
+use sansrpc::conn::{ClientConnection, ClientEvent, Framer};
+use sansrpc::wire::{Accept, Incoming, Message, parse_message};
+use sansrpc::{BatchEntry, Id, Limits, RawParams, UsageError, Version};
 use serde_json::Value;
 
 use crate::spy::Spy;

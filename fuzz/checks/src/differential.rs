@@ -26,7 +26,8 @@
 //! with the default and tight limits.
 
 use bytes::Bytes;
-use sansrpc::{Accept, ErrorCode, Incoming, Limits, Message, parse_message};
+use sansrpc::wire::{Accept, Incoming, Message, parse_message};
+use sansrpc::{ErrorCode, Limits};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 

@@ -17,7 +17,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::Bytes;
-use sansrpc::{ContentLength, Framer, MAX_HEADER_BYTES, ProtocolError};
+use sansrpc::ProtocolError;
+use sansrpc::conn::{ContentLength, Framer, MAX_HEADER_BYTES};
 
 use crate::{Case, FramerKind};
 

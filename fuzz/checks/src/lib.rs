@@ -92,11 +92,11 @@ impl<'a> Case<'a> {
 /// Which framer a [`Case`]'s configuration byte selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FramerKind {
-    /// [`sansrpc::Newline`].
+    /// [`sansrpc::conn::Newline`].
     Newline,
-    /// [`sansrpc::ContentLength`].
+    /// [`sansrpc::conn::ContentLength`].
     ContentLength,
-    /// [`sansrpc::Body`].
+    /// [`sansrpc::conn::Body`].
     Body,
 }
 
@@ -110,11 +110,11 @@ impl FramerKind {
     }
 
     /// A boxed framer of this kind.
-    pub fn make(self, max_frame: usize) -> Box<dyn sansrpc::Framer> {
+    pub fn make(self, max_frame: usize) -> Box<dyn sansrpc::conn::Framer> {
         match self {
-            Self::Newline => Box::new(sansrpc::Newline::new(max_frame)),
-            Self::ContentLength => Box::new(sansrpc::ContentLength::new(max_frame)),
-            Self::Body => Box::new(sansrpc::Body::new(max_frame)),
+            Self::Newline => Box::new(sansrpc::conn::Newline::new(max_frame)),
+            Self::ContentLength => Box::new(sansrpc::conn::ContentLength::new(max_frame)),
+            Self::Body => Box::new(sansrpc::conn::Body::new(max_frame)),
         }
     }
 }

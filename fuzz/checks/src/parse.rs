@@ -18,10 +18,8 @@
 //!   everywhere else.
 
 use bytes::Bytes;
-use sansrpc::{
-    Accept, ErrorCode, Id, IdKind, Incoming, Limits, Message, RawParams, Response, Version, parse_message,
-    write_error, write_request, write_response,
-};
+use sansrpc::wire::{Accept, Incoming, Message, parse_message, write_error, write_request, write_response};
+use sansrpc::{ErrorCode, Id, IdKind, Limits, RawParams, Response, Version};
 
 /// The limits every message check runs under: the defaults, and tight
 /// ones that make the depth and batch limits easy to reach.

@@ -33,10 +33,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use arbitrary::{Arbitrary, Unstructured};
-use sansrpc::{
-    Accept, Error, Event, Id, Incoming, Limits, Message, Outcome, ServerConnection, Ticket, UsageError,
-    Version, parse_message, write_response,
-};
+use sansrpc::Outcome;
+use sansrpc::conn::{Event, ServerConnection, Ticket};
+use sansrpc::wire::{Accept, Incoming, Message, parse_message, write_response};
+use sansrpc::{Error, Id, Limits, UsageError, Version};
 use serde_json::Value;
 
 use crate::json::{OutMessage, StrictResponse, strict_message_any};
@@ -96,7 +96,7 @@ fn limits_for(config: u8) -> Limits {
 pub(crate) fn drained_bound(kind: FramerKind, max: usize) -> usize {
     match kind {
         FramerKind::Newline => max + 1,
-        FramerKind::ContentLength => max.max(sansrpc::MAX_HEADER_BYTES),
+        FramerKind::ContentLength => max.max(sansrpc::conn::MAX_HEADER_BYTES),
         FramerKind::Body => max,
     }
 }

@@ -5,7 +5,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use sansrpc::{Framer, ProtocolError};
+use sansrpc::ProtocolError;
+use sansrpc::conn::Framer;
 
 /// Delegates to the inner framer and records `buffered()` after each call.
 pub(crate) struct Spy {

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sansrpc::{ContentLength, Framer};
+use sansrpc::conn::{ContentLength, Framer};
 use sansrpc_fuzz_checks::Case;
 
 /// The JSON-RPC 2.0 specification's section 7 examples, then edge cases.
