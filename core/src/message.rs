@@ -534,6 +534,18 @@ fn is_ws(c: char) -> bool {
 /// Checks nesting depth without recursion; `Err(depth)` when `max` is
 /// exceeded. Syntax errors are left for the parser to report.
 fn check_depth(bytes: &[u8], max: usize) -> Result<(), usize> {
+    // Nesting is at most the number of opening brackets: when those fit
+    // (a single call of ordinary shape), no byte-by-byte pass is needed.
+    // The count runs in chunks the compiler vectorizes and stops as soon as
+    // it exceeds `max` (a large batch), where the exact pass takes over.
+    let mut opening = 0usize;
+    let fits = bytes.chunks(64).all(|chunk| {
+        opening += chunk.iter().filter(|&&b| b == b'[' || b == b'{').count();
+        opening <= max
+    });
+    if fits {
+        return Ok(());
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

@@ -5,6 +5,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -263,6 +264,30 @@ impl fmt::Debug for Dispatch {
     }
 }
 
+/// FNV-1a over a method name. Peers only look names up (they never insert
+/// one), so a keyed hash buys no protection here, and SipHash cost a few
+/// percent of a `ping`.
+#[derive(Clone, Copy)]
+struct NameHasher(u64);
+
+impl Default for NameHasher {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// How [`Router::handle_message`] goes on with a message it read whole.
 enum OneShot {
     /// The answer (or `None`: nothing is sent), complete.
@@ -317,7 +342,7 @@ impl OneShot {
 /// assert_eq!(answer.unwrap(), r#"{"jsonrpc":"2.0","result":19,"id":1}"#);
 /// ```
 pub struct Router<S = ()> {
-    methods: HashMap<String, Arc<dyn ErasedHandlerFn<S>>>,
+    methods: HashMap<String, Arc<dyn ErasedHandlerFn<S>>, BuildHasherDefault<NameHasher>>,
     /// Shared, so a call clones one `Arc`, not a vector.
     hooks: Arc<Vec<AnyHook>>,
     /// Whether any hook is an [`AsyncHook`] (the call path awaits then).
@@ -366,7 +391,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// Use an `Arc` for state that is expensive to clone.
     pub fn with_state(state: S) -> Self {
         Self {
-            methods: HashMap::new(),
+            methods: HashMap::default(),
             hooks: Arc::new(Vec::new()),
             async_hooks: false,
             state,

@@ -346,6 +346,32 @@ fn deep_nesting_is_refused_before_parsing() {
         "]".repeat(100)
     );
     assert!(body(&router, &deep_params).unwrap().contains("nesting deeper"));
+    // Brackets inside strings are not nesting, however many there are.
+    let brackets = "[{".repeat(200);
+    let in_strings =
+        format!(r#"{{"jsonrpc":"2.0","method":"echo","params":["{brackets}"],"id":"{brackets}"}}"#);
+    assert_eq!(
+        body(&router, &in_strings).unwrap(),
+        format!(r#"{{"jsonrpc":"2.0","result":"{brackets}","id":"{brackets}"}}"#)
+    );
+    // Many brackets, nested exactly to the limit, and one level more.
+    let limit = Limits::default().max_depth;
+    let at_limit = format!(
+        r#"{{"jsonrpc":"2.0","method":"echo","params":[{}{}],"id":1}}"#,
+        "[".repeat(limit - 2),
+        "]".repeat(limit - 2)
+    );
+    assert!(body(&router, &at_limit).unwrap().contains(r#""result":"#));
+    let over = format!(
+        r#"[{{"jsonrpc":"2.0","method":"echo","params":[{}{}],"id":1}}]"#,
+        "[".repeat(limit - 1),
+        "]".repeat(limit - 1)
+    );
+    assert!(
+        body(&router, &over)
+            .unwrap()
+            .contains(&format!("nesting deeper than {} levels", limit + 1))
+    );
 }
 
 #[test]
