@@ -1306,6 +1306,9 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             };
         }
         if let Err(reject) = check_head_of(method, &headers, max) {
+            if reject == HttpReject::PayloadTooLarge {
+                self.tell_oversize(headers, None);
+            }
             return Begin::Respond(exchange.reject(reject));
         }
         let gzip = match content_encoding(&headers) {
@@ -1366,6 +1369,42 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         }
         exchange.finish_headers(h, false);
         reply
+    }
+
+    /// The refusal for a body that could not be read ([`Exchange::reject`]);
+    /// a body over the limit is also told to the router's hooks
+    /// ([`crate::Router::rejected`], kind
+    /// [`RejectionKind::Oversize`](crate::RejectionKind::Oversize)), so
+    /// that [`crate::Stats`] counts it. Adapters call this rather than
+    /// `Exchange::reject` once they have read the head.
+    pub fn reject<H: RequestHeaders>(
+        &self,
+        exchange: Exchange<H>,
+        reject: HttpReject,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Reply {
+        let reply = exchange.reject(reject);
+        if reject == HttpReject::PayloadTooLarge {
+            self.tell_oversize(exchange.headers, peer);
+        }
+        reply
+    }
+
+    /// Tells the hooks of a body over the limit (headers converted only
+    /// when a hook reads them).
+    fn tell_oversize<H: RequestHeaders>(&self, headers: H, peer: Option<std::net::SocketAddr>) {
+        if !self.router.has_hooks() {
+            return;
+        }
+        let max = self.router.limits().max_message_bytes;
+        let error =
+            crate::Error::invalid_request().with_reason(format_args!("body over the limit of {max} bytes"));
+        let mut context = headers.attach(crate::Context::builder(crate::Transport::Http));
+        if let Some(peer) = peer {
+            context = context.peer_addr(peer);
+        }
+        self.router
+            .rejected(crate::RejectionKind::Oversize, &error, &context.build());
     }
 
     /// Runs a message (a body read as [`Begin::ReadBody`] asked, or the

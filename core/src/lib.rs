@@ -134,7 +134,7 @@ pub mod conn {
     pub use crate::framing::{Body, ContentLength, Framer, MAX_HEADER_BYTES, Messages, Newline};
     pub use crate::peer::{Peer, PeerEvent};
     pub use crate::router::Dispatch;
-    pub use crate::server::{Event, ServerConnection, Ticket};
+    pub use crate::server::{Event, MAX_PENDING_REFUSALS, Refusal, ServerConnection, Ticket};
     pub use crate::waiters::{CallFailure, Requester, Settled, Waiters};
 }
 

@@ -5,12 +5,12 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use crate::client::{BatchEntry, Caller, ClientEvent};
-use crate::error::{ProtocolError, UsageError};
+use crate::error::{ProtocolError, RejectionKind, UsageError};
 use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
 use crate::message::{Accept, Incoming, Message, Outcome, RawParams, Response, parse_message};
-use crate::server::{Event, Responder, Ticket};
+use crate::server::{Event, Refusal, Responder, Ticket};
 use crate::shell::Shell;
 
 /// Work and answers for the application, produced by [`Peer::poll_event`]:
@@ -343,7 +343,22 @@ impl<F: Framer> Peer<F> {
     /// Whether more frames may be parsed: the held requests and the
     /// outgoing buffer are under their bounds.
     fn may_parse(&self) -> bool {
-        self.held.len() < self.shell.limits.max_in_flight.max(1) && !self.shell.out_full()
+        self.held.len() < self.shell.limits.max_in_flight.max(1)
+            && !self.shell.out_full()
+            && !self.responder.refusals_full()
+    }
+
+    /// As [`ServerConnection::set_report_refusals`](crate::ServerConnection::set_report_refusals):
+    /// keeps every message of the remote's this peer answers by itself for
+    /// [`poll_refusal`](Self::poll_refusal). Off by default.
+    pub fn set_report_refusals(&mut self, on: bool) {
+        self.responder.report_refusals(on);
+    }
+
+    /// The oldest refusal not yet taken (see
+    /// [`set_report_refusals`](Self::set_report_refusals)).
+    pub fn poll_refusal(&mut self) -> Option<Refusal> {
+        self.responder.poll_refusal()
     }
 
     /// The next held request that may be handed out now.
@@ -385,7 +400,17 @@ impl<F: Framer> Peer<F> {
             let message = match next {
                 Some(Ok(bytes)) => parse_message(&bytes, &self.shell.limits, Accept::Both),
                 // As a server would: answer it, and keep going if the framer can.
-                Some(Err(e)) => Message::Rejected(e.to_rpc_error()),
+                Some(Err(e)) => {
+                    self.shell.note_progress();
+                    let mut answers = std::mem::take(&mut self.answers);
+                    self.responder
+                        .refuse(RejectionKind::of_frame_error(&e), e.to_rpc_error(), &mut answers);
+                    for m in answers.drain(..) {
+                        self.shell.push_out(m);
+                    }
+                    self.answers = answers;
+                    continue;
+                }
                 None => {
                     if self.shell.input_ended() && !self.closed {
                         self.closed = true;

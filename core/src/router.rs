@@ -475,6 +475,13 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// Whether any hook is registered (a driver asks its connections for
+    /// their refusals only then: see
+    /// [`ServerConnection::set_report_refusals`]).
+    pub fn has_hooks(&self) -> bool {
+        !self.hooks.is_empty()
+    }
+
     /// Tells the hooks about a message the protocol layer refused by itself
     /// (the router calls this for what its own entry points refuse;
     /// a transport calls it for what it refuses before the router sees the
@@ -795,6 +802,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             }
             other => {
                 let mut conn = ServerConnection::new(Body::new(limits.max_message_bytes), limits.clone());
+                conn.set_report_refusals(self.has_hooks());
                 conn.accept_parsed(other);
                 conn.close_input();
                 OneShot::Parsed(Box::new(conn))
@@ -875,6 +883,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             OneShot::Framed => {
                 let mut conn =
                     ServerConnection::new(Body::new(self.limits.max_message_bytes), self.limits.clone());
+                conn.set_report_refusals(self.has_hooks());
                 // A fresh connection accepts input, and `Body` buffers it once.
                 conn.handle_input(message).ok()?;
                 conn.handle_eof();
@@ -897,6 +906,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                         }
                     }
                 }
+            }
+            while let Some(refusal) = conn.poll_refusal() {
+                self.rejected(refusal.kind, &refusal.error, &context);
             }
             if calls.is_empty() && inline.is_empty() {
                 break;

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use crate::error::{Error, UsageError};
+use crate::error::{Error, RejectionKind, UsageError};
 use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
@@ -39,6 +39,24 @@ impl Ticket {
 /// Connection numbers, unique in the process, so tickets of different
 /// connections never collide.
 static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A message the connection answered by itself, before any method ran (a
+/// parse error, an invalid request, a frame over the size limit): what
+/// [`ServerConnection::poll_refusal`] reports, for hooks and statistics
+/// (see [`crate::Router::rejected`]).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Refusal {
+    /// Why it was refused.
+    pub kind: RejectionKind,
+    /// The error the peer was sent.
+    pub error: Error,
+}
+
+/// How many refusals a connection keeps for
+/// [`ServerConnection::poll_refusal`] before it stops parsing input until
+/// they are taken.
+pub const MAX_PENDING_REFUSALS: usize = 64;
 
 /// Work for the application, produced by [`ServerConnection::poll_event`].
 #[derive(Debug)]
@@ -100,6 +118,8 @@ pub(crate) struct Responder {
     /// Only decides the form of errors about input of unknown version;
     /// each message's own version is decided by the parser.
     version: Version,
+    /// Refusals kept for the application; `None` unless it asked for them.
+    refusals: Option<VecDeque<Refusal>>,
 }
 
 impl Default for Responder {
@@ -113,6 +133,7 @@ impl Default for Responder {
             batches: HashMap::new(),
             next_ticket: 0,
             next_batch: 0,
+            refusals: None,
         }
     }
 }
@@ -128,6 +149,47 @@ impl Responder {
 
     pub(crate) fn in_flight(&self) -> usize {
         self.live
+    }
+
+    /// Starts (or stops) keeping refusals for [`Self::poll_refusal`].
+    pub(crate) fn report_refusals(&mut self, on: bool) {
+        match (on, self.refusals.is_some()) {
+            (true, false) => self.refusals = Some(VecDeque::new()),
+            (false, true) => self.refusals = None,
+            _ => {}
+        }
+    }
+
+    pub(crate) fn poll_refusal(&mut self) -> Option<Refusal> {
+        self.refusals.as_mut()?.pop_front()
+    }
+
+    /// Whether enough refusals wait to be taken that parsing should pause.
+    pub(crate) fn refusals_full(&self) -> bool {
+        self.refusals
+            .as_ref()
+            .is_some_and(|r| r.len() >= MAX_PENDING_REFUSALS)
+    }
+
+    fn note(&mut self, kind: RejectionKind, error: &Error) {
+        if let Some(r) = self.refusals.as_mut() {
+            r.push_back(Refusal {
+                kind,
+                error: error.clone(),
+            });
+        }
+    }
+
+    /// Answers a message refused as a whole (the id is `null`).
+    pub(crate) fn refuse(&mut self, kind: RejectionKind, error: Error, out: &mut Vec<Vec<u8>>) {
+        let mut buf = Vec::new();
+        if self.version.rejects_as_v1() {
+            write_error_v1(&Id::null(), &error, &mut buf);
+        } else {
+            write_error(&Id::null(), &error, &mut buf);
+        }
+        out.push(buf);
+        self.note(kind, &error);
     }
 
     fn ticket(&mut self, slot: Slot) -> Ticket {
@@ -176,15 +238,7 @@ impl Responder {
         on_response: &mut dyn FnMut(Incoming),
     ) {
         match message {
-            Message::Rejected(error) => {
-                let mut buf = Vec::new();
-                if self.version.rejects_as_v1() {
-                    write_error_v1(&Id::null(), &error, &mut buf);
-                } else {
-                    write_error(&Id::null(), &error, &mut buf);
-                }
-                out.push(buf);
-            }
+            Message::Rejected(error) => self.refuse(RejectionKind::of_error(&error), error, out),
             Message::V1(entry) => match entry {
                 Incoming::Call { id, method, params } => {
                     let ticket = self.ticket(Slot::V1(id.clone()));
@@ -199,6 +253,7 @@ impl Responder {
                     events.push_back(Event::Notification { method, params })
                 }
                 Incoming::Invalid { id, error } => {
+                    self.note(RejectionKind::InvalidRequest, &error);
                     let mut buf = Vec::new();
                     write_error_v1(&id, &error, &mut buf);
                     out.push(buf);
@@ -219,6 +274,7 @@ impl Responder {
                     events.push_back(Event::Notification { method, params })
                 }
                 Incoming::Invalid { id, error } => {
+                    self.note(RejectionKind::InvalidRequest, &error);
                     let mut buf = Vec::new();
                     write_error(&id, &error, &mut buf);
                     out.push(buf);
@@ -254,6 +310,7 @@ impl Responder {
                             events.push_back(Event::Notification { method, params })
                         }
                         Incoming::Invalid { id, error } => {
+                            self.note(RejectionKind::InvalidRequest, &error);
                             let mut buf = Vec::new();
                             write_error(&id, &error, &mut buf);
                             state.entries.push(Some(buf));
@@ -530,6 +587,38 @@ impl<F: Framer> ServerConnection<F> {
         self.serving() >= self.shell.limits.max_in_flight || self.shell.out_full()
     }
 
+    /// Asks the connection to keep every message it answers by itself (a
+    /// parse error, an invalid request or batch entry, a frame over the
+    /// size limit) for [`poll_refusal`](Self::poll_refusal), so that hooks
+    /// and statistics hear of them ([`crate::Router::rejected`]). Off by
+    /// default: a driver that never takes them loses nothing.
+    ///
+    /// While it is on, parsing pauses once [`MAX_PENDING_REFUSALS`] wait
+    /// to be taken, so take them after every [`poll_event`](Self::poll_event)
+    /// loop.
+    pub fn set_report_refusals(&mut self, on: bool) {
+        self.responder.report_refusals(on);
+    }
+
+    /// The oldest refusal not yet taken (see
+    /// [`set_report_refusals`](Self::set_report_refusals)).
+    ///
+    /// ```
+    /// use sansrpc::conn::{Newline, ServerConnection};
+    /// use sansrpc::{Limits, RejectionKind};
+    ///
+    /// let mut conn = ServerConnection::new(Newline::new(1024), Limits::default());
+    /// conn.set_report_refusals(true);
+    /// conn.handle_input(b"{oops\n").unwrap();
+    /// assert!(conn.poll_event().is_none());
+    /// let refusal = conn.poll_refusal().unwrap();
+    /// assert_eq!(refusal.kind, RejectionKind::ParseError);
+    /// assert_eq!(refusal.error.raw_code(), -32700);
+    /// ```
+    pub fn poll_refusal(&mut self) -> Option<Refusal> {
+        self.responder.poll_refusal()
+    }
+
     /// The next call or notification to run, or `None` when more input is
     /// needed, or while the in-flight or outgoing-buffer limit is reached
     /// (answer calls, finish notifications and transmit to make room).
@@ -550,13 +639,25 @@ impl<F: Framer> ServerConnection<F> {
             if self.shell.input_closed || self.shell.timed_out() {
                 return None;
             }
+            if self.responder.refusals_full() {
+                return None;
+            }
             let frame = self.shell.framer.next_frame()?;
             self.shell.note_progress();
-            let message = match frame {
-                Ok(bytes) => parse_message(&bytes, &self.shell.limits, Accept::Requests),
-                Err(e) => Message::Rejected(e.to_rpc_error()),
-            };
-            self.accept_parsed(message);
+            match frame {
+                Ok(bytes) => {
+                    let message = parse_message(&bytes, &self.shell.limits, Accept::Requests);
+                    self.accept_parsed(message);
+                }
+                Err(e) => {
+                    let mut out = Vec::new();
+                    self.responder
+                        .refuse(RejectionKind::of_frame_error(&e), e.to_rpc_error(), &mut out);
+                    for m in out {
+                        self.shell.push_out(m);
+                    }
+                }
+            }
         }
     }
 

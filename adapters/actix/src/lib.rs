@@ -270,7 +270,7 @@ where
             };
             match body {
                 Ok(body) => endpoint.run(exchange, body, req.peer_addr(), spawn).await,
-                Err(reject) => exchange.reject(reject),
+                Err(reject) => endpoint.reject(exchange, reject, req.peer_addr()),
             }
         }
     };

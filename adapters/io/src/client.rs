@@ -138,6 +138,12 @@ impl<R> Client<R> {
     ///
     /// `params` is anything that serializes to a JSON array or object
     /// (tuples, arrays, `Vec`s, structs, maps), or `()` for none.
+    ///
+    /// A timeout (or dropping this future) only stops the waiting: the
+    /// call's id is forgotten at once, so its slot is free, and a late
+    /// answer is dropped. JSON-RPC cannot cancel a call, so the server's
+    /// handler runs to its end; one that must stop early takes a deadline
+    /// in its params.
     pub async fn call<T: DeserializeOwned>(
         &self,
         method: &str,

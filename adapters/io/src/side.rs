@@ -108,6 +108,17 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         }));
     }
 
+    /// Whether the connection should keep its refusals for the hooks.
+    fn hears_refusals(&self) -> bool {
+        self.router.has_hooks()
+    }
+
+    /// Tells the router's hooks of a message the connection answered by
+    /// itself.
+    fn refused(&self, r: sansrpc::conn::Refusal) {
+        self.router.rejected(r.kind, &r.error, &self.context);
+    }
+
     fn run(&self, event: sansrpc::conn::Event) -> Ran {
         self.run_work(self.router.dispatch(event, &self.context))
     }
@@ -173,15 +184,27 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for ServerSide<S, 
     }
     fn step(&mut self) -> bool {
         let mut took = false;
-        while let Some(event) = self.conn.poll_event() {
-            took = true;
-            match self.dispatcher.run_on(&mut self.conn, event) {
-                Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
-                Ran::Background => self.conn.notification_started(),
-                Ran::Nothing => {}
+        loop {
+            self.conn.set_report_refusals(self.dispatcher.hears_refusals());
+            while let Some(event) = self.conn.poll_event() {
+                took = true;
+                match self.dispatcher.run_on(&mut self.conn, event) {
+                    Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
+                    Ran::Background => self.conn.notification_started(),
+                    Ran::Nothing => {}
+                }
             }
+            // Parsing pauses while refusals wait: take them, then go on.
+            let mut refused = false;
+            while let Some(r) = self.conn.poll_refusal() {
+                refused = true;
+                self.dispatcher.refused(r);
+            }
+            if !refused {
+                return took;
+            }
+            took = true;
         }
-        took
     }
     fn on_done(&mut self, done: Done) {
         match done {
@@ -337,22 +360,34 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F>
     }
     fn step(&mut self) -> bool {
         let mut took = false;
-        while let Some(event) = self.conn.poll_event() {
-            took = true;
-            let event = match event.into_event() {
-                Ok(event) => event,
-                Err(client_event) => {
-                    self.waiters.on_event(client_event);
-                    continue;
+        loop {
+            self.conn.set_report_refusals(self.dispatcher.hears_refusals());
+            while let Some(event) = self.conn.poll_event() {
+                took = true;
+                let event = match event.into_event() {
+                    Ok(event) => event,
+                    Err(client_event) => {
+                        self.waiters.on_event(client_event);
+                        continue;
+                    }
+                };
+                match self.dispatcher.run(event) {
+                    Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
+                    Ran::Background => self.conn.notification_started(),
+                    Ran::Nothing => {}
                 }
-            };
-            match self.dispatcher.run(event) {
-                Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
-                Ran::Background => self.conn.notification_started(),
-                Ran::Nothing => {}
             }
+            // Parsing pauses while refusals wait: take them, then go on.
+            let mut refused = false;
+            while let Some(r) = self.conn.poll_refusal() {
+                refused = true;
+                self.dispatcher.refused(r);
+            }
+            if !refused {
+                return took;
+            }
+            took = true;
         }
-        took
     }
     fn on_done(&mut self, done: Done) {
         match done {

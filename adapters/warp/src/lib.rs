@@ -259,7 +259,7 @@ where
             };
             match body {
                 Ok(body) => endpoint.run(exchange, body, peer, spawn).await,
-                Err(reject) => exchange.reject(reject),
+                Err(reject) => endpoint.reject(exchange, reject, peer),
             }
         }
     };
