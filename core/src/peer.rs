@@ -348,7 +348,7 @@ impl<F: Framer> Peer<F> {
             && !self.responder.refusals_full()
     }
 
-    /// As [`ServerConnection::set_report_refusals`](crate::ServerConnection::set_report_refusals):
+    /// As [`ServerConnection::set_report_refusals`](crate::conn::ServerConnection::set_report_refusals):
     /// keeps every message of the remote's this peer answers by itself for
     /// [`poll_refusal`](Self::poll_refusal). Off by default.
     pub fn set_report_refusals(&mut self, on: bool) {
