@@ -1306,10 +1306,12 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             };
         }
         if let Err(reject) = check_head_of(method, &headers, max) {
+            let mut reply = exchange.reject(reject);
             if reject == HttpReject::PayloadTooLarge {
+                reply.body = self.too_large_text();
                 self.tell_oversize(headers, None);
             }
-            return Begin::Respond(exchange.reject(reject));
+            return Begin::Respond(reply);
         }
         let gzip = match content_encoding(&headers) {
             Ok(gzip) => gzip,
@@ -1372,7 +1374,8 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
     }
 
     /// The refusal for a body that could not be read ([`Exchange::reject`]);
-    /// a body over the limit is also told to the router's hooks
+    /// a body over the limit is answered with a text naming the limit, and
+    /// told to the router's hooks
     /// ([`crate::Router::rejected`], kind
     /// [`RejectionKind::Oversize`](crate::RejectionKind::Oversize)), so
     /// that [`crate::Stats`] counts it. Adapters call this rather than
@@ -1383,11 +1386,19 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         reject: HttpReject,
         peer: Option<std::net::SocketAddr>,
     ) -> Reply {
-        let reply = exchange.reject(reject);
+        let mut reply = exchange.reject(reject);
         if reject == HttpReject::PayloadTooLarge {
+            reply.body = self.too_large_text();
             self.tell_oversize(exchange.headers, peer);
         }
         reply
+    }
+
+    /// The `413` text, naming the limit: `payload too large: the body is
+    /// over the limit of 1048576 bytes` (after decoding, for a gzip body).
+    fn too_large_text(&self) -> bytes::Bytes {
+        let max = self.router.limits().max_message_bytes;
+        format!("payload too large: the body is over the limit of {max} bytes\n").into()
     }
 
     /// Tells the hooks of a body over the limit (headers converted only

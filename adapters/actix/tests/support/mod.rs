@@ -496,10 +496,18 @@ pub(crate) fn declared_oversize_is_413_before_reading(addr: SocketAddr) {
     );
     let reply = exchange(addr, head.as_bytes());
     assert_eq!(reply.status, 413, "{reply:?}");
+    assert_eq!(
+        reply.text(),
+        format!("payload too large: the body is over the limit of {SMALL_LIMIT} bytes\n")
+    );
     // The same against the default limit (1 MiB), declaring 1 GiB.
     let head = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n";
     let reply = exchange(addr, head.as_bytes());
     assert_eq!(reply.status, 413, "{reply:?}");
+    assert_eq!(
+        reply.text(),
+        "payload too large: the body is over the limit of 1048576 bytes\n"
+    );
 }
 
 pub(crate) fn body_at_the_limit_is_answered(addr: SocketAddr) {
@@ -508,7 +516,12 @@ pub(crate) fn body_at_the_limit_is_answered(addr: SocketAddr) {
     assert_eq!(padded.len(), SMALL_LIMIT);
     post(addr, "/small", &padded).assert_json(r#"{"jsonrpc":"2.0","result":"pong","id":1}"#);
     let over = format!("{padded} ");
-    assert_eq!(post(addr, "/small", &over).status, 413);
+    let reply = post(addr, "/small", &over);
+    assert_eq!(reply.status, 413);
+    assert_eq!(
+        reply.text(),
+        format!("payload too large: the body is over the limit of {SMALL_LIMIT} bytes\n")
+    );
 }
 
 fn chunk(data: &[u8]) -> Vec<u8> {
@@ -1086,7 +1099,10 @@ pub(crate) fn gzip_bomb_is_413_within_the_limit(addr: SocketAddr) {
     stream.write_all(&raw).unwrap();
     let reply = read_reply(&mut stream);
     assert_eq!(reply.status, 413, "{reply:?}");
-    assert_eq!(reply.text(), "payload too large\n");
+    assert_eq!(
+        reply.text(),
+        format!("payload too large: the body is over the limit of {API_LIMIT} bytes\n")
+    );
     // A gzip body whose decoded size is just the limit is answered.
     let padded = format!("{PING:<API_LIMIT$}");
     exchange(
