@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::expect::Expect;
+use crate::expect::{Expect, printable};
 
 /// How strongly the specification binds the server on what a case checks.
 ///
@@ -228,44 +228,6 @@ impl Payload {
             }
         }
     }
-}
-
-/// Renders bytes for a person: UTF-8 text kept, control characters and
-/// invalid bytes escaped, cut to about `max` characters.
-pub(crate) fn printable(bytes: &[u8], max: usize) -> String {
-    let mut out = String::new();
-    let mut chunks = bytes.utf8_chunks();
-    let mut shown = 0usize;
-    let mut cut = false;
-    'outer: for chunk in &mut chunks {
-        for c in chunk.valid().chars() {
-            if shown >= max {
-                cut = true;
-                break 'outer;
-            }
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\u{feff}' => out.push_str("\\u{feff}"),
-                c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-                c => out.push(c),
-            }
-            shown += 1;
-        }
-        for b in chunk.invalid() {
-            if shown >= max {
-                cut = true;
-                break 'outer;
-            }
-            out.push_str(&format!("\\x{b:02x}"));
-            shown += 1;
-        }
-    }
-    if cut {
-        out.push_str(&format!("… ({} bytes)", bytes.len()));
-    }
-    out
 }
 
 /// How an HTTP transport sends a case (ignored by other transports).

@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::case::printable;
-
 /// JSON-RPC 2.0 error code: invalid JSON was received.
 pub const PARSE_ERROR: i64 = -32700;
 /// JSON-RPC 2.0 error code: the JSON sent is not a valid Request object.
@@ -646,6 +644,44 @@ fn assign(want: &[Resp], items: &[Value], used: &mut [bool]) -> bool {
         }
     }
     false
+}
+
+/// Renders bytes for a person: UTF-8 text kept, control characters and
+/// invalid bytes escaped, cut to about `max` characters.
+pub(crate) fn printable(bytes: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    let mut chunks = bytes.utf8_chunks();
+    let mut shown = 0usize;
+    let mut cut = false;
+    'outer: for chunk in &mut chunks {
+        for c in chunk.valid().chars() {
+            if shown >= max {
+                cut = true;
+                break 'outer;
+            }
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{feff}' => out.push_str("\\u{feff}"),
+                c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                c => out.push(c),
+            }
+            shown += 1;
+        }
+        for b in chunk.invalid() {
+            if shown >= max {
+                cut = true;
+                break 'outer;
+            }
+            out.push_str(&format!("\\x{b:02x}"));
+            shown += 1;
+        }
+    }
+    if cut {
+        out.push_str(&format!("… ({} bytes)", bytes.len()));
+    }
+    out
 }
 
 #[cfg(test)]

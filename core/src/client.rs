@@ -823,6 +823,37 @@ pub(crate) fn accept_responses<E: From<ClientEvent>>(
     }
 }
 
+impl BatchEntry {
+    /// A call entry with typed params (a tuple for positional, a struct or
+    /// map for named, `()` for none): no [`RawParams`] to build by hand.
+    ///
+    /// ```
+    /// use sansrpc::BatchEntry;
+    ///
+    /// let entries = [
+    ///     BatchEntry::call_with("subtract", &(42, 23))?,
+    ///     BatchEntry::notification_with("log", &["hello"])?,
+    ///     BatchEntry::call_with("ping", &())?,
+    /// ];
+    /// # Ok::<(), sansrpc::UsageError>(())
+    /// ```
+    pub fn call_with<P: serde::Serialize + ?Sized>(
+        method: impl Into<String>,
+        params: &P,
+    ) -> Result<Self, UsageError> {
+        Ok(Self::call(method, RawParams::for_call(params)?))
+    }
+
+    /// A notification entry with typed params; see
+    /// [`call_with`](Self::call_with).
+    pub fn notification_with<P: serde::Serialize + ?Sized>(
+        method: impl Into<String>,
+        params: &P,
+    ) -> Result<Self, UsageError> {
+        Ok(Self::notification(method, RawParams::for_call(params)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

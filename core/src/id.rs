@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -81,7 +82,7 @@ impl Id {
     pub(crate) fn from_valid_json(frame: &bytes::Bytes, text: &str) -> Option<Self> {
         match text.as_bytes().first()? {
             b'"' | b'-' | b'0'..=b'9' => Some(Self {
-                raw: crate::message::share(frame, text),
+                raw: share(frame, text),
             }),
             b'n' => Some(Self::null()),
             _ => None,
@@ -93,7 +94,7 @@ impl Id {
         match text.as_bytes().first() {
             Some(b'n') => Self::null(),
             _ => Self {
-                raw: crate::message::share(frame, text),
+                raw: share(frame, text),
             },
         }
     }
@@ -203,5 +204,17 @@ impl<'de> Deserialize<'de> for Id {
         let raw = Box::<RawValue>::deserialize(d)?;
         Id::from_json(raw.get())
             .ok_or_else(|| serde::de::Error::custom("an id must be a string, a number or null"))
+    }
+}
+
+/// The sub-slice of `frame` that `part` borrows, without copying; falls
+/// back to a copy if `part` is not inside `frame` (it always is).
+pub(crate) fn share(frame: &Bytes, part: &str) -> Bytes {
+    let start = (part.as_ptr() as usize).checked_sub(frame.as_ptr() as usize);
+    match start {
+        Some(s) if s.checked_add(part.len()).is_some_and(|end| end <= frame.len()) => {
+            frame.slice(s..s + part.len())
+        }
+        _ => Bytes::copy_from_slice(part.as_bytes()),
     }
 }

@@ -71,6 +71,7 @@ mod router;
 mod server;
 mod shell;
 mod stats;
+mod v1;
 mod version;
 mod waiters;
 pub mod wire_log;

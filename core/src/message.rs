@@ -9,9 +9,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, write_json_string};
-use crate::id::Id;
+use crate::id::{Id, share};
 use crate::limits::Limits;
-use crate::version::Version;
+use crate::version::{V1_ERROR_CODE, Version};
 
 /// The parameters of a call or notification: the raw JSON text of an array
 /// or an object, or nothing when the request had no `params` member.
@@ -575,18 +575,6 @@ fn check_depth(bytes: &[u8], max: usize) -> Result<(), usize> {
     Ok(())
 }
 
-/// The sub-slice of `frame` that `part` borrows, without copying; falls
-/// back to a copy if `part` is not inside `frame` (it always is).
-pub(crate) fn share(frame: &Bytes, part: &str) -> Bytes {
-    let start = (part.as_ptr() as usize).checked_sub(frame.as_ptr() as usize);
-    match start {
-        Some(s) if s.checked_add(part.len()).is_some_and(|end| end <= frame.len()) => {
-            frame.slice(s..s + part.len())
-        }
-        _ => Bytes::copy_from_slice(part.as_bytes()),
-    }
-}
-
 /// The value of a JSON string token, borrowed when it has no escapes.
 pub(crate) fn string_value(raw: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
     let text = raw.get();
@@ -667,7 +655,7 @@ fn parse_single(
 ) -> Result<Message, serde_json::Error> {
     let wire = serde_json::from_str::<Wire<'_>>(text)?;
     if version.object_is_v1(&wire) {
-        return Ok(Message::V1(crate::version::parse_entry_v1(frame, &wire, accept)));
+        return Ok(Message::V1(parse_entry_v1(frame, &wire, accept)));
     }
     Ok(Message::Single(entry_from_wire(frame, wire, accept)))
 }
@@ -851,35 +839,92 @@ pub fn decode_outcome<T: DeserializeOwned>(outcome: &Outcome) -> Result<T, Error
     }
 }
 
-impl crate::client::BatchEntry {
-    /// A call entry with typed params (a tuple for positional, a struct or
-    /// map for named, `()` for none): no [`RawParams`] to build by hand.
-    ///
-    /// ```
-    /// use sansrpc::BatchEntry;
-    ///
-    /// let entries = [
-    ///     BatchEntry::call_with("subtract", &(42, 23))?,
-    ///     BatchEntry::notification_with("log", &["hello"])?,
-    ///     BatchEntry::call_with("ping", &())?,
-    /// ];
-    /// # Ok::<(), sansrpc::UsageError>(())
-    /// ```
-    pub fn call_with<P: serde::Serialize + ?Sized>(
-        method: impl Into<String>,
-        params: &P,
-    ) -> Result<Self, crate::UsageError> {
-        Ok(Self::call(method, RawParams::for_call(params)?))
+impl Version {
+    /// Whether a single object is read by the 1.0 rules.
+    pub(crate) fn object_is_v1(self, wire: &Wire<'_>) -> bool {
+        match self {
+            Self::V2 => false,
+            Self::V1 => true,
+            Self::Auto => wire.jsonrpc.is_none(),
+        }
     }
+}
 
-    /// A notification entry with typed params; see
-    /// [`call_with`](Self::call_with).
-    pub fn notification_with<P: serde::Serialize + ?Sized>(
-        method: impl Into<String>,
-        params: &P,
-    ) -> Result<Self, crate::UsageError> {
-        Ok(Self::notification(method, RawParams::for_call(params)?))
+// JSON-RPC 1.0 entries, read when `Version` says an object follows the 1.0
+// rules (written in `v1`).
+
+/// One object read by the 1.0 rules.
+pub(crate) fn parse_entry_v1(frame: &Bytes, wire: &Wire<'_>, accept: Accept) -> Incoming {
+    // Any JSON value is a 1.0 id; `null` (or no id) makes a notification.
+    let id = wire.id.map(|raw| Id::from_any_json(frame, raw.get()));
+    let invalid = |id: Option<Id>, why: &'static str| Incoming::Invalid {
+        id: id.unwrap_or_else(Id::null),
+        error: Error::invalid_request().with_reason(why),
+    };
+    let is_response = wire.method.is_none() && (wire.result.is_some() || wire.error.is_some());
+    if is_response && accept != Accept::Requests {
+        return parse_response_v1(wire, id);
     }
+    if accept == Accept::Responses {
+        return invalid(id, "expected a response");
+    }
+    let Some(method) = wire.method.and_then(string_value) else {
+        return invalid(id, "\"method\" must be a string");
+    };
+    let params = match wire.params {
+        None => RawParams::none(),
+        Some(raw) => match raw.get().as_bytes().first() {
+            Some(b'[' | b'{') => RawParams::shared(share(frame, raw.get())),
+            Some(b'n') => RawParams::none(),
+            _ => return invalid(id, "\"params\" must be an array"),
+        },
+    };
+    let method = method.into_owned();
+    match id.filter(|id| !id.is_null()) {
+        Some(id) => Incoming::Call { id, method, params },
+        None => Incoming::Notification { method, params },
+    }
+}
+
+fn parse_response_v1(wire: &Wire<'_>, id: Option<Id>) -> Incoming {
+    let Some(id) = id else {
+        return Incoming::Invalid {
+            id: Id::null(),
+            error: Error::invalid_request().with_reason("a response must have an id"),
+        };
+    };
+    let is_null = |raw: Option<&serde_json::value::RawValue>| raw.is_none_or(|r| r.get() == "null");
+    let outcome = if is_null(wire.error) {
+        match wire.result {
+            Some(r) => Ok(r.to_owned()),
+            None => result(&()),
+        }
+    } else if !is_null(wire.result) {
+        return Incoming::Invalid {
+            id,
+            error: Error::invalid_request().with_reason("one of \"result\" and \"error\" must be null"),
+        };
+    } else {
+        Err(wire
+            .error
+            .map(error_from_v1)
+            .unwrap_or_else(Error::internal_error))
+    };
+    Incoming::Response(Response { id, outcome })
+}
+
+/// A 1.0 error value as an [`Error`] (see [`Version`]'s "Error values").
+fn error_from_v1(raw: &serde_json::value::RawValue) -> Error {
+    if raw.get().starts_with('{') {
+        if let Ok(e) = serde_json::from_str::<Error>(raw.get()) {
+            return e;
+        }
+    }
+    let message = match string_value(raw) {
+        Some(s) => std::borrow::Cow::Owned(s.into_owned()),
+        None => std::borrow::Cow::Borrowed(V1_ERROR_CODE.default_message()),
+    };
+    Error::new(V1_ERROR_CODE, message).with_raw_data(raw.to_owned())
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use crate::message::{
     Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_response,
 };
 use crate::shell::Shell;
-use crate::version::{Version, write_error_v1, write_response_v1};
+use crate::v1::{write_error_v1, write_response_v1};
+use crate::version::Version;
 
 /// A claim on one call's answer, handed out with [`Event::Call`] and given
 /// back to [`ServerConnection::respond`].

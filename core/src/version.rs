@@ -1,13 +1,8 @@
-//! JSON-RPC 1.0: the version setting and the 1.0 message rules.
-//!
-//! Everything about 1.0 lives here; the 2.0 parser and writers in
-//! `message` only ask [`Version`] which rules apply to a message.
+//! The version setting: which JSON-RPC rules a router or connection
+//! follows. The 1.0 rules themselves are in `message` (parsing) and `v1`
+//! (writing); they ask [`Version`] which rules apply to a message.
 
-use bytes::Bytes;
-
-use crate::error::{Error, ErrorCode, write_json_string};
-use crate::id::Id;
-use crate::message::{Accept, Incoming, Outcome, RawParams, Response, Wire, share, string_value};
+use crate::error::ErrorCode;
 
 /// Which JSON-RPC version a router or connection speaks.
 ///
@@ -66,7 +61,7 @@ use crate::message::{Accept, Incoming, Outcome, RawParams, Response, Wire, share
 ///   `null`. A response whose `result` and `error` are both non-null is an
 ///   invalid response.
 /// - **Error values**: an error object with an integer `code` and a string
-///   `message` reads as that [`Error`]; any other non-null value reads as
+///   `message` reads as that [`Error`](crate::Error); any other non-null value reads as
 ///   code [`V1_ERROR_CODE`] (`-32000`), with the value itself as `data`
 ///   and, when it is a string, as the message.
 /// - **Batches**: under `V1` an array is `-32600 Invalid Request` (one
@@ -116,15 +111,6 @@ pub enum Version {
 pub const V1_ERROR_CODE: ErrorCode = ErrorCode::SERVER_ERROR_MAX;
 
 impl Version {
-    /// Whether a single object is read by the 1.0 rules.
-    pub(crate) fn object_is_v1(self, wire: &Wire<'_>) -> bool {
-        match self {
-            Self::V2 => false,
-            Self::V1 => true,
-            Self::Auto => wire.jsonrpc.is_none(),
-        }
-    }
-
     /// Whether errors about input whose version cannot be known are
     /// written in 1.0 form.
     pub(crate) fn rejects_as_v1(self) -> bool {
@@ -135,158 +121,4 @@ impl Version {
     pub(crate) fn sends_v1(self) -> bool {
         self == Self::V1
     }
-
-    /// Writes a response to `id` in this version's form (2.0 for `Auto`).
-    ///
-    /// ```
-    /// use sansrpc::{Id, Version};
-    ///
-    /// let mut out = Vec::new();
-    /// Version::V1.write_response(&Id::from(1u64), &sansrpc::result(&"pong"), &mut out);
-    /// assert_eq!(out, br#"{"result":"pong","error":null,"id":1}"#);
-    /// ```
-    pub fn write_response(self, id: &Id, outcome: &Outcome, out: &mut Vec<u8>) {
-        if self.sends_v1() {
-            write_response_v1(id, outcome, out)
-        } else {
-            crate::message::write_response(id, outcome, out)
-        }
-    }
-
-    /// Writes a request (`id: Some`) or a notification (`id: None`) in this
-    /// version's form (2.0 for `Auto`).
-    ///
-    /// ```
-    /// use sansrpc::{RawParams, Version};
-    ///
-    /// let mut out = Vec::new();
-    /// Version::V1.write_request(None, "hi", &RawParams::from_json(r#"["the server"]"#).unwrap(), &mut out);
-    /// assert_eq!(out, br#"{"method":"hi","params":["the server"],"id":null}"#);
-    /// ```
-    pub fn write_request(self, id: Option<&Id>, method: &str, params: &RawParams, out: &mut Vec<u8>) {
-        if self.sends_v1() {
-            write_request_v1(id, method, params, out)
-        } else {
-            crate::message::write_request(id, method, params, out)
-        }
-    }
-}
-
-/// Writes `{"result":<result>,"error":null,"id":<id>}` or
-/// `{"result":null,"error":<error>,"id":<id>}`.
-pub(crate) fn write_response_v1(id: &Id, outcome: &Outcome, out: &mut Vec<u8>) {
-    match outcome {
-        Ok(result) => {
-            out.extend_from_slice(b"{\"result\":");
-            out.extend_from_slice(result.get().as_bytes());
-            out.extend_from_slice(b",\"error\":null,\"id\":");
-        }
-        Err(error) => {
-            out.extend_from_slice(b"{\"result\":null,\"error\":");
-            error.write_json(out);
-            out.extend_from_slice(b",\"id\":");
-        }
-    }
-    out.extend_from_slice(id.as_json().as_bytes());
-    out.push(b'}');
-}
-
-/// Writes an error response in 1.0 form.
-pub(crate) fn write_error_v1(id: &Id, error: &Error, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"result\":null,\"error\":");
-    error.write_json(out);
-    out.extend_from_slice(b",\"id\":");
-    out.extend_from_slice(id.as_json().as_bytes());
-    out.push(b'}');
-}
-
-/// Writes `{"method":<method>,"params":<params or []>,"id":<id or null>}`.
-pub(crate) fn write_request_v1(id: Option<&Id>, method: &str, params: &RawParams, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"method\":");
-    write_json_string(method, out);
-    out.extend_from_slice(b",\"params\":");
-    match params.as_bytes() {
-        Some(p) => out.extend_from_slice(p),
-        None => out.extend_from_slice(b"[]"),
-    }
-    out.extend_from_slice(b",\"id\":");
-    match id {
-        Some(id) => out.extend_from_slice(id.as_json().as_bytes()),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b'}');
-}
-
-/// One object read by the 1.0 rules.
-pub(crate) fn parse_entry_v1(frame: &Bytes, wire: &Wire<'_>, accept: Accept) -> Incoming {
-    // Any JSON value is a 1.0 id; `null` (or no id) makes a notification.
-    let id = wire.id.map(|raw| Id::from_any_json(frame, raw.get()));
-    let invalid = |id: Option<Id>, why: &'static str| Incoming::Invalid {
-        id: id.unwrap_or_else(Id::null),
-        error: Error::invalid_request().with_reason(why),
-    };
-    let is_response = wire.method.is_none() && (wire.result.is_some() || wire.error.is_some());
-    if is_response && accept != Accept::Requests {
-        return parse_response_v1(wire, id);
-    }
-    if accept == Accept::Responses {
-        return invalid(id, "expected a response");
-    }
-    let Some(method) = wire.method.and_then(string_value) else {
-        return invalid(id, "\"method\" must be a string");
-    };
-    let params = match wire.params {
-        None => RawParams::none(),
-        Some(raw) => match raw.get().as_bytes().first() {
-            Some(b'[' | b'{') => RawParams::shared(share(frame, raw.get())),
-            Some(b'n') => RawParams::none(),
-            _ => return invalid(id, "\"params\" must be an array"),
-        },
-    };
-    let method = method.into_owned();
-    match id.filter(|id| !id.is_null()) {
-        Some(id) => Incoming::Call { id, method, params },
-        None => Incoming::Notification { method, params },
-    }
-}
-
-fn parse_response_v1(wire: &Wire<'_>, id: Option<Id>) -> Incoming {
-    let Some(id) = id else {
-        return Incoming::Invalid {
-            id: Id::null(),
-            error: Error::invalid_request().with_reason("a response must have an id"),
-        };
-    };
-    let is_null = |raw: Option<&serde_json::value::RawValue>| raw.is_none_or(|r| r.get() == "null");
-    let outcome = if is_null(wire.error) {
-        match wire.result {
-            Some(r) => Ok(r.to_owned()),
-            None => crate::message::result(&()),
-        }
-    } else if !is_null(wire.result) {
-        return Incoming::Invalid {
-            id,
-            error: Error::invalid_request().with_reason("one of \"result\" and \"error\" must be null"),
-        };
-    } else {
-        Err(wire
-            .error
-            .map(error_from_v1)
-            .unwrap_or_else(Error::internal_error))
-    };
-    Incoming::Response(Response { id, outcome })
-}
-
-/// A 1.0 error value as an [`Error`] (see [`Version`]'s "Error values").
-fn error_from_v1(raw: &serde_json::value::RawValue) -> Error {
-    if raw.get().starts_with('{') {
-        if let Ok(e) = serde_json::from_str::<Error>(raw.get()) {
-            return e;
-        }
-    }
-    let message = match string_value(raw) {
-        Some(s) => std::borrow::Cow::Owned(s.into_owned()),
-        None => std::borrow::Cow::Borrowed(V1_ERROR_CODE.default_message()),
-    };
-    Error::new(V1_ERROR_CODE, message).with_raw_data(raw.to_owned())
 }
