@@ -54,6 +54,7 @@
 
 mod client;
 mod driver;
+mod entry;
 mod error;
 mod runtime;
 mod server;
@@ -68,3 +69,7 @@ pub use ws::{
     DEFAULT_PING_INTERVAL, WsAccept, WsClose, WsConnect, WsError, WsFrame, WsFrames, WsServer, WsSink,
     library_limit,
 };
+
+// For `entry_points!`: the paths its expansion names.
+#[doc(hidden)]
+pub use sansrpc as __sansrpc;

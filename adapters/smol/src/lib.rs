@@ -53,12 +53,10 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use sansrpc::{Context, Router};
 use sansrpc_io::{AsyncTimer, Connect, Listen, Runtime, Task, Wrap};
 use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 
@@ -165,47 +163,25 @@ pub type PeerConnection = sansrpc_io::PeerConnection<Smol>;
 /// ```
 pub type Server<S = ()> = sansrpc_io::Server<Smol, S>;
 
-/// Serves `router` on `listener` until the task is dropped (see
-/// [`Server`]); [`serve_with_shutdown`] stops on a signal.
-pub async fn serve<S: Clone + Send + Sync + 'static>(
+sansrpc_io::entry_points! {
+    runtime: Smol,
     listener: TcpListener,
-    router: impl Into<Arc<Router<S>>>,
-) -> io::Result<()> {
-    serve_with_shutdown(listener, router, std::future::pending()).await
-}
-
-/// Serves `router` on `listener` until `signal` completes, then shuts down
-/// gracefully: no new connections, calls in flight finish and are
-/// answered, then it returns.
-pub async fn serve_with_shutdown<S: Clone + Send + Sync + 'static>(
-    listener: TcpListener,
-    router: impl Into<Arc<Router<S>>>,
-    signal: impl Future<Output = ()>,
-) -> io::Result<()> {
-    Server::new(router).serve_with_shutdown(listener, signal).await
-}
-
-/// Serves `router` on one connection over any byte stream; handlers see
-/// `context`. Returns when the peer closed its input and every call was
-/// answered.
-///
-/// ```no_run
-/// # async fn run() -> std::io::Result<()> {
-/// use sansrpc::{Context, Transport};
-/// // JSON-RPC over a Unix socket.
-/// let stream = smol::net::unix::UnixStream::connect("/tmp/rpc.sock").await?;
-/// let router = sansrpc::Router::new();
-/// sansrpc_smol::serve_connection(stream, router, Context::builder(Transport::Stream).build()).await
-/// # }
-/// ```
-pub async fn serve_connection<S, IO>(
-    io: IO,
-    router: impl Into<Arc<Router<S>>>,
-    context: Context,
-) -> io::Result<()>
-where
-    S: Clone + Send + Sync + 'static,
-    IO: AsyncRead + AsyncWrite + Unpin + Send,
-{
-    Server::<S>::new(router).serve_connection(io, context).await
+    stream: [AsyncRead + AsyncWrite + Unpin + Send],
+    /// Serves `router` on `listener` until the task is dropped (see
+    /// [`Server`]); [`serve_with_shutdown`] stops on a signal.
+    serve;
+    /// Serves `router` on one connection over any byte stream; handlers see
+    /// `context`. Returns when the peer closed its input and every call was
+    /// answered.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use sansrpc::{Context, Transport};
+    /// // JSON-RPC over a Unix socket.
+    /// let stream = smol::net::unix::UnixStream::connect("/tmp/rpc.sock").await?;
+    /// let router = sansrpc::Router::new();
+    /// sansrpc_smol::serve_connection(stream, router, Context::builder(Transport::Stream).build()).await
+    /// # }
+    /// ```
+    serve_connection;
 }

@@ -51,11 +51,6 @@
 mod runtime;
 mod ws;
 
-use std::future::Future;
-use std::io;
-use std::sync::Arc;
-
-use sansrpc::{Context, Router};
 use tokio::net::TcpListener;
 
 pub use runtime::Tokio;
@@ -158,54 +153,32 @@ pub type Server<S = ()> = sansrpc_io::Server<Tokio, S>;
 /// ```
 pub type WsServer<S = ()> = sansrpc_io::WsServer<Tokio, S>;
 
-/// Serves `router` on `listener` (newline-delimited JSON over TCP) until the
-/// task is dropped. See [`Server`] for options.
-///
-/// ```no_run
-/// # async fn run() -> std::io::Result<()> {
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
-/// sansrpc_tokio::serve(listener, sansrpc::Router::new()).await
-/// # }
-/// ```
-pub async fn serve<S: Clone + Send + Sync + 'static>(
+sansrpc_io::entry_points! {
+    runtime: Tokio,
     listener: TcpListener,
-    router: impl Into<Arc<Router<S>>>,
-) -> io::Result<()> {
-    Server::new(router).serve(listener).await
-}
-
-/// Serves `router` on `listener` until `signal` completes, then shuts down
-/// gracefully: no new connections, calls in flight finish and are
-/// answered, then it returns.
-pub async fn serve_with_shutdown<S: Clone + Send + Sync + 'static>(
-    listener: TcpListener,
-    router: impl Into<Arc<Router<S>>>,
-    signal: impl Future<Output = ()>,
-) -> io::Result<()> {
-    Server::new(router).serve_with_shutdown(listener, signal).await
-}
-
-/// Serves `router` on one connection over any byte stream (a Unix socket,
-/// stdio, an accepted TCP stream); handlers see `context`. Returns when the
-/// peer closed its input and every call was answered.
-///
-/// ```no_run
-/// # async fn run() -> std::io::Result<()> {
-/// use sansrpc::{Context, Transport};
-/// // JSON-RPC on this process's stdin and stdout.
-/// let stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
-/// let router = sansrpc::Router::new();
-/// sansrpc_tokio::serve_connection(stdio, router, Context::builder(Transport::Stream).build()).await
-/// # }
-/// ```
-pub async fn serve_connection<S, IO>(
-    io: IO,
-    router: impl Into<Arc<Router<S>>>,
-    context: Context,
-) -> io::Result<()>
-where
-    S: Clone + Send + Sync + 'static,
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send,
-{
-    Server::new(router).serve_connection(io, context).await
+    stream: [tokio::io::AsyncRead + tokio::io::AsyncWrite + Send],
+    /// Serves `router` on `listener` (newline-delimited JSON over TCP) until the
+    /// task is dropped. See [`Server`] for options.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+    /// sansrpc_tokio::serve(listener, sansrpc::Router::new()).await
+    /// # }
+    /// ```
+    serve;
+    /// Serves `router` on one connection over any byte stream (a Unix socket,
+    /// stdio, an accepted TCP stream); handlers see `context`. Returns when the
+    /// peer closed its input and every call was answered.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use sansrpc::{Context, Transport};
+    /// // JSON-RPC on this process's stdin and stdout.
+    /// let stdio = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
+    /// let router = sansrpc::Router::new();
+    /// sansrpc_tokio::serve_connection(stdio, router, Context::builder(Transport::Stream).build()).await
+    /// # }
+    /// ```
+    serve_connection;
 }
