@@ -1,8 +1,7 @@
-//! The shared HTTP suite (`tests/support`) against `sansrpc-actix`, over
+//! The shared HTTP suite (`sansrpc_testkit::http`) against `sansrpc-actix`, over
 //! real sockets on 127.0.0.1.
 
-#[macro_use]
-mod support;
+use sansrpc_testkit::http as support;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, mpsc};
@@ -51,4 +50,4 @@ fn server() -> SocketAddr {
     })
 }
 
-http_suite!(server);
+sansrpc_testkit::http_suite!(server);

@@ -3,7 +3,7 @@
 //! reference server, and `requests` decoding a gzip answer
 //! (`interop/http_gzip_client.py`).
 
-mod support;
+use sansrpc_testkit::http as support;
 
 use std::sync::mpsc;
 use std::time::Duration;

@@ -1,10 +1,8 @@
-//! The shared HTTP suite (`sansrpc-actix`'s `tests/support`, included by
-//! path so both adapters pass the very same checks) against
-//! `sansrpc-warp`, over real sockets on 127.0.0.1.
+//! The shared HTTP suite (`sansrpc_testkit::http`, the very same checks
+//! `sansrpc-actix` runs) against `sansrpc-warp`, over real sockets on
+//! 127.0.0.1.
 
-#[macro_use]
-#[path = "../../actix/tests/support/mod.rs"]
-mod support;
+use sansrpc_testkit::http as support;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, mpsc};
@@ -50,4 +48,4 @@ fn server() -> SocketAddr {
     })
 }
 
-http_suite!(server);
+sansrpc_testkit::http_suite!(server);

@@ -3,8 +3,7 @@
 //! reference server, and `requests` decoding a gzip answer
 //! (`interop/http_gzip_client.py`).
 
-#[path = "../../actix/tests/support/mod.rs"]
-mod support;
+use sansrpc_testkit::http as support;
 
 use std::sync::mpsc;
 use std::time::Duration;

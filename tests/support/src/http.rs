@@ -1,9 +1,9 @@
 //! The HTTP test suite both HTTP adapters must pass, word for word.
 //!
 //! `sansrpc-actix` and `sansrpc-warp` promise identical behaviour, so they
-//! share one suite: this file, which the warp crate includes by path. Each
-//! adapter's test file only starts a server with the layout below and
-//! expands [`http_suite!`].
+//! share one suite: this module. Each adapter's `tests/http.rs` only starts
+//! a server with the layout below and expands
+//! [`http_suite!`](crate::http_suite).
 //!
 //! Server layout (one port):
 //!
@@ -20,7 +20,6 @@
 //! Requests go through a raw HTTP/1.1 client over `std::net::TcpStream`, so
 //! the tests control every byte, and every socket has a timeout, so no test
 //! can hang.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
@@ -37,10 +36,10 @@ use sansrpc::{Context, Limits, Params, Router};
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The message limit of the `/small` endpoint.
-pub(crate) const SMALL_LIMIT: usize = 64;
+pub const SMALL_LIMIT: usize = 64;
 
 /// The reference methods plus probes of the handler's [`Context`].
-pub(crate) fn main_router() -> Router {
+pub fn main_router() -> Router {
     let mut router = sansrpc::reference::router();
     router
         .method("whoami", |ctx: Context| ctx.peer_addr().map(|a| a.to_string()))
@@ -69,7 +68,7 @@ pub(crate) fn main_router() -> Router {
 }
 
 /// The reference methods behind a message limit of [`SMALL_LIMIT`] bytes.
-pub(crate) fn small_router() -> Router {
+pub fn small_router() -> Router {
     let mut router = sansrpc::reference::router();
     router.set_limits(Limits {
         max_message_bytes: SMALL_LIMIT,
@@ -79,19 +78,19 @@ pub(crate) fn small_router() -> Router {
 }
 
 /// The origin `/api`'s CORS policy lets in.
-pub(crate) const ALLOWED_ORIGIN: &str = "http://allowed.example";
+pub const ALLOWED_ORIGIN: &str = "http://allowed.example";
 
 /// The message limit of `/api` (so its query strings and gzip bombs are
 /// small).
-pub(crate) const API_LIMIT: usize = 4096;
+pub const API_LIMIT: usize = 4096;
 
 /// What `big` answers: longer than the 1 KiB compression threshold.
-pub(crate) fn big_text() -> String {
+pub fn big_text() -> String {
     "all work and no play makes a monkey type Shakespeare. ".repeat(40)
 }
 
 /// A gate a notification handler waits on, opened by the test.
-pub(crate) struct Gate {
+pub struct Gate {
     released: tokio::sync::Semaphore,
     done: Mutex<bool>,
     done_changed: Condvar,
@@ -109,24 +108,24 @@ impl Default for Gate {
 
 impl Gate {
     /// The gate named `key` (made on first use, by the test or the handler).
-    pub(crate) fn named(key: &str) -> Arc<Gate> {
+    pub fn named(key: &str) -> Arc<Gate> {
         static GATES: OnceLock<Mutex<BTreeMap<String, Arc<Gate>>>> = OnceLock::new();
         let gates = GATES.get_or_init(Default::default);
         gates.lock().unwrap().entry(key.to_owned()).or_default().clone()
     }
 
     /// Lets the waiting handler finish.
-    pub(crate) fn release(&self) {
+    pub fn release(&self) {
         self.released.add_permits(1);
     }
 
     /// Whether the handler has finished.
-    pub(crate) fn is_done(&self) -> bool {
+    pub fn is_done(&self) -> bool {
         *self.done.lock().unwrap()
     }
 
     /// Waits (at most [`IO_TIMEOUT`]) until the handler has finished.
-    pub(crate) fn wait_done(&self) -> bool {
+    pub fn wait_done(&self) -> bool {
         let done = self.done.lock().unwrap();
         let (done, _) = self
             .done_changed
@@ -190,7 +189,7 @@ fn add_api_methods(router: &mut Router) {
 /// (alias `bigdata`),
 /// `big_opt_in`/`big_opt_out` (per-call compression), `tagged` (sets
 /// `x-request-id`) and `wait` (finishes when the test releases its gate).
-pub(crate) fn api_router() -> Router {
+pub fn api_router() -> Router {
     let mut router = Router::new();
     add_api_methods(&mut router);
     router.set_limits(Limits {
@@ -201,7 +200,7 @@ pub(crate) fn api_router() -> Router {
 }
 
 /// `/api`'s options.
-pub(crate) fn api_options() -> HttpOptions {
+pub fn api_options() -> HttpOptions {
     HttpOptions::new()
         .cors(
             Cors::origins([ALLOWED_ORIGIN])
@@ -218,14 +217,14 @@ pub(crate) fn api_options() -> HttpOptions {
 }
 
 /// `/open`'s methods: as `/api`'s, with the default limits.
-pub(crate) fn open_router() -> Router {
+pub fn open_router() -> Router {
     let mut router = Router::new();
     add_api_methods(&mut router);
     router
 }
 
 /// `/open`'s options: any origin, compression only where a handler asks.
-pub(crate) fn open_options() -> HttpOptions {
+pub fn open_options() -> HttpOptions {
     HttpOptions::new().cors(Cors::any())
 }
 
@@ -234,20 +233,20 @@ pub(crate) fn open_options() -> HttpOptions {
 
 /// A parsed HTTP response.
 #[derive(Debug)]
-pub(crate) struct Reply {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Vec<u8>,
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Reply {
     /// The first value of header `name` (case-insensitive).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.all(name).into_iter().next()
     }
 
     /// Every value of header `name` (case-insensitive), in order.
-    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+    pub fn all(&self, name: &str) -> Vec<&str> {
         self.headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -256,19 +255,19 @@ impl Reply {
     }
 
     /// The body as text.
-    pub(crate) fn text(&self) -> &str {
+    pub fn text(&self) -> &str {
         std::str::from_utf8(&self.body).unwrap()
     }
 
     /// Asserts a JSON-RPC answer: `200`, JSON content type, this exact body.
-    pub(crate) fn assert_json(&self, want: &str) {
+    pub fn assert_json(&self, want: &str) {
         assert_eq!(self.status, 200, "{self:?}");
         assert_eq!(self.header("content-type"), Some("application/json"), "{self:?}");
         assert_eq!(self.text(), want);
     }
 
     /// Asserts `204` with an empty body.
-    pub(crate) fn assert_no_content(&self) {
+    pub fn assert_no_content(&self) {
         assert_eq!(self.status, 204, "{self:?}");
         assert!(self.body.is_empty(), "{self:?}");
         assert!(self.header("content-length").is_none_or(|v| v == "0"), "{self:?}");
@@ -283,7 +282,7 @@ fn connect(addr: SocketAddr) -> TcpStream {
 }
 
 /// Sends `raw` as is and reads one response.
-pub(crate) fn exchange(addr: SocketAddr, raw: &[u8]) -> Reply {
+pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Reply {
     let mut stream = connect(addr);
     // A server may answer (413) and close before taking every byte; the
     // answer is what the test checks, so a failed write is not the failure.
@@ -292,7 +291,7 @@ pub(crate) fn exchange(addr: SocketAddr, raw: &[u8]) -> Reply {
 }
 
 /// Reads one response: up to its declared length, its last chunk, or EOF.
-pub(crate) fn read_reply(stream: &mut TcpStream) -> Reply {
+pub fn read_reply(stream: &mut TcpStream) -> Reply {
     let deadline = Instant::now() + IO_TIMEOUT;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -377,7 +376,7 @@ fn decode_chunked(mut rest: &[u8]) -> Option<Vec<u8>> {
 
 /// A complete request: `Connection: close`, a `Content-Length`, the given
 /// content type (none if `None`) and extra headers.
-pub(crate) fn request_bytes(
+pub fn request_bytes(
     method: &str,
     path: &str,
     content_type: Option<&str>,
@@ -398,12 +397,12 @@ pub(crate) fn request_bytes(
 }
 
 /// `POST path` with `Content-Type: application/json`.
-pub(crate) fn post(addr: SocketAddr, path: &str, body: &str) -> Reply {
+pub fn post(addr: SocketAddr, path: &str, body: &str) -> Reply {
     post_with(addr, path, &[], body)
 }
 
 /// `POST path` with `Content-Type: application/json` and extra headers.
-pub(crate) fn post_with(addr: SocketAddr, path: &str, extra: &[(&str, &str)], body: &str) -> Reply {
+pub fn post_with(addr: SocketAddr, path: &str, extra: &[(&str, &str)], body: &str) -> Reply {
     exchange(
         addr,
         &request_bytes("POST", path, Some("application/json"), extra, body.as_bytes()),
@@ -415,9 +414,9 @@ pub(crate) fn post_with(addr: SocketAddr, path: &str, extra: &[(&str, &str)], bo
 
 /// The specification's section 7 examples, from the core (one table for
 /// every transport's tests).
-pub(crate) use sansrpc::reference::SECTION_7;
+pub use sansrpc::reference::SECTION_7;
 
-pub(crate) fn section_7_examples_byte_for_byte(addr: SocketAddr) {
+pub fn section_7_examples_byte_for_byte(addr: SocketAddr) {
     for (name, request, want) in SECTION_7 {
         let reply = post(addr, "/", request);
         match want {
@@ -434,7 +433,7 @@ pub(crate) fn section_7_examples_byte_for_byte(addr: SocketAddr) {
     }
 }
 
-pub(crate) fn json_rpc_errors_are_200_with_json(addr: SocketAddr) {
+pub fn json_rpc_errors_are_200_with_json(addr: SocketAddr) {
     post(addr, "/", r#"{"jsonrpc":"2.0","method":"nope","id":7}"#)
         .assert_json(r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":7}"#);
     post(addr, "/", "{")
@@ -444,7 +443,7 @@ pub(crate) fn json_rpc_errors_are_200_with_json(addr: SocketAddr) {
     );
 }
 
-pub(crate) fn notifications_are_204_without_body(addr: SocketAddr) {
+pub fn notifications_are_204_without_body(addr: SocketAddr) {
     post(addr, "/", r#"{"jsonrpc":"2.0","method":"update","params":[1]}"#).assert_no_content();
     post(
         addr,
@@ -466,7 +465,7 @@ fn assert_405(reply: &Reply) {
     assert_eq!(reply.header("allow"), Some("POST"), "{reply:?}");
 }
 
-pub(crate) fn wrong_method_is_405_with_allow_post(addr: SocketAddr) {
+pub fn wrong_method_is_405_with_allow_post(addr: SocketAddr) {
     for method in ["GET", "PUT", "DELETE", "PATCH"] {
         for path in ["/", "/rpc", "/small"] {
             let body: &[u8] = if method == "GET" {
@@ -487,7 +486,7 @@ pub(crate) fn wrong_method_is_405_with_allow_post(addr: SocketAddr) {
     ));
 }
 
-pub(crate) fn declared_oversize_is_413_before_reading(addr: SocketAddr) {
+pub fn declared_oversize_is_413_before_reading(addr: SocketAddr) {
     // The head declares more than the limit and no body byte follows: an
     // answer proves the server refused without waiting for the body.
     let head = format!(
@@ -510,7 +509,7 @@ pub(crate) fn declared_oversize_is_413_before_reading(addr: SocketAddr) {
     );
 }
 
-pub(crate) fn body_at_the_limit_is_answered(addr: SocketAddr) {
+pub fn body_at_the_limit_is_answered(addr: SocketAddr) {
     let call = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
     let padded = format!("{call:<SMALL_LIMIT$}");
     assert_eq!(padded.len(), SMALL_LIMIT);
@@ -533,7 +532,7 @@ fn chunk(data: &[u8]) -> Vec<u8> {
 
 const CHUNKED_HEAD: &str = "Host: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
 
-pub(crate) fn chunked_oversize_is_413_while_streaming(addr: SocketAddr) {
+pub fn chunked_oversize_is_413_while_streaming(addr: SocketAddr) {
     // Two chunks pass the limit and the body never ends: only a server that
     // counts while the body streams can answer.
     let mut raw = format!("POST /small HTTP/1.1\r\n{CHUNKED_HEAD}").into_bytes();
@@ -545,7 +544,7 @@ pub(crate) fn chunked_oversize_is_413_while_streaming(addr: SocketAddr) {
     assert_eq!(reply.status, 413, "{reply:?}");
 }
 
-pub(crate) fn chunked_body_within_the_limit_is_answered(addr: SocketAddr) {
+pub fn chunked_body_within_the_limit_is_answered(addr: SocketAddr) {
     let call = br#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#;
     let mut raw = format!("POST / HTTP/1.1\r\n{CHUNKED_HEAD}").into_bytes();
     for part in call.chunks(7) {
@@ -555,7 +554,7 @@ pub(crate) fn chunked_body_within_the_limit_is_answered(addr: SocketAddr) {
     exchange(addr, &raw).assert_json(r#"{"jsonrpc":"2.0","result":19,"id":1}"#);
 }
 
-pub(crate) fn non_json_content_type_is_415(addr: SocketAddr) {
+pub fn non_json_content_type_is_415(addr: SocketAddr) {
     let call = br#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
     let pong = r#"{"jsonrpc":"2.0","result":"pong","id":1}"#;
     for ct in ["text/plain", "application/x-www-form-urlencoded", "text/json-ish"] {
@@ -573,7 +572,7 @@ pub(crate) fn non_json_content_type_is_415(addr: SocketAddr) {
     exchange(addr, &request_bytes("POST", "/", None, &[], call)).assert_json(pong);
 }
 
-pub(crate) fn context_carries_peer_address_headers_and_cookies(addr: SocketAddr) {
+pub fn context_carries_peer_address_headers_and_cookies(addr: SocketAddr) {
     let reply = post(addr, "/", r#"{"jsonrpc":"2.0","method":"whoami","id":1}"#);
     let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     let peer: SocketAddr = answer["result"].as_str().unwrap().parse().unwrap();
@@ -602,7 +601,7 @@ pub(crate) fn context_carries_peer_address_headers_and_cookies(addr: SocketAddr)
     .assert_json(r#"{"jsonrpc":"2.0","result":null,"id":4}"#);
 }
 
-pub(crate) fn handlers_set_response_headers_and_cookies(addr: SocketAddr) {
+pub fn handlers_set_response_headers_and_cookies(addr: SocketAddr) {
     let reply = post(addr, "/", r#"{"jsonrpc":"2.0","method":"login","id":1}"#);
     reply.assert_json(r#"{"jsonrpc":"2.0","result":true,"id":1}"#);
     assert_eq!(
@@ -620,7 +619,7 @@ pub(crate) fn handlers_set_response_headers_and_cookies(addr: SocketAddr) {
     assert_eq!(reply.all("content-type"), ["application/json"]);
 }
 
-pub(crate) fn mounted_beside_other_routes(addr: SocketAddr) {
+pub fn mounted_beside_other_routes(addr: SocketAddr) {
     let health = exchange(
         addr,
         b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
@@ -640,7 +639,7 @@ pub(crate) fn mounted_beside_other_routes(addr: SocketAddr) {
     assert_eq!(missing.status, 404, "{missing:?}");
 }
 
-pub(crate) fn keep_alive_serves_several_requests(addr: SocketAddr) {
+pub fn keep_alive_serves_several_requests(addr: SocketAddr) {
     let mut stream = connect(addr);
     for id in 1..=3 {
         let body = format!(r#"{{"jsonrpc":"2.0","method":"sum","params":[{id},{id}],"id":{id}}}"#);
@@ -686,7 +685,7 @@ fn preflight(addr: SocketAddr, path: &str, origin: &str) -> Reply {
     )
 }
 
-pub(crate) fn cors_preflight_allowed_is_204_with_allow_headers(addr: SocketAddr) {
+pub fn cors_preflight_allowed_is_204_with_allow_headers(addr: SocketAddr) {
     let reply = preflight(addr, "/api", ALLOWED_ORIGIN);
     reply.assert_no_content();
     assert_eq!(
@@ -716,7 +715,7 @@ pub(crate) fn cors_preflight_allowed_is_204_with_allow_headers(addr: SocketAddr)
     assert!(reply.header("vary").is_none(), "{reply:?}");
 }
 
-pub(crate) fn cors_preflight_denied_is_403_without_cors_headers(addr: SocketAddr) {
+pub fn cors_preflight_denied_is_403_without_cors_headers(addr: SocketAddr) {
     let reply = preflight(addr, "/api", "http://evil.example");
     assert_eq!(reply.status, 403, "{reply:?}");
     assert_eq!(reply.text(), "forbidden: this origin may not call the endpoint\n");
@@ -737,7 +736,7 @@ pub(crate) fn cors_preflight_denied_is_403_without_cors_headers(addr: SocketAddr
     assert_eq!(cors_headers(&reply), [], "{reply:?}");
 }
 
-pub(crate) fn cors_headers_on_answers(addr: SocketAddr) {
+pub fn cors_headers_on_answers(addr: SocketAddr) {
     let reply = post_with(
         addr,
         "/api",
@@ -809,7 +808,7 @@ fn assert_javascript(reply: &Reply, want: &str) {
     assert_eq!(reply.text(), want);
 }
 
-pub(crate) fn jsonp_get_calls_the_method(addr: SocketAddr) {
+pub fn jsonp_get_calls_the_method(addr: SocketAddr) {
     assert_javascript(
         &get(addr, "/api/echo?data=test_data&jsonp=jsonpCallback_129620", &[]),
         r#"jsonpCallback_129620({"jsonrpc":"2.0","result":"test_data","id":"jsonpCallback_129620"});"#,
@@ -837,7 +836,7 @@ pub(crate) fn jsonp_get_calls_the_method(addr: SocketAddr) {
     assert_eq!(get(addr, "/open/echo?jsonp=cb", &[]).status, 404);
 }
 
-pub(crate) fn jsonp_params_json(addr: SocketAddr) {
+pub fn jsonp_params_json(addr: SocketAddr) {
     // params=[42,23] and params={"minuend":42,"subtrahend":23}
     assert_javascript(
         &get(addr, "/api/subtract?jsonp=cb&params=%5B42%2C23%5D", &[]),
@@ -885,7 +884,7 @@ pub(crate) fn jsonp_params_json(addr: SocketAddr) {
     );
 }
 
-pub(crate) fn jsonp_bad_callback_is_400_without_reflecting_it(addr: SocketAddr) {
+pub fn jsonp_bad_callback_is_400_without_reflecting_it(addr: SocketAddr) {
     let callback_rule = "bad request: the jsonp callback must match ^[A-Za-z_$][A-Za-z0-9_$.]{0,127}$\n";
     let long = "a".repeat(129);
     for callback in ["alert(1)//", "%3Cscript%3E", "1abc", "", "a-b", long.as_str()] {
@@ -907,7 +906,7 @@ pub(crate) fn jsonp_bad_callback_is_400_without_reflecting_it(addr: SocketAddr) 
     assert!(reply.text().starts_with(&format!("{longest}(")));
 }
 
-pub(crate) fn jsonp_query_is_bounded_by_the_message_limit(addr: SocketAddr) {
+pub fn jsonp_query_is_bounded_by_the_message_limit(addr: SocketAddr) {
     let filler = "x".repeat(API_LIMIT);
     let reply = get(addr, &format!("/api/echo?jsonp=cb&data={filler}"), &[]);
     assert_eq!(reply.status, 414, "{reply:?}");
@@ -939,7 +938,7 @@ fn big_answer() -> String {
 
 const BIG: &str = r#"{"jsonrpc":"2.0","method":"big","id":1}"#;
 
-pub(crate) fn gzip_negotiated(addr: SocketAddr) {
+pub fn gzip_negotiated(addr: SocketAddr) {
     for accept in [
         "gzip",
         "gzip, deflate, br",
@@ -983,7 +982,7 @@ pub(crate) fn gzip_negotiated(addr: SocketAddr) {
     assert_eq!(String::from_utf8(gunzip(&reply.body)).unwrap(), big_answer());
 }
 
-pub(crate) fn gzip_refused_or_not_applicable(addr: SocketAddr) {
+pub fn gzip_refused_or_not_applicable(addr: SocketAddr) {
     // Refused by the client (q=0, not named, identity preferred): identity,
     // and the answer says it varies.
     for accept in [
@@ -1023,7 +1022,7 @@ pub(crate) fn gzip_refused_or_not_applicable(addr: SocketAddr) {
     assert!(reply.header("vary").is_none());
 }
 
-pub(crate) fn gzip_request_body_is_decoded(addr: SocketAddr) {
+pub fn gzip_request_body_is_decoded(addr: SocketAddr) {
     let call = gzip(br#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#);
     for encoding in ["gzip", "x-gzip", "GZIP"] {
         exchange(
@@ -1085,7 +1084,7 @@ pub(crate) fn gzip_request_body_is_decoded(addr: SocketAddr) {
     }
 }
 
-pub(crate) fn gzip_bomb_is_413_within_the_limit(addr: SocketAddr) {
+pub fn gzip_bomb_is_413_within_the_limit(addr: SocketAddr) {
     // 8 MiB of spaces in about 8 KiB; the body never ends, so only a server
     // that stops at the limit while decoding can answer.
     let bomb = gzip(&vec![b' '; 8 << 20]);
@@ -1145,7 +1144,7 @@ fn wait_call(key: &str) -> String {
     format!(r#"{{"jsonrpc":"2.0","method":"wait","params":["{key}"]}}"#)
 }
 
-pub(crate) fn notification_is_204_before_its_handler_finishes(addr: SocketAddr) {
+pub fn notification_is_204_before_its_handler_finishes(addr: SocketAddr) {
     // The handler finishes only when the test releases it, which it does
     // only after it has the 204: a server that waited would never answer
     // (and the read would time out).
@@ -1174,10 +1173,10 @@ pub(crate) fn notification_is_204_before_its_handler_finishes(addr: SocketAddr) 
 
 /// Expands to one `#[test]` per check, each against `$server()`, a
 /// function returning the address of a server with the layout above.
-#[allow(unused_macros)] // `tests/interop.rs` uses the client, not the suite
+#[macro_export]
 macro_rules! http_suite {
     ($server:path) => {
-        http_suite!(@tests $server;
+        $crate::http_suite!(@tests $server;
             section_7_examples_byte_for_byte,
             json_rpc_errors_are_200_with_json,
             notifications_are_204_without_body,
@@ -1209,7 +1208,7 @@ macro_rules! http_suite {
         $(
             #[test]
             fn $name() {
-                support::$name($server());
+                $crate::http::$name($server());
             }
         )*
     };
@@ -1218,7 +1217,7 @@ macro_rules! http_suite {
 // ---------------------------------------------------------------------------
 // Interoperability with Python's jsonrpcclient.
 
-/// The repository root, two levels above the crate.
+/// The repository root, two levels above this crate (`tests/support`).
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -1280,7 +1279,7 @@ fn run_python(script: &str, args: &[&str]) -> Option<String> {
 }
 
 /// Runs `interop/http_client.py` against `url` (the reference router).
-pub(crate) fn run_python_client(url: &str) {
+pub fn run_python_client(url: &str) {
     if let Some(out) = run_python("http_client.py", &[url]) {
         assert!(out.contains("PASS ping"), "{out}");
     }
@@ -1289,7 +1288,7 @@ pub(crate) fn run_python_client(url: &str) {
 /// Runs `interop/http_gzip_client.py` against `url` (an endpoint with
 /// [`api_router`] and [`api_options`]): `requests` decodes the gzip answer
 /// of `bigdata`.
-pub(crate) fn run_python_gzip_client(url: &str) {
+pub fn run_python_gzip_client(url: &str) {
     if let Some(out) = run_python("http_gzip_client.py", &[url]) {
         let want = format!("PASS gzip bigdata {} (", big_text().chars().count());
         assert!(out.contains(&want), "want {want:?} in {out}");
