@@ -7,16 +7,22 @@ use crate::version::Version;
 /// Limits that defend a connection (and a server) against a hostile peer.
 ///
 /// The same value configures every transport. Whatever the peer sends,
-/// what one connection holds is bounded by them: the message being read
-/// (at most `max_message_bytes`), the calls and notifications running (at
-/// most `max_in_flight`, each keeping its message, so up to
-/// `max_in_flight × max_message_bytes`), and the output (reading pauses
-/// at `max_buffered_out`; the answers of work already running still join
-/// it). A peer that sends small messages or does not wait for its answers
-/// makes a connection hold a few megabytes at the defaults; one that keeps
-/// 128 calls of 1 MiB each running in slow handlers makes it hold about
-/// 200 MB (measured on the tokio server). Lower `max_in_flight` or
-/// `max_message_bytes` where peers are not trusted and handlers are slow.
+/// what one stream or WebSocket connection holds for it is bounded by
+/// three of them: the input being read (the message in progress, at most
+/// `max_message_bytes`, plus one read buffer), the requests handed to
+/// handlers and not finished (under `max_in_flight_bytes +
+/// max_message_bytes`, and at most `max_in_flight` of them), and the output
+/// (reading pauses at `max_buffered_out`; the answers of work already
+/// running still join it). At the defaults that is at most about 10 MiB
+/// per connection (1 + 5 + 4 MiB; a [`crate::conn::Peer`] may also hold
+/// up to 5 MiB of the remote's requests parsed ahead), plus the answers of
+/// the work already running and what the handlers allocate themselves:
+/// 128 calls of 1 MiB each to slow handlers run 5 at a time, the rest wait
+/// unread (in `tests/tests/hostile.rs` the tokio and smol servers grow by
+/// 10 to 14 MB under that attack; without `max_in_flight_bytes` all 128
+/// ran and the process grew by 137 MB). An HTTP request
+/// carries one message, bounded by `max_message_bytes`; the HTTP
+/// framework bounds how many run at once.
 ///
 /// ```
 /// use sansrpc::Limits;
@@ -63,6 +69,20 @@ pub struct Limits {
     /// beyond it fails with [`UsageError::TooManyInFlight`](crate::UsageError::TooManyInFlight)
     /// (calls whose callers gave up no longer count).
     pub max_in_flight: usize,
+    /// Most bytes of requests handed to handlers and not yet finished on
+    /// one connection: each call or notification counts the length of the
+    /// message it came from (which it keeps alive; every entry of a batch
+    /// counts the whole batch), a call until it is answered, a
+    /// notification until its handler is done. Default: 4 MiB.
+    ///
+    /// On overflow: as for `max_in_flight`, a server or peer connection
+    /// stops yielding new work (and reading pauses) until answers go out
+    /// or handlers finish; nothing is dropped. One request is always let
+    /// through when nothing is held, so any message up to
+    /// `max_message_bytes` still runs: the bytes held stay under
+    /// `max_in_flight_bytes + max_message_bytes`. A peer also holds, at
+    /// most, as many bytes again of the remote's requests parsed ahead.
+    pub max_in_flight_bytes: usize,
     /// Most outgoing bytes (answers, and a client's calls and
     /// notifications) buffered for sending on one connection, counting
     /// what the transport took and has not written. Default: 4 MiB.
@@ -127,6 +147,7 @@ impl Limits {
         max_batch_len: 1024,
         max_depth: 100,
         max_in_flight: 128,
+        max_in_flight_bytes: 4 * 1024 * 1024,
         max_buffered_out: 4 * 1024 * 1024,
         max_connections: 1024,
         idle_timeout: Some(Duration::from_secs(300)),

@@ -178,8 +178,12 @@ pub struct Peer<F = Newline> {
     /// order, and how many of them are calls: parsing goes on past the
     /// limit (up to `max_in_flight` held requests) so answers to our own
     /// calls keep arriving while every handler awaits one of them.
-    held: VecDeque<PeerEvent>,
+    /// Each with the length of its message, its charge against
+    /// [`Limits::max_in_flight_bytes`]; `held_bytes` is their sum, and
+    /// parsing also pauses at that limit.
+    held: VecDeque<(PeerEvent, usize)>,
     held_calls: usize,
+    held_bytes: usize,
     /// Notifications running in the background.
     running: usize,
 }
@@ -198,6 +202,7 @@ impl<F: Framer> Peer<F> {
             server_events: VecDeque::new(),
             held: VecDeque::new(),
             held_calls: 0,
+            held_bytes: 0,
             running: 0,
         }
     }
@@ -303,11 +308,13 @@ impl<F: Framer> Peer<F> {
     /// background (see [`crate::conn::ServerConnection::notification_started`]).
     pub fn notification_started(&mut self) {
         self.running += 1;
+        self.responder.note_started();
     }
 
     /// Records that a background notification is done.
     pub fn notification_finished(&mut self) {
         self.running = self.running.saturating_sub(1);
+        self.responder.note_finished();
         self.shell.note_progress();
     }
 
@@ -344,6 +351,7 @@ impl<F: Framer> Peer<F> {
     /// outgoing buffer are under their bounds.
     fn may_parse(&self) -> bool {
         self.held.len() < self.shell.limits.max_in_flight.max(1)
+            && (self.held_bytes == 0 || self.held_bytes < self.shell.limits.max_in_flight_bytes)
             && !self.shell.out_full()
             && !self.responder.refusals_full()
     }
@@ -363,13 +371,23 @@ impl<F: Framer> Peer<F> {
 
     /// The next held request that may be handed out now.
     fn release(&mut self) -> Option<PeerEvent> {
-        if self.serving() >= self.shell.limits.max_in_flight {
+        if self.serving() >= self.shell.limits.max_in_flight
+            || self.responder.bytes_full(self.shell.limits.max_in_flight_bytes)
+        {
             return None;
         }
-        let e = self.held.pop_front()?;
-        if matches!(e, PeerEvent::Call { .. }) {
-            self.held_calls = self.held_calls.saturating_sub(1);
-        }
+        let (e, bytes) = self.held.pop_front()?;
+        self.held_bytes = self.held_bytes.saturating_sub(bytes);
+        let e = match e.into_event() {
+            Ok(e) => {
+                if matches!(e, Event::Call { .. }) {
+                    self.held_calls = self.held_calls.saturating_sub(1);
+                }
+                self.responder.hand_out(&e, bytes);
+                PeerEvent::from(e)
+            }
+            Err(other) => PeerEvent::from(other),
+        };
         Some(e)
     }
 
@@ -382,6 +400,7 @@ impl<F: Framer> Peer<F> {
     /// being parsed, so answers to our own calls are never stuck behind
     /// them.
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
+        self.responder.settle();
         loop {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
@@ -397,8 +416,11 @@ impl<F: Framer> Peer<F> {
             } else {
                 self.shell.framer.next_frame()
             };
-            let message = match next {
-                Some(Ok(bytes)) => parse_message(&bytes, &self.shell.limits, Accept::Both),
+            let (message, bytes) = match next {
+                Some(Ok(bytes)) => (
+                    parse_message(&bytes, &self.shell.limits, Accept::Both),
+                    bytes.len(),
+                ),
                 // As a server would: answer it, and keep going if the framer can.
                 Some(Err(e)) => {
                     self.shell.note_progress();
@@ -421,11 +443,12 @@ impl<F: Framer> Peer<F> {
                 }
             };
             self.shell.note_progress();
-            self.accept(message);
+            self.accept(message, bytes);
         }
     }
 
-    fn accept(&mut self, message: Message) {
+    /// Takes in one message of `bytes` bytes.
+    fn accept(&mut self, message: Message, bytes: usize) {
         let in_array = matches!(message, Message::Batch(_));
         let mut responses = Vec::new();
         let mut answers = std::mem::take(&mut self.answers);
@@ -440,7 +463,8 @@ impl<F: Framer> Peer<F> {
             });
         for e in self.server_events.drain(..) {
             self.held_calls += usize::from(matches!(e, Event::Call { .. }));
-            self.held.push_back(PeerEvent::from(e));
+            self.held_bytes += bytes;
+            self.held.push_back((PeerEvent::from(e), bytes));
         }
         if in_array {
             if !responses.is_empty() {
@@ -515,6 +539,14 @@ impl<F: Framer> Peer<F> {
     /// and [`wants_input`](Self::wants_input) count).
     pub fn serving(&self) -> usize {
         self.responder.in_flight().saturating_sub(self.held_calls) + self.running
+    }
+
+    /// Bytes of the remote's requests handed out and not yet finished
+    /// (each charged its message's length), what
+    /// [`Limits::max_in_flight_bytes`] bounds; the requests held past the
+    /// limits are not counted here.
+    pub fn serving_bytes(&self) -> usize {
+        self.responder.held_bytes()
     }
 
     /// Unanswered calls on the connection, both ways:

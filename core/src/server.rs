@@ -1,7 +1,8 @@
 //! The server side of a connection: frames in, calls out, answers in,
 //! frames out.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Instant;
 
 use crate::error::{Error, RejectionKind, UsageError};
@@ -121,6 +122,23 @@ pub(crate) struct Responder {
     version: Version,
     /// Refusals kept for the application; `None` unless it asked for them.
     refusals: Option<VecDeque<Refusal>>,
+    /// Bytes of the requests handed out and not yet finished (see
+    /// [`Limits::max_in_flight_bytes`]): the sum of `charges`, of
+    /// `loose_note` and of `running_notes`.
+    held_bytes: usize,
+    /// What each slot of `pending` was charged when its call was handed
+    /// out (0 until then), indexed as `pending`.
+    charges: Vec<usize>,
+    /// The charge of the notification handed out last, until the
+    /// application says it runs in the background
+    /// ([`Self::note_started`]) or asks for the next event (then it ran at
+    /// once, and the charge is released).
+    loose_note: usize,
+    /// The charges of the notifications running in the background. Which
+    /// one finished is never said, so a finished one releases the
+    /// smallest charge: the sum kept is then never below the sum of the
+    /// charges of those still running (it is exact once none runs).
+    running_notes: BinaryHeap<Reverse<usize>>,
 }
 
 impl Default for Responder {
@@ -135,6 +153,10 @@ impl Default for Responder {
             next_ticket: 0,
             next_batch: 0,
             refusals: None,
+            held_bytes: 0,
+            charges: Vec::new(),
+            loose_note: 0,
+            running_notes: BinaryHeap::new(),
         }
     }
 }
@@ -150,6 +172,62 @@ impl Responder {
 
     pub(crate) fn in_flight(&self) -> usize {
         self.live
+    }
+
+    /// Bytes of the requests handed out and not finished.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    /// Whether handing out more work must wait for [`Limits::max_in_flight_bytes`]:
+    /// never while nothing is held, so one message of any allowed size
+    /// still runs.
+    pub(crate) fn bytes_full(&self, limit: usize) -> bool {
+        self.held_bytes > 0 && self.held_bytes >= limit
+    }
+
+    /// Charges `event`, about to be handed out, `bytes` (what it keeps
+    /// alive: the message it came from). A call's charge is released by
+    /// its answer; a notification's by [`Self::settle`] or, when it runs
+    /// in the background, by [`Self::note_finished`].
+    pub(crate) fn hand_out(&mut self, event: &Event, bytes: usize) {
+        match event {
+            Event::Call { ticket, .. } => {
+                if let Some(c) = self.charges.get_mut(ticket.slot) {
+                    // A call handed out again (`is_finished` puts one back)
+                    // is charged once.
+                    self.held_bytes = self.held_bytes.saturating_sub(*c) + bytes;
+                    *c = bytes;
+                }
+            }
+            Event::Notification { .. } => {
+                self.settle();
+                self.loose_note = bytes;
+                self.held_bytes += bytes;
+            }
+        }
+    }
+
+    /// Releases the charge of the notification handed out last unless it
+    /// was reported running in the background: it is done.
+    pub(crate) fn settle(&mut self) {
+        self.held_bytes = self.held_bytes.saturating_sub(self.loose_note);
+        self.loose_note = 0;
+    }
+
+    /// The notification handed out last runs on in the background: its
+    /// charge stays until [`Self::note_finished`].
+    pub(crate) fn note_started(&mut self) {
+        self.running_notes.push(Reverse(self.loose_note));
+        self.loose_note = 0;
+    }
+
+    /// A background notification finished: releases the smallest charge
+    /// of those running.
+    pub(crate) fn note_finished(&mut self) {
+        if let Some(Reverse(c)) = self.running_notes.pop() {
+            self.held_bytes = self.held_bytes.saturating_sub(c);
+        }
     }
 
     /// Starts (or stops) keeping refusals for [`Self::poll_refusal`].
@@ -205,6 +283,7 @@ impl Responder {
             }
             None => {
                 self.pending.push(Some((number, slot)));
+                self.charges.push(0);
                 self.pending.len() - 1
             }
         };
@@ -224,6 +303,10 @@ impl Responder {
         let (_, slot) = entry.take()?;
         self.free.push(ticket.slot);
         self.live -= 1;
+        if let Some(c) = self.charges.get_mut(ticket.slot) {
+            self.held_bytes = self.held_bytes.saturating_sub(*c);
+            *c = 0;
+        }
         Some(slot)
     }
 
@@ -530,6 +613,9 @@ pub struct ServerConnection<F = Newline> {
     /// Notifications the application runs in the background (see
     /// [`ServerConnection::notification_started`]).
     running: usize,
+    /// The length of the message the queued events came from: what each
+    /// of them is charged against [`Limits::max_in_flight_bytes`].
+    events_bytes: usize,
     scratch: Vec<Vec<u8>>,
 }
 
@@ -542,6 +628,7 @@ impl<F: Framer> ServerConnection<F> {
             events: VecDeque::new(),
             queued_calls: 0,
             running: 0,
+            events_bytes: 0,
             scratch: Vec::new(),
         }
     }
@@ -585,7 +672,9 @@ impl<F: Framer> ServerConnection<F> {
     }
 
     fn backpressured(&self) -> bool {
-        self.serving() >= self.shell.limits.max_in_flight || self.shell.out_full()
+        self.serving() >= self.shell.limits.max_in_flight
+            || self.shell.out_full()
+            || self.responder.bytes_full(self.shell.limits.max_in_flight_bytes)
     }
 
     /// Asks the connection to keep every message it answers by itself (a
@@ -625,8 +714,14 @@ impl<F: Framer> ServerConnection<F> {
     /// (answer calls, finish notifications and transmit to make room).
     ///
     /// The entries of a batch are handed out one by one and each counts
-    /// against [`Limits::max_in_flight`] on its own.
+    /// against [`Limits::max_in_flight`] on its own, and against
+    /// [`Limits::max_in_flight_bytes`] with the length of its message.
+    /// A notification handed out counts until the next `poll_event` call,
+    /// or, once reported by
+    /// [`notification_started`](Self::notification_started), until
+    /// [`notification_finished`](Self::notification_finished).
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.responder.settle();
         loop {
             if self.backpressured() {
                 return None;
@@ -635,6 +730,7 @@ impl<F: Framer> ServerConnection<F> {
                 if matches!(e, Event::Call { .. }) {
                     self.queued_calls = self.queued_calls.saturating_sub(1);
                 }
+                self.responder.hand_out(&e, self.events_bytes);
                 return Some(e);
             }
             if self.shell.input_closed || self.shell.timed_out() {
@@ -648,6 +744,7 @@ impl<F: Framer> ServerConnection<F> {
             match frame {
                 Ok(bytes) => {
                     let message = parse_message(&bytes, &self.shell.limits, Accept::Requests);
+                    self.events_bytes = bytes.len();
                     self.accept_parsed(message);
                 }
                 Err(e) => {
@@ -721,16 +818,20 @@ impl<F: Framer> ServerConnection<F> {
     /// Records that a notification handed out by
     /// [`poll_event`](Self::poll_event) keeps running in the background
     /// (its handler was not done at once): it counts against
-    /// [`Limits::max_in_flight`] until
-    /// [`notification_finished`](Self::notification_finished).
+    /// [`Limits::max_in_flight`], and with its message's length against
+    /// [`Limits::max_in_flight_bytes`], until
+    /// [`notification_finished`](Self::notification_finished). Call it
+    /// before the next [`poll_event`](Self::poll_event).
     pub fn notification_started(&mut self) {
         self.running += 1;
+        self.responder.note_started();
     }
 
     /// Records that a notification counted by
     /// [`notification_started`](Self::notification_started) is done.
     pub fn notification_finished(&mut self) {
         self.running = self.running.saturating_sub(1);
+        self.responder.note_finished();
         self.shell.note_progress();
     }
 
@@ -759,6 +860,13 @@ impl<F: Framer> ServerConnection<F> {
     /// in the background: the remote's work we still owe.
     pub fn serving(&self) -> usize {
         (self.responder.in_flight() - self.queued_calls.min(self.responder.in_flight())) + self.running
+    }
+
+    /// Bytes of the requests handed out and not yet finished (each
+    /// charged its message's length), what [`Limits::max_in_flight_bytes`]
+    /// bounds.
+    pub fn serving_bytes(&self) -> usize {
+        self.responder.held_bytes()
     }
 
     /// Unanswered work on the connection, both ways; for a server the

@@ -1096,6 +1096,85 @@ fn reset_while_backpressured(_adapter: Adapter, addr: SocketAddr) {
     );
 }
 
+/// The length of each message of [`big_messages_held`]: just under the
+/// default 1 MiB `max_message_bytes`.
+const BIG: usize = 1000 * 1024;
+
+/// How much one connection's held messages may add to the resident set in
+/// [`big_messages_held`]: 40 MB (the bound is about 5 MiB of requests,
+/// plus the input buffer and the allocator's slack), where 128 held 1 MB
+/// messages took about 200 MB before `max_in_flight_bytes`.
+const HELD_RSS: u64 = 40 * 1024 * 1024;
+
+/// `Limits::max_in_flight_bytes`: 128 calls of a method that never returns,
+/// each a message of [`BIG`] bytes (the call padded with whitespace, which
+/// its id, a slice of the message, keeps alive), on one connection at the
+/// defaults. `max_in_flight` (128) would let all of them run; the 4 MiB
+/// bound lets at most 5 run (the bytes stay under 4 MiB + one message), so
+/// reading pauses and the process grows by less than [`HELD_RSS`], while
+/// other connections are served.
+fn big_messages_held(_adapter: Adapter, addr: SocketAddr) {
+    let limits = Limits::default();
+    let most = limits.max_in_flight_bytes / BIG + 1;
+    let base = holding();
+    let before = rss_bytes().expect("/proc/self/status has VmRSS");
+    let stream = connect(addr);
+    let writer = {
+        let mut stream = stream.try_clone().expect("clone");
+        thread::spawn(move || {
+            let mut sent = 0;
+            for id in 0..limits.max_in_flight {
+                let call = format!(r#"{{"jsonrpc":"2.0","method":"hold","id":{id}"#);
+                let mut message = call.into_bytes();
+                message.resize(BIG - 2, b' ');
+                message.extend_from_slice(b"}\n");
+                if stream.write_all(&message).is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+            sent
+        })
+    };
+    // Until the handlers stop starting: no new one for 500 ms.
+    let mut last = (0, Instant::now());
+    while last.1.elapsed() < Duration::from_millis(500) {
+        thread::sleep(Duration::from_millis(50));
+        let now = holding() - base;
+        if now != last.0 {
+            last = (now, Instant::now());
+        }
+    }
+    let held = holding() - base;
+    let during = rss_bytes().expect("/proc/self/status has VmRSS");
+    let grew = during.saturating_sub(before);
+    println!(
+        "big-messages-held: {held} handlers of {BIG}-byte messages held; RSS {} -> {} ({:+.1} MB)",
+        mb(before),
+        mb(during),
+        grew as f64 / 1e6
+    );
+    assert!(held >= 1, "the calls ran");
+    assert!(
+        held <= most,
+        "{held} calls of {BIG} bytes running at once on one connection, over max_in_flight_bytes \
+         ({} bytes: at most {most})",
+        limits.max_in_flight_bytes
+    );
+    assert!(
+        grew < HELD_RSS,
+        "one connection's held messages grew the process by {:.1} MB (bound {} MB)",
+        grew as f64 / 1e6,
+        HELD_RSS / 1_000_000
+    );
+    // The writer is stalled (reading paused): end its writes. The
+    // connection and its handlers end with the server, after the harness's
+    // load and fresh-client checks (a reset is not seen while more than
+    // one read buffer of input waits unread, so it is not asserted here).
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = writer.join();
+}
+
 /// Closes `stream` with a reset (`SO_LINGER` 0), as a vanished peer does.
 fn reset(stream: TcpStream) {
     let rt = ::tokio::runtime::Builder::new_current_thread()
@@ -1596,6 +1675,7 @@ mod tokio {
         reset_while_backpressured: super::reset_while_backpressured, round_two_limits();
         abandoned_calls: super::abandoned_calls, Limits::default();
         notify_backpressure: super::notify_backpressure, Limits::default();
+        big_messages_held: super::big_messages_held, Limits::default();
     );
 }
 
@@ -1606,6 +1686,7 @@ mod smol {
         reset_while_backpressured: super::reset_while_backpressured, round_two_limits();
         abandoned_calls: super::abandoned_calls, Limits::default();
         notify_backpressure: super::notify_backpressure, Limits::default();
+        big_messages_held: super::big_messages_held, Limits::default();
     );
 }
 
