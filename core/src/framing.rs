@@ -63,6 +63,10 @@ pub trait Framer {
     }
 }
 
+/// After a line longer than this, an emptied buffer is released rather
+/// than kept for the next line.
+const RELEASE_AFTER: usize = 64 * 1024;
+
 /// One JSON text per line, as in JSON Lines / NDJSON.
 ///
 /// Lines end with `\n`; a trailing `\r` is removed; blank lines are
@@ -200,6 +204,11 @@ impl Newline {
                     let end = from + i;
                     let line = self.buf.split_to(end + 1).freeze();
                     self.scanned = 0;
+                    if self.buf.is_empty() && line.len() > RELEASE_AFTER {
+                        // The empty rest still holds the large message's
+                        // allocation: an idle connection gives it back.
+                        self.buf = BytesMut::new();
+                    }
                     // `end` excludes the `\n`; a `\r` before it does not count.
                     let len = if end > 0 && line.get(end - 1) == Some(&b'\r') {
                         end - 1
@@ -682,6 +691,24 @@ mod tests {
         f.push_eof();
         out.extend(frames(f));
         out
+    }
+
+    #[test]
+    fn newline_releases_the_buffer_of_a_large_line() {
+        let mut f = Newline::new(1 << 20);
+        let mut line = vec![b' '; 100 * 1024];
+        line[0] = b'1';
+        line.push(b'\n');
+        f.push(&line);
+        let frame = f.next_frame().unwrap().unwrap();
+        assert_eq!(&frame[..], b"1");
+        assert_eq!(f.buf.capacity(), 0);
+        // A small line keeps it for the next.
+        f.push(b"2\n3");
+        assert_eq!(&f.next_frame().unwrap().unwrap()[..], b"2");
+        assert!(f.buf.capacity() > 0);
+        f.push(b"\n");
+        assert_eq!(&f.next_frame().unwrap().unwrap()[..], b"3");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use crate::driver::{ByteStream, End, Signals, drive};
 use crate::error::ClientError;
 use crate::runtime::{Connect, Runtime, Wrap};
-use crate::side::{ClientSide, Command, Dispatcher, Done, PeerSide, Side, Waiters};
+use crate::side::{ClientSide, Command, Dispatcher, PeerSide, Side, Waiters};
 
 /// Serializes `params` with the core's rule ([`RawParams::for_call`]).
 fn to_params<P: Serialize>(params: P) -> Result<RawParams, ClientError> {
@@ -265,7 +265,6 @@ pub(crate) type Finished = Receiver<io::Result<()>>;
 pub(crate) fn spawn_driver<R, S, T>(
     mut transport: T,
     mut side: S,
-    done: Receiver<Done>,
     commands: Receiver<Command>,
     close: impl AsyncClose<T> + Send + 'static,
 ) -> Finished
@@ -277,7 +276,7 @@ where
     let (tx, rx) = async_channel::bounded(1);
     R::spawn(Box::pin(async move {
         let mut signals = Signals::default();
-        let end = drive::<R, _, _>(&mut transport, &mut side, done, Some(commands), &mut signals).await;
+        let end = drive::<R, _, _>(&mut transport, &mut side, Some(commands), &mut signals).await;
         let result = close.close(&mut transport, end, signals.draining).await;
         if let Err(e) = &result {
             tracing::debug!("connection failed: {e}");
@@ -414,8 +413,7 @@ impl<R: Runtime> ClientBuilder<R> {
             conn: ClientConnection::new(framer, self.limits.clone()),
             waiters: Waiters::default(),
         };
-        let (_, done) = async_channel::bounded(1);
-        let _ = spawn_driver::<R, _, _>(transport, side, done, commands, close);
+        let _ = spawn_driver::<R, _, _>(transport, side, commands, close);
         self.handle(tx)
     }
 
@@ -472,9 +470,8 @@ impl<R: Runtime> ClientBuilder<R> {
         let client = self.handle(tx);
         let context = context(client.clone());
         context.connection().insert(client.clone());
-        let (done_tx, done) = async_channel::unbounded();
         let limits = router.limits().clone();
-        let dispatcher = Dispatcher::new(router, context, done_tx, R::spawn);
+        let dispatcher = Dispatcher::new(router, context, R::spawn);
         let finished = if messages {
             let mut conn = Peer::new(sansrpc::conn::Messages::new(limits.max_message_bytes), limits);
             conn.set_idle_timeout(None);
@@ -483,7 +480,7 @@ impl<R: Runtime> ClientBuilder<R> {
                 waiters: Waiters::default(),
                 dispatcher,
             };
-            spawn_driver::<R, _, _>(transport, side, done, commands, close)
+            spawn_driver::<R, _, _>(transport, side, commands, close)
         } else {
             let mut conn = Peer::new(Newline::new(limits.max_message_bytes), limits);
             conn.set_idle_timeout(None);
@@ -492,7 +489,7 @@ impl<R: Runtime> ClientBuilder<R> {
                 waiters: Waiters::default(),
                 dispatcher,
             };
-            spawn_driver::<R, _, _>(transport, side, done, commands, close)
+            spawn_driver::<R, _, _>(transport, side, commands, close)
         };
         PeerConnection { client, finished }
     }

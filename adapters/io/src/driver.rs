@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use sansrpc::conn::Connection;
 
 use crate::runtime::{AsyncTimer, Runtime};
-use crate::side::{Command, Done, Side};
+use crate::side::{Command, Side};
 
 /// What a transport read.
 pub(crate) enum Read {
@@ -94,11 +94,9 @@ fn fired(signal: &mut Option<Pin<Box<Receiver<()>>>>, cx: &mut Context<'_>) -> b
 pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
     transport: &mut T,
     side: &mut S,
-    done: Receiver<Done>,
     commands: Option<Receiver<Command>>,
     signals: &mut Signals,
 ) -> io::Result<End> {
-    let mut done = Box::pin(done);
     let mut commands = commands.map(Box::pin);
     let mut timer: Option<Pin<Box<dyn AsyncTimer>>> = None;
     let mut armed: Option<Instant> = None;
@@ -110,7 +108,7 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
         let mut budget = 64;
         loop {
             let mut progress = false;
-            while let Poll::Ready(Some(d)) = done.poll_next_unpin(cx) {
+            while let Poll::Ready(Some(d)) = side.poll_done(cx) {
                 side.on_done(d);
                 progress = true;
             }
@@ -191,13 +189,39 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
     .await
 }
 
-/// The read buffer of a connection that is idle or reads little.
+/// What a connection that is idle or reads little reads at a time.
 const SMALL_READ_BUFFER: usize = 2048;
+
+thread_local! {
+    /// The buffer every connection of a thread reads into: what is read is
+    /// copied into the connection's framer at once, so a connection holds
+    /// no read buffer of its own (an idle one costs none).
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `read` on the thread's read buffer, cut to `len` bytes (on a
+/// buffer of its own while the thread's is unavailable).
+fn with_read_buffer<T>(len: usize, mut read: impl FnMut(&mut [u8]) -> T) -> T {
+    let shared = READ_BUFFER.try_with(|cell| {
+        let mut buf = cell.try_borrow_mut().ok()?;
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        Some(read(buf.get_mut(..len).unwrap_or_default()))
+    });
+    match shared {
+        Ok(Some(out)) => out,
+        // The thread is ending, or its buffer is in use.
+        _ => read(&mut vec![0; len]),
+    }
+}
 
 /// A `futures-io` byte stream, newline-framed by the connection's framer.
 pub(crate) struct ByteStream<IO> {
     io: Pin<Box<IO>>,
-    buf: Vec<u8>,
+    /// How much to read at a time: from `SMALL_READ_BUFFER`, doubled while
+    /// reads fill it, up to `max_buf`; back to small when idle.
+    read_len: usize,
     max_buf: usize,
     /// Bytes read while the connection did not want input (to see EOF and
     /// errors of a paused connection); bounded by one read buffer.
@@ -212,7 +236,7 @@ impl<IO: AsyncRead + AsyncWrite> ByteStream<IO> {
         let max_buf = read_buffer.max(1);
         Self {
             io: Box::pin(io),
-            buf: vec![0; SMALL_READ_BUFFER.min(max_buf)],
+            read_len: SMALL_READ_BUFFER.min(max_buf),
             max_buf,
             unwanted: 0,
             out: Vec::new(),
@@ -235,23 +259,31 @@ impl<IO: AsyncRead + AsyncWrite> Transport for ByteStream<IO> {
         } else if self.unwanted >= self.max_buf {
             return Ok(Poll::Pending);
         }
-        let n = match self.io.as_mut().poll_read(cx, &mut self.buf) {
-            Poll::Ready(Ok(0)) => return Ok(Poll::Ready(Read::Eof)),
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
-                return Ok(Poll::Ready(Read::Data));
-            }
-            Poll::Ready(Err(e)) => return Err(e),
-            Poll::Pending => return Ok(Poll::Pending),
-        };
+        let len = self.read_len;
+        let io = &mut self.io;
+        let mut n = 0;
+        let read = with_read_buffer(len, |buf| {
+            n = match io.as_mut().poll_read(cx, buf) {
+                Poll::Ready(Ok(0)) => return Ok(Poll::Ready(Read::Eof)),
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                    return Ok(Poll::Ready(Read::Data));
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(Poll::Pending),
+            };
+            // Cannot fail: input is only fed before EOF.
+            let _ = conn.handle_input(buf.get(..n).unwrap_or_default());
+            Ok(Poll::Ready(Read::Data))
+        })?;
+        if n == 0 {
+            return Ok(read);
+        }
         if !wanted {
             self.unwanted += n;
         }
-        // Cannot fail: input is only fed before EOF.
-        let _ = conn.handle_input(self.buf.get(..n).unwrap_or_default());
-        if n == self.buf.len() && self.buf.len() < self.max_buf {
-            let len = (self.buf.len() * 2).min(self.max_buf);
-            self.buf.resize(len, 0);
+        if n == len && len < self.max_buf {
+            self.read_len = (len * 2).min(self.max_buf);
         }
         Ok(Poll::Ready(Read::Data))
     }
@@ -299,13 +331,11 @@ impl<IO: AsyncRead + AsyncWrite> Transport for ByteStream<IO> {
     }
 
     fn on_idle(&mut self) {
-        let small = SMALL_READ_BUFFER.min(self.max_buf);
-        if self.buf.len() > small {
-            self.buf = vec![0; small];
-        }
-        if self.out.capacity() > small {
-            self.out = Vec::new();
-        }
+        self.read_len = SMALL_READ_BUFFER.min(self.max_buf);
+        // Nothing is held (see `holds_output`): the next answer comes with
+        // an allocation of its own.
+        self.out = Vec::new();
+        self.written = 0;
     }
 }
 

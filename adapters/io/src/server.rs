@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_channel::Receiver;
 use futures_util::future::{Either, select};
 use sansrpc::conn::{Newline, Peer, ServerConnection};
-use sansrpc::{ConnectionState, Context, ContextBuilder, Router, Transport};
+use sansrpc::{Context, ContextBuilder, Router, Transport};
 
 use crate::client::{ClientBuilder, DEFAULT_READ_BUFFER};
 use crate::driver::{ByteStream, Signals, drive};
@@ -243,28 +243,36 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
         self.run_built(R::wrap(io), context, &mut signals).await
     }
 
-    async fn run<IO>(
-        &self,
+    /// Serves an accepted connection. The context is built before the
+    /// connection's future starts, and a peer's future is boxed, so that
+    /// the future of a plain server connection (held by each one while it
+    /// is idle) carries neither.
+    fn run<'a, IO>(
+        &'a self,
         io: IO,
         context: ContextBuilder,
         extension: bool,
-        signals: &mut Signals,
-    ) -> io::Result<()>
+        signals: &'a mut Signals,
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a
     where
-        IO: futures_io::AsyncRead + futures_io::AsyncWrite + Send,
+        IO: futures_io::AsyncRead + futures_io::AsyncWrite + Send + 'a,
     {
-        let context = context.connection(ConnectionState::default());
-        let context = match (&self.peer, extension) {
+        match (&self.peer, extension) {
             // The handle is an extension too, so it must exist before the
             // context is built: the same channel goes behind it.
             (Some(builder), true) => {
                 let (tx, commands) = async_channel::unbounded();
                 let context = context.extension(builder.handle(tx.clone())).build();
-                return self.run_peer(io, context, builder, (tx, commands), signals).await;
+                Either::Left(Box::pin(self.run_peer(
+                    io,
+                    context,
+                    builder,
+                    (tx, commands),
+                    signals,
+                )))
             }
-            _ => context.build(),
-        };
-        self.run_built(io, context, signals).await
+            _ => Either::Right(self.run_built(io, context.build(), signals)),
+        }
     }
 
     async fn run_built<IO>(&self, io: IO, context: Context, signals: &mut Signals) -> io::Result<()>
@@ -272,18 +280,15 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
         IO: futures_io::AsyncRead + futures_io::AsyncWrite + Send,
     {
         if let Some(builder) = &self.peer {
-            return self
-                .run_peer(io, context, builder, async_channel::unbounded(), signals)
-                .await;
+            return Box::pin(self.run_peer(io, context, builder, async_channel::unbounded(), signals)).await;
         }
         let limits = self.router.limits().clone();
-        let (done_tx, done) = async_channel::unbounded();
         let mut side = ServerSide {
             conn: ServerConnection::new(Newline::new(limits.max_message_bytes), limits),
-            dispatcher: Dispatcher::new(self.router.clone(), context, done_tx, R::spawn),
+            dispatcher: Dispatcher::new(self.router.clone(), context, R::spawn),
         };
         let mut transport = ByteStream::new(io, self.read_buffer);
-        let end = drive::<R, _, _>(&mut transport, &mut side, done, None, signals).await;
+        let end = drive::<R, _, _>(&mut transport, &mut side, None, signals).await;
         if end.is_ok() {
             transport.close().await;
         }
@@ -306,14 +311,13 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
     {
         context.connection().insert(builder.handle(tx));
         let limits = self.router.limits().clone();
-        let (done_tx, done) = async_channel::unbounded();
         let mut side = PeerSide {
             conn: Peer::new(Newline::new(limits.max_message_bytes), limits),
             waiters: Waiters::default(),
-            dispatcher: Dispatcher::new(self.router.clone(), context, done_tx, R::spawn),
+            dispatcher: Dispatcher::new(self.router.clone(), context, R::spawn),
         };
         let mut transport = ByteStream::new(io, self.read_buffer);
-        let end = drive::<R, _, _>(&mut transport, &mut side, done, Some(commands), signals).await;
+        let end = drive::<R, _, _>(&mut transport, &mut side, Some(commands), signals).await;
         if end.is_ok() {
             transport.close().await;
         }

@@ -2,9 +2,11 @@
 //! runs, and the callers waiting for answers. The driver (`driver.rs`)
 //! moves bytes; a side decides nothing about the lifecycle (the core does).
 
+use std::cell::OnceCell;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
@@ -61,6 +63,11 @@ pub(crate) trait Side: Send {
     fn on_command(&mut self, command: Command);
     /// Whether a caller's command may be taken now.
     fn can_send(&self) -> bool;
+    /// What a handler task sent back, if anything arrived (a side that
+    /// runs no handlers has nothing).
+    fn poll_done(&mut self, _cx: &mut std::task::Context<'_>) -> Poll<Option<Done>> {
+        Poll::Pending
+    }
 }
 
 /// Runs a connection's handlers: inline when they are ready at once, else
@@ -68,12 +75,34 @@ pub(crate) trait Side: Send {
 pub(crate) struct Dispatcher<S> {
     router: Arc<Router<S>>,
     context: Context,
-    done: Sender<Done>,
     spawn: fn(Task),
+    /// Made for the first handler that is not ready at once: a connection
+    /// whose handlers all are (every plain `fn`) never holds the channels.
+    tasks: OnceCell<Tasks>,
+}
+
+/// What the handler tasks of a connection share with it.
+struct Tasks {
+    /// Where tasks send what they did.
+    done: Sender<Done>,
+    answers: Pin<Box<Receiver<Done>>>,
     /// Dropped with the connection: every handler task still running is
     /// dropped then (its `gone.recv()` resolves).
     _alive: Sender<()>,
     gone: Receiver<()>,
+}
+
+impl Tasks {
+    fn new() -> Self {
+        let (done, answers) = async_channel::unbounded();
+        let (alive, gone) = async_channel::bounded(1);
+        Self {
+            done,
+            answers: Box::pin(answers),
+            _alive: alive,
+            gone,
+        }
+    }
 }
 
 /// What became of one dispatched event.
@@ -87,21 +116,30 @@ enum Ran {
 }
 
 impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
-    pub(crate) fn new(router: Arc<Router<S>>, context: Context, done: Sender<Done>, spawn: fn(Task)) -> Self {
-        let (alive, gone) = async_channel::bounded(1);
+    pub(crate) fn new(router: Arc<Router<S>>, context: Context, spawn: fn(Task)) -> Self {
         Self {
             router,
             context,
-            done,
             spawn,
-            _alive: alive,
-            gone,
+            tasks: OnceCell::new(),
+        }
+    }
+
+    fn tasks(&self) -> &Tasks {
+        self.tasks.get_or_init(Tasks::new)
+    }
+
+    /// What a handler task sent back, if anything arrived.
+    pub(crate) fn poll_done(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Done>> {
+        match self.tasks.get_mut() {
+            Some(tasks) => futures_util::StreamExt::poll_next_unpin(&mut tasks.answers, cx),
+            None => Poll::Pending,
         }
     }
 
     /// Spawns `fut`, to be dropped when the connection ends.
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        let gone = self.gone.clone();
+        let gone = self.tasks().gone.clone();
         (self.spawn)(Box::pin(async move {
             let (fut, gone) = (pin!(fut), pin!(gone.recv()));
             futures_util::future::select(fut, gone).await;
@@ -143,7 +181,7 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
                 if let Some(outcome) = (&mut fut).now_or_never() {
                     return Ran::Answered(ticket, outcome);
                 }
-                let done = self.done.clone();
+                let done = self.tasks().done.clone();
                 self.spawn(async move {
                     let outcome = fut.await;
                     let _ = done.try_send(Done::Answer(ticket, outcome));
@@ -153,7 +191,7 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
                 if (&mut fut).now_or_never().is_some() {
                     return Ran::Nothing;
                 }
-                let done = self.done.clone();
+                let done = self.tasks().done.clone();
                 self.spawn(async move {
                     fut.await;
                     let _ = done.try_send(Done::Notified);
@@ -215,6 +253,9 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for ServerSide<S, 
     fn on_command(&mut self, _: Command) {}
     fn can_send(&self) -> bool {
         false
+    }
+    fn poll_done(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Done>> {
+        self.dispatcher.poll_done(cx)
     }
 }
 
@@ -400,5 +441,8 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F>
     }
     fn can_send(&self) -> bool {
         !self.conn.is_output_full()
+    }
+    fn poll_done(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Done>> {
+        self.dispatcher.poll_done(cx)
     }
 }

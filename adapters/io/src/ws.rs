@@ -615,17 +615,16 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> WsServer<R, S> {
         state.insert(client.clone());
         let context = context.connection(state).extension(client.clone()).build();
         let limits = self.router.limits().clone();
-        let (done_tx, done) = async_channel::unbounded();
         let mut side = PeerSide {
             conn: Peer::new(Messages::new(limits.max_message_bytes), limits),
             waiters: Waiters::default(),
-            dispatcher: Dispatcher::new(self.router.clone(), context.clone(), done_tx, R::spawn),
+            dispatcher: Dispatcher::new(self.router.clone(), context.clone(), R::spawn),
         };
         if let Some(hook) = &self.on_connect {
             hook(&context, client);
         }
         let mut frames = Frames::new(stream, sink, self.ping_interval, !library_pongs);
-        let end = drive::<R, _, _>(&mut frames, &mut side, done, Some(commands), &mut signals).await;
+        let end = drive::<R, _, _>(&mut frames, &mut side, Some(commands), &mut signals).await;
         let draining = signals.draining;
         drop(side);
         let result = close_ws::<R, _, _>(&mut frames, end, draining).await;
