@@ -1,154 +1,60 @@
-//! sansrpc-tokio over real sockets on 127.0.0.1: the spec's examples, the
-//! stream conventions, the limits, the client and peer mode.
+//! sansrpc-tokio over real sockets on 127.0.0.1: the shared stream suite
+//! (`sansrpc_testkit::stream_suite!`, the very same cases `sansrpc-smol`
+//! runs: the spec's examples, the stream conventions, the limits, the
+//! client and peer mode), plus an in-memory byte stream.
 
-use sansrpc_testkit::stream as common;
+/// What the stream suite needs from tokio.
+mod rt {
+    use std::future::Future;
+    use std::time::Duration;
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+    pub(crate) use sansrpc_tokio as adapter;
+    pub(crate) use tokio::{io, net};
 
-use common::*;
-use sansrpc::{
-    BatchEntry, ConnectionState, Context, ErrorCode, Extension, Limits, Params, RawParams, Router, State,
-    Transport,
-};
-use sansrpc_tokio::{Client, ClientBuilder, ClientError, PeerConnection, Server};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+    pub(crate) fn block_on<T>(test: impl Future<Output = T>) -> T {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // The timer is made inside the runtime, as `#[tokio::test]` would.
+        runtime
+            .block_on(async { tokio::time::timeout(sansrpc_testkit::stream::BOUND, test).await })
+            .expect("test timed out")
+    }
 
-/// Every test ends within this, whatever happens.
-const BOUND: Duration = Duration::from_secs(20);
+    pub(crate) async fn sleep(time: Duration) {
+        tokio::time::sleep(time).await;
+    }
 
-async fn bounded<T>(test: impl Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, test).await.expect("test timed out")
-}
+    pub(crate) type Task<T> = tokio::task::JoinHandle<T>;
 
-async fn sleep_ms(Params((ms,)): Params<(u64,)>) -> u64 {
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-    ms
-}
+    pub(crate) fn spawn<T: Send + 'static>(task: impl Future<Output = T> + Send + 'static) -> Task<T> {
+        tokio::spawn(task)
+    }
 
-/// The reference methods plus `sleep` ([ms] → ms).
-fn router() -> Router {
-    let mut r = sansrpc::reference::router();
-    r.method("sleep", sleep_ms).unwrap();
-    r
-}
+    pub(crate) async fn join<T>(task: Task<T>) -> T {
+        task.await.unwrap()
+    }
 
-fn with_limits(mut r: Router, limits: Limits) -> Router {
-    r.set_limits(limits);
-    r
-}
+    pub(crate) async fn unblock<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        tokio::task::spawn_blocking(f).await.unwrap()
+    }
 
-/// A running server on an ephemeral port; dropping `stop` shuts it down.
-struct Running {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
+    pub(crate) async fn shutdown_write<W: io::AsyncWrite + Unpin>(write: &mut W) {
+        io::AsyncWriteExt::shutdown(write).await.unwrap();
+    }
 
-impl Running {
-    async fn shutdown(mut self) {
-        drop(self.stop.take());
-        self.task.await.unwrap().unwrap();
+    #[cfg(unix)]
+    pub(crate) fn unix_pair() -> (net::UnixStream, net::UnixStream) {
+        net::UnixStream::pair().unwrap()
     }
 }
 
-async fn start<S: Clone + Send + Sync + 'static>(server: Server<S>) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.serve_with_shutdown(listener, async {
-        let _ = stopped.await;
-    }));
-    Running {
-        addr,
-        stop: Some(stop),
-        task,
-    }
-}
+sansrpc_testkit::stream_suite!(rt);
 
-/// A raw line-oriented connection.
-struct Lines<IO> {
-    read: BufReader<tokio::io::ReadHalf<IO>>,
-    write: tokio::io::WriteHalf<IO>,
-}
-
-impl Lines<TcpStream> {
-    async fn connect(addr: SocketAddr) -> Self {
-        Self::new(TcpStream::connect(addr).await.unwrap())
-    }
-}
-
-impl<IO: AsyncRead + AsyncWrite> Lines<IO> {
-    fn new(io: IO) -> Self {
-        let (read, write) = tokio::io::split(io);
-        Self {
-            read: BufReader::new(read),
-            write,
-        }
-    }
-
-    async fn send(&mut self, text: &str) {
-        self.write.write_all(text.as_bytes()).await.unwrap();
-    }
-
-    /// The next line without its `\n`, or `None` at the end of the stream.
-    async fn line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match self.read.read_line(&mut line).await {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim_end_matches('\n').to_owned()),
-        }
-    }
-
-    async fn expect_closed(&mut self) {
-        let mut rest = Vec::new();
-        // A reset is a close too.
-        let _ = self.read.read_to_end(&mut rest).await;
-        assert!(
-            rest.is_empty(),
-            "unexpected bytes: {}",
-            String::from_utf8_lossy(&rest)
-        );
-    }
-}
-
-async fn section_7_on<IO: AsyncRead + AsyncWrite>(conn: &mut Lines<IO>) {
-    for (name, request, want) in SECTION_7 {
-        conn.send(&one_line(request)).await;
-        match want {
-            Some(want) => assert_eq!(conn.line().await.as_deref(), Some(*want), "{name}"),
-            None => {
-                conn.send(PROBE).await;
-                assert_eq!(
-                    conn.line().await.as_deref(),
-                    Some(PROBE_ANSWER),
-                    "{name}: answered"
-                );
-            }
-        }
-    }
-}
-
-#[tokio::test]
-async fn section_7_examples_byte_for_byte_over_tcp() {
-    bounded(async {
-        let server = start(Server::new(router())).await;
-        let mut conn = Lines::connect(server.addr).await;
-        section_7_on(&mut conn).await;
-        drop(conn);
-        server.shutdown().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn any_byte_stream_is_served() {
-    bounded(async {
+#[test]
+fn any_byte_stream_is_served() {
+    rt::block_on(async {
         let (ours, theirs) = tokio::io::duplex(64);
         let server = tokio::spawn(async move {
             let ctx = Context::builder(Transport::InMemory).build();
@@ -159,341 +65,4 @@ async fn any_byte_stream_is_served() {
         drop(conn);
         server.await.unwrap().unwrap();
     })
-    .await;
-}
-
-#[cfg(unix)]
-#[tokio::test]
-async fn unix_socket_is_served() {
-    bounded(async {
-        let (ours, theirs) = tokio::net::UnixStream::pair().unwrap();
-        let server = tokio::spawn(async move {
-            let ctx = Context::builder(Transport::Stream).build();
-            sansrpc_tokio::serve_connection(theirs, router(), ctx).await
-        });
-        let mut conn = Lines::new(ours);
-        conn.send(PROBE).await;
-        assert_eq!(conn.line().await.as_deref(), Some(PROBE_ANSWER));
-        drop(conn);
-        server.await.unwrap().unwrap();
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn a_slow_call_does_not_delay_a_fast_one() {
-    bounded(async {
-        let server = start(Server::new(router())).await;
-        let mut conn = Lines::connect(server.addr).await;
-        conn.send(&(sleep_call(1, 500) + PROBE)).await;
-        // The answers come in the order they are ready, not as asked.
-        assert_eq!(conn.line().await.as_deref(), Some(PROBE_ANSWER));
-        assert_eq!(answer_id(&conn.line().await.unwrap()), 1);
-        drop(conn);
-        server.shutdown().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn at_eof_calls_in_flight_are_answered_before_the_close() {
-    bounded(async {
-        let server = start(Server::new(router())).await;
-        let mut conn = Lines::connect(server.addr).await;
-        let calls: String = (1..=5).map(|id| sleep_call(id, 100 + 50 * id)).collect();
-        conn.send(&calls).await;
-        conn.write.shutdown().await.unwrap();
-        let mut ids = Vec::new();
-        while let Some(line) = conn.line().await {
-            ids.push(answer_id(&line));
-        }
-        assert_eq!(ids, [1, 2, 3, 4, 5].map(serde_json::Value::from));
-        server.shutdown().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn connections_beyond_the_limit_are_closed_at_once() {
-    bounded(async {
-        let limits = Limits {
-            max_connections: 1,
-            ..Limits::default()
-        };
-        let server = start(Server::new(with_limits(router(), limits))).await;
-        let mut first = Lines::connect(server.addr).await;
-        first.send(PROBE).await;
-        assert_eq!(first.line().await.as_deref(), Some(PROBE_ANSWER));
-
-        let mut second = Lines::connect(server.addr).await;
-        second.send(PROBE).await;
-        assert_eq!(second.line().await, None, "over the limit: closed");
-
-        // The slot is free again once the first connection is gone.
-        drop(first);
-        let mut third = loop {
-            let mut conn = Lines::connect(server.addr).await;
-            conn.send(PROBE).await;
-            if conn.line().await.as_deref() == Some(PROBE_ANSWER) {
-                break conn;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        third.send(PROBE).await;
-        assert_eq!(third.line().await.as_deref(), Some(PROBE_ANSWER));
-        drop(third);
-        server.shutdown().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn idle_connections_are_closed() {
-    bounded(async {
-        let limits = Limits {
-            idle_timeout: Some(Duration::from_millis(200)),
-            ..Limits::default()
-        };
-        let server = start(Server::new(with_limits(router(), limits))).await;
-        let mut conn = Lines::connect(server.addr).await;
-        // Busy is not idle: a call longer than the timeout is answered.
-        conn.send(&sleep_call(1, 400)).await;
-        assert_eq!(answer_id(&conn.line().await.unwrap()), 1);
-        let start = Instant::now();
-        conn.expect_closed().await;
-        assert!(
-            start.elapsed() >= Duration::from_millis(150),
-            "closed after {:?}",
-            start.elapsed()
-        );
-        server.shutdown().await;
-    })
-    .await;
-}
-
-/// Counts calls running at once.
-#[derive(Default)]
-struct Gauge {
-    now: AtomicUsize,
-    max: AtomicUsize,
-}
-
-async fn gauged_sleep(State(gauge): State<Arc<Gauge>>, Params((ms,)): Params<(u64,)>) -> u64 {
-    let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
-    gauge.max.fetch_max(now, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-    gauge.now.fetch_sub(1, Ordering::SeqCst);
-    ms
-}
-
-#[tokio::test]
-async fn the_in_flight_limit_pauses_reading_and_loses_nothing() {
-    bounded(async {
-        let gauge = Arc::new(Gauge::default());
-        let mut r = Router::with_state(gauge.clone());
-        r.method("sleep", gauged_sleep).unwrap();
-        r.set_limits(Limits {
-            max_in_flight: 2,
-            ..Limits::default()
-        });
-        let server = start(Server::new(r)).await;
-        let mut conn = Lines::connect(server.addr).await;
-        let calls: String = (1..=10).map(|id| sleep_call(id, 50)).collect();
-        conn.send(&calls).await;
-        let mut ids: Vec<u64> = Vec::new();
-        for _ in 0..10 {
-            ids.push(answer_id(&conn.line().await.unwrap()).as_u64().unwrap());
-        }
-        ids.sort_unstable();
-        assert_eq!(ids, (1..=10).collect::<Vec<_>>());
-        assert_eq!(gauge.max.load(Ordering::SeqCst), 2, "at most 2 calls ran at once");
-        drop(conn);
-        server.shutdown().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn graceful_shutdown_drains_calls_in_flight() {
-    bounded(async {
-        let server = start(Server::new(router())).await;
-        let addr = server.addr;
-        let mut busy = Lines::connect(addr).await;
-        let mut idle = Lines::connect(addr).await;
-        idle.send(PROBE).await;
-        assert_eq!(idle.line().await.as_deref(), Some(PROBE_ANSWER));
-        // The probe's answer proves the slow call before it was read.
-        busy.send(&(sleep_call(7, 300) + PROBE)).await;
-        assert_eq!(busy.line().await.as_deref(), Some(PROBE_ANSWER));
-
-        let Running { stop, task, .. } = server;
-        drop(stop);
-        idle.expect_closed().await;
-        assert_eq!(answer_id(&busy.line().await.unwrap()), 7);
-        busy.expect_closed().await;
-        task.await.unwrap().unwrap();
-        assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn client_calls_notifies_batches_and_times_out() {
-    bounded(async {
-        let server = start(Server::new(router())).await;
-        let client = Client::connect(server.addr).await.unwrap();
-
-        assert_eq!(client.call::<String>("ping", ()).await.unwrap(), "pong");
-        assert_eq!(client.call::<i64>("subtract", [42, 23]).await.unwrap(), 19);
-        let named = serde_json::json!({"subtrahend": 23, "minuend": 42});
-        assert_eq!(client.call::<i64>("subtract", named).await.unwrap(), 19);
-        match client.call::<i64>("foobar", ()).await {
-            Err(ClientError::Rpc(e)) => assert_eq!(e.code(), ErrorCode::METHOD_NOT_FOUND),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            client.call::<i64>("ping", ()).await,
-            Err(ClientError::Decode(_))
-        ));
-        assert!(matches!(
-            client.call::<i64>("sum", 5).await,
-            Err(ClientError::Usage(_))
-        ));
-        client.notify("update", [1, 2, 3]).await.unwrap();
-
-        let answers = client
-            .batch([
-                BatchEntry::call("sum", RawParams::from_json("[1,2,4]").unwrap()),
-                BatchEntry::notification("notify_hello", RawParams::from_json("[7]").unwrap()),
-                BatchEntry::call("subtract", RawParams::from_json("[42,23]").unwrap()),
-                BatchEntry::call("foo.get", RawParams::none()),
-            ])
-            .await
-            .unwrap();
-        let shown: Vec<_> = answers
-            .iter()
-            .map(|a| {
-                a.as_ref()
-                    .map(|o| o.as_ref().map(|r| r.get().to_owned()).map_err(|e| e.code()))
-            })
-            .collect();
-        assert_eq!(
-            shown,
-            [
-                Some(Ok("7".to_owned())),
-                None,
-                Some(Ok("19".to_owned())),
-                Some(Err(ErrorCode::METHOD_NOT_FOUND))
-            ]
-        );
-
-        // Concurrent calls on one connection: the fast one is not held up.
-        let slow = tokio::spawn({
-            let client = client.clone();
-            async move { client.call::<u64>("sleep", [300]).await }
-        });
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        assert_eq!(client.call::<String>("ping", ()).await.unwrap(), "pong");
-        assert!(
-            !slow.is_finished(),
-            "the fast call was answered while the slow one ran"
-        );
-        assert_eq!(slow.await.unwrap().unwrap(), 300);
-
-        // Timeouts: per call, and per client; a late answer is ignored.
-        let late = client
-            .call_timeout::<u64>("sleep", [400], Duration::from_millis(100))
-            .await;
-        assert!(matches!(late, Err(ClientError::TimedOut)), "{late:?}");
-        let impatient = client.with_timeout(Some(Duration::from_millis(50)));
-        assert!(matches!(
-            impatient.call::<u64>("sleep", [300]).await,
-            Err(ClientError::TimedOut)
-        ));
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(client.call::<String>("ping", ()).await.unwrap(), "pong");
-
-        drop((client, impatient));
-        server.shutdown().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn client_calls_fail_with_closed_when_the_server_goes_away() {
-    bounded(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let accept = tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            // Read the request, then hang up without answering.
-            let mut buf = [0u8; 256];
-            let _ = stream.read(&mut buf).await;
-        });
-        let client = ClientBuilder::new().no_timeout().connect(addr).await.unwrap();
-        assert!(matches!(
-            client.call::<String>("ping", ()).await,
-            Err(ClientError::Closed)
-        ));
-        accept.await.unwrap();
-        assert!(matches!(
-            client.call::<String>("ping", ()).await,
-            Err(ClientError::Closed)
-        ));
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn peer_mode_the_server_calls_the_client_back() {
-    bounded(async {
-        let mut on_server = Router::new();
-        on_server
-            .method("callback", |Extension(client): Extension<Client>| async move {
-                client
-                    .call::<String>("whoami", ())
-                    .await
-                    .map_err(|e| sansrpc::Error::internal_error().with_reason(e))
-            })
-            .unwrap()
-            .method("tell_me", |state: ConnectionState| async move {
-                let client: Client = state.get().expect("peer handle in the connection state");
-                client.notify("note", ["from the server"]).await.is_ok()
-            })
-            .unwrap();
-        let server = start(Server::new(on_server).peer_mode(ClientBuilder::new())).await;
-
-        let (notes, mut noted) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let mut on_client = Router::new();
-        on_client
-            .method("whoami", || "the client")
-            .unwrap()
-            .method("note", move |Params((text,)): Params<(String,)>| {
-                let _ = notes.send(text);
-            })
-            .unwrap();
-        let peer = PeerConnection::connect(server.addr, on_client).await.unwrap();
-
-        assert_eq!(peer.call::<String>("callback", ()).await.unwrap(), "the client");
-        assert!(peer.call::<bool>("tell_me", ()).await.unwrap());
-        assert_eq!(noted.recv().await.as_deref(), Some("from the server"));
-
-        peer.close();
-        peer.closed().await.unwrap();
-        server.shutdown().await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn a_python_client_interoperates() {
-    bounded(async {
-        let server = start(Server::new(sansrpc::reference::router())).await;
-        let addr = server.addr;
-        tokio::task::spawn_blocking(move || run_python_tcp_client(addr))
-            .await
-            .unwrap();
-        server.shutdown().await;
-    })
-    .await;
 }

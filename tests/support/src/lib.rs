@@ -1,6 +1,6 @@
 //! Test support shared by the adapters' test suites (dev-only, never
-//! published): [`stream`] holds the stream adapters' test material (tokio
-//! and smol), [`ws`] the WebSocket suite every WebSocket endpoint runs
+//! published): [`stream`] holds the stream suite both stream adapters run
+//! (tokio, smol; expanded by [`stream_suite!`]), [`ws`] the WebSocket suite every WebSocket endpoint runs
 //! (tokio, warp, actix-web), [`http`] the HTTP suite both HTTP adapters run
 //! (actix-web, warp) and the Python HTTP clients they talk to.
 //!
