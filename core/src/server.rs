@@ -96,10 +96,46 @@ enum Slot {
     },
 }
 
-#[derive(Debug)]
+/// A batch being answered. Answers that are ready in request order go
+/// straight into `joined`; one that comes before an earlier entry's waits
+/// in `entries` until the entries before it are in.
+#[derive(Debug, Default)]
 struct BatchState {
+    /// One per call or invalid entry, in request order; `None` while a
+    /// call is unanswered, and for every entry already in `joined`.
     entries: Vec<Option<Vec<u8>>>,
     remaining: usize,
+    /// `[` and the entries before `next`, comma-separated.
+    joined: Vec<u8>,
+    /// The first entry not yet in `joined`.
+    next: usize,
+}
+
+impl BatchState {
+    /// Starts the next entry of `joined`.
+    fn separate(&mut self) {
+        self.joined.push(if self.joined.is_empty() { b'[' } else { b',' });
+    }
+
+    /// Moves the answers that are next in request order into `joined`.
+    fn flush(&mut self) {
+        while let Some(slot) = self.entries.get_mut(self.next) {
+            let Some(entry) = slot.take() else { break };
+            self.separate();
+            self.joined.extend_from_slice(&entry);
+            self.next += 1;
+        }
+    }
+
+    /// The whole answer, once every entry is in.
+    fn finish(mut self) -> Vec<u8> {
+        self.flush();
+        if self.joined.is_empty() {
+            self.joined.push(b'[');
+        }
+        self.joined.push(b']');
+        self.joined
+    }
 }
 
 /// The server half of the protocol, without framing: turns parsed messages
@@ -368,10 +404,7 @@ impl Responder {
             Message::Batch(entries) => {
                 let batch = self.next_batch;
                 self.next_batch = self.next_batch.wrapping_add(1);
-                let mut state = BatchState {
-                    entries: Vec::new(),
-                    remaining: 0,
-                };
+                let mut state = BatchState::default();
                 for entry in entries {
                     match entry {
                         Incoming::Call { id, method, params } => {
@@ -404,9 +437,10 @@ impl Responder {
                 }
                 if state.remaining == 0 {
                     if !state.entries.is_empty() {
-                        out.push(join_batch(state.entries));
+                        out.push(state.finish());
                     }
                 } else {
+                    state.flush();
                     self.batches.insert(batch, state);
                 }
             }
@@ -448,6 +482,29 @@ impl Responder {
         };
         if *number != ticket.number {
             return Err(UsageError::UnknownTicket);
+        }
+        // The next answer of a batch in request order is written straight
+        // into the batch's answer.
+        let in_order = match slot {
+            Slot::Batch { batch, index, id } => self
+                .batches
+                .get_mut(batch)
+                .filter(|state| state.next == *index)
+                .map(|state| (state, id)),
+            _ => None,
+        };
+        if let Some((state, id)) = in_order {
+            let mark = state.joined.len();
+            state.separate();
+            if !write_response_with(id, false, write, &mut state.joined) {
+                state.joined.truncate(mark);
+                return Ok(Err(ticket));
+            }
+            state.next += 1;
+            let Some(Slot::Batch { batch, .. }) = self.take(&ticket) else {
+                return Err(UsageError::UnknownTicket);
+            };
+            return Ok(Ok(self.settle(batch)));
         }
         let (id, v1) = match slot {
             Slot::Single(id) | Slot::Batch { id, .. } => (id, false),
@@ -496,11 +553,19 @@ impl Responder {
         if let Some(entry) = state.entries.get_mut(index) {
             *entry = Some(response);
         }
+        state.flush();
+        Ok(self.settle(batch))
+    }
+
+    /// Counts one more answer of `batch`; its whole answer when that was
+    /// the last one.
+    fn settle(&mut self, batch: u64) -> Option<Vec<u8>> {
+        let state = self.batches.get_mut(&batch)?;
         state.remaining = state.remaining.saturating_sub(1);
         if state.remaining > 0 {
-            return Ok(None);
+            return None;
         }
-        Ok(self.batches.remove(&batch).map(|s| join_batch(s.entries)))
+        self.batches.remove(&batch).map(BatchState::finish)
     }
 }
 
@@ -554,20 +619,6 @@ fn outcome_len(outcome: &Outcome) -> usize {
         Ok(r) => r.get().len(),
         Err(e) => e.message().len() + e.data().map_or(0, |d| d.get().len()) + 48,
     }
-}
-
-fn join_batch(entries: Vec<Option<Vec<u8>>>) -> Vec<u8> {
-    let len = entries.iter().flatten().map(|e| e.len() + 1).sum::<usize>() + 1;
-    let mut buf = Vec::with_capacity(len);
-    buf.push(b'[');
-    for (i, e) in entries.iter().flatten().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(e);
-    }
-    buf.push(b']');
-    buf
 }
 
 /// The server side of one connection, with no I/O: feed it bytes, take

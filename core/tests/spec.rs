@@ -897,3 +897,75 @@ fn answering_at_once_writes_the_bytes_dispatch_writes() {
         )
     );
 }
+
+/// A batch's answers keep request order whatever order its calls are
+/// answered in, through `respond` and through `dispatch_on` alike, with
+/// invalid entries and notifications among them.
+#[test]
+fn batch_answers_keep_request_order_in_any_answer_order() {
+    let router = reference();
+    let input = concat!(
+        r#"[{"jsonrpc":"2.0","method":"ping","id":0},1,{"jsonrpc":"2.0","method":"ping","id":2},"#,
+        r#"{"jsonrpc":"2.0","method":"update"},{"jsonrpc":"2.0","method":"ping","id":4},"#,
+        r#"{"jsonrpc":"2.0","method":"ping","id":5}]"#,
+        "\n"
+    );
+    let mut want = None;
+    // Each order: which calls are answered through `respond` (with the
+    // ids as results), in what order; the rest go through `dispatch_on`
+    // as they are polled.
+    for order in [
+        vec![0, 1, 2, 3],
+        vec![3, 2, 1, 0],
+        vec![1, 3, 0, 2],
+        vec![2],
+        vec![0, 3],
+        vec![],
+    ] {
+        let mut conn = ServerConnection::new(Newline::new(1 << 20), Limits::default());
+        conn.handle_input(input.as_bytes()).unwrap();
+        let mut held = Vec::new();
+        let mut call = 0;
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Call { ticket, .. } if order.contains(&call) => {
+                    call += 1;
+                    held.push((call - 1, ticket));
+                }
+                event => {
+                    if matches!(event, Event::Call { .. }) {
+                        call += 1;
+                    }
+                    assert!(
+                        router
+                            .dispatch_on(&mut conn, event, &Context::default())
+                            .unwrap()
+                            .is_none()
+                    );
+                }
+            }
+        }
+        for i in &order {
+            let at = held.iter().position(|(n, _)| n == i).unwrap();
+            let (_, ticket) = held.swap_remove(at);
+            conn.respond(ticket, sansrpc::result("pong")).unwrap();
+        }
+        let mut out = Vec::new();
+        conn.poll_transmit(&mut out);
+        let got = String::from_utf8(out).unwrap();
+        match &want {
+            None => want = Some(got),
+            Some(w) => assert_eq!(&got, w, "order {order:?}"),
+        }
+    }
+    let want = want.unwrap();
+    assert!(want.starts_with(
+        r#"[{"jsonrpc":"2.0","result":"pong","id":0},{"jsonrpc":"2.0","error":{"code":-32600,"#
+    ));
+    assert!(want.ends_with(concat!(
+        r#"{"jsonrpc":"2.0","result":"pong","id":2},{"jsonrpc":"2.0","result":"pong","id":4},"#,
+        r#"{"jsonrpc":"2.0","result":"pong","id":5}]"#,
+        "\n"
+    )));
+    assert_eq!(want.matches("\"id\":").count(), 5);
+}
