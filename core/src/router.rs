@@ -803,7 +803,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             other => {
                 let mut conn = ServerConnection::new(Body::new(limits.max_message_bytes), limits.clone());
                 conn.set_report_refusals(self.has_hooks());
-                conn.accept_parsed(other);
+                conn.accept_parsed(other, frame.len());
                 conn.close_input();
                 OneShot::Parsed(Box::new(conn))
             }

@@ -504,7 +504,7 @@ impl Responder {
             let Some(Slot::Batch { batch, .. }) = self.take(&ticket) else {
                 return Err(UsageError::UnknownTicket);
             };
-            return Ok(Ok(self.settle(batch)));
+            return Ok(Ok(self.count_batch_answer(batch)));
         }
         let (id, v1) = match slot {
             Slot::Single(id) | Slot::Batch { id, .. } => (id, false),
@@ -554,12 +554,12 @@ impl Responder {
             *entry = Some(response);
         }
         state.flush();
-        Ok(self.settle(batch))
+        Ok(self.count_batch_answer(batch))
     }
 
     /// Counts one more answer of `batch`; its whole answer when that was
     /// the last one.
-    fn settle(&mut self, batch: u64) -> Option<Vec<u8>> {
+    fn count_batch_answer(&mut self, batch: u64) -> Option<Vec<u8>> {
         let state = self.batches.get_mut(&batch)?;
         state.remaining = state.remaining.saturating_sub(1);
         if state.remaining > 0 {
@@ -795,8 +795,7 @@ impl<F: Framer> ServerConnection<F> {
             match frame {
                 Ok(bytes) => {
                     let message = parse_message(&bytes, &self.shell.limits, Accept::Requests);
-                    self.events_bytes = bytes.len();
-                    self.accept_parsed(message);
+                    self.accept_parsed(message, bytes.len());
                 }
                 Err(e) => {
                     let mut out = Vec::new();
@@ -812,9 +811,11 @@ impl<F: Framer> ServerConnection<F> {
 
     /// Takes in a message as if this connection had framed and parsed it:
     /// its events queue up, and the answers the protocol layer gives by
-    /// itself are queued for transmission. For a one-shot path that parsed
-    /// the message itself first.
-    pub(crate) fn accept_parsed(&mut self, message: Message) {
+    /// itself are queued for transmission; its requests are charged `len`
+    /// bytes (the message's length) when handed out. For a one-shot path
+    /// that parsed the message itself first.
+    pub(crate) fn accept_parsed(&mut self, message: Message, len: usize) {
+        self.events_bytes = len;
         let mut scratch = std::mem::take(&mut self.scratch);
         self.responder
             .accept(message, &mut self.events, &mut scratch, &mut |_response| {
