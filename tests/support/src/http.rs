@@ -124,7 +124,7 @@ impl Gate {
         *self.done.lock().unwrap()
     }
 
-    /// Waits (at most [`IO_TIMEOUT`]) until the handler has finished.
+    /// Waits (at most 10 s) until the handler has finished.
     pub fn wait_done(&self) -> bool {
         let done = self.done.lock().unwrap();
         let (done, _) = self
