@@ -151,10 +151,15 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         self.router.has_hooks()
     }
 
-    /// Tells the router's hooks of a message the connection answered by
-    /// itself.
-    fn refused(&self, r: sansrpc::conn::Refusal) {
-        self.router.rejected(r.kind, &r.error, &self.context);
+    /// Tells the router's hooks of every message the connection answered
+    /// by itself that `poll` yields; returns whether there was any.
+    fn take_refusals(&self, mut poll: impl FnMut() -> Option<sansrpc::conn::Refusal>) -> bool {
+        let mut any = false;
+        while let Some(r) = poll() {
+            any = true;
+            self.router.rejected(r.kind, &r.error, &self.context);
+        }
+        any
     }
 
     fn run(&self, event: sansrpc::conn::Event) -> Ran {
@@ -233,12 +238,7 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for ServerSide<S, 
                 }
             }
             // Parsing pauses while refusals wait: take them, then go on.
-            let mut refused = false;
-            while let Some(r) = self.conn.poll_refusal() {
-                refused = true;
-                self.dispatcher.refused(r);
-            }
-            if !refused {
+            if !self.dispatcher.take_refusals(|| self.conn.poll_refusal()) {
                 return took;
             }
             took = true;
@@ -419,12 +419,7 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F>
                 }
             }
             // Parsing pauses while refusals wait: take them, then go on.
-            let mut refused = false;
-            while let Some(r) = self.conn.poll_refusal() {
-                refused = true;
-                self.dispatcher.refused(r);
-            }
-            if !refused {
+            if !self.dispatcher.take_refusals(|| self.conn.poll_refusal()) {
                 return took;
             }
             took = true;
