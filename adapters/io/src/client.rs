@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
-use sansrpc::conn::{ClientConnection, Framer, Newline, Peer};
+use sansrpc::conn::{ClientConnection, Framer, Newline};
 use sansrpc::{BatchEntry, Context, Limits, Outcome, RawParams, Router, Transport};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use crate::driver::{ByteStream, End, Signals, drive};
 use crate::error::ClientError;
 use crate::runtime::{Connect, Runtime, Wrap};
-use crate::side::{ClientSide, Command, Dispatcher, PeerSide, Side, Waiters};
+use crate::side::{ClientSide, Command, PeerSide, Side, Waiters};
 
 /// Serializes `params` with the core's rule ([`RawParams::for_call`]).
 fn to_params<P: Serialize>(params: P) -> Result<RawParams, ClientError> {
@@ -36,7 +36,8 @@ pub const DEFAULT_READ_BUFFER: usize = 32 * 1024;
 /// remote (`sansrpc_tokio::Client` and `sansrpc_smol::Client` are this type).
 ///
 /// Cheap to clone; every clone talks to the same connection, whose task
-/// owns the transport and the core's [`ClientConnection`] (or [`Peer`]).
+/// owns the transport and the core's [`ClientConnection`] (or
+/// [`Peer`](sansrpc::conn::Peer)).
 /// Calls made concurrently are in flight together and answered in any
 /// order. A call whose future is dropped is forgotten (it no longer holds
 /// an in-flight slot); `notify`, `call` and `batch` wait while the
@@ -377,13 +378,7 @@ impl<R: Runtime> ClientBuilder<R> {
         R: Connect<A> + Wrap<<R as Connect<A>>::Io>,
         <R as Wrap<<R as Connect<A>>::Io>>::Io: 'static,
     {
-        let (stream, _) = R::connect(addr).await?;
-        let transport = ByteStream::new(R::wrap(stream), self.read_buffer);
-        Ok(self.client_over(
-            transport,
-            Newline::new(self.limits.max_message_bytes),
-            CloseStream,
-        ))
+        Ok(self.build(R::connect(addr).await?.0))
     }
 
     /// A client over any byte stream of the runtime; spawns its task on
@@ -394,14 +389,15 @@ impl<R: Runtime> ClientBuilder<R> {
         <R as Wrap<IO>>::Io: 'static,
     {
         let stream = ByteStream::new(R::wrap(io), self.read_buffer);
-        self.client_over(stream, Newline::new(self.limits.max_message_bytes), CloseStream)
+        self.client_over(stream, Newline::new, CloseStream)
     }
 
-    /// Spawns a plain client over `transport` with `framer`.
+    /// Spawns a plain client over `transport` with the framer `framer`
+    /// makes for the largest message.
     pub(crate) fn client_over<T, F>(
         &self,
         transport: T,
-        framer: F,
+        framer: fn(usize) -> F,
         close: impl AsyncClose<T> + Send + 'static,
     ) -> Client<R>
     where
@@ -410,7 +406,7 @@ impl<R: Runtime> ClientBuilder<R> {
     {
         let (tx, commands) = async_channel::unbounded();
         let side = ClientSide {
-            conn: ClientConnection::new(framer, self.limits.clone()),
+            conn: ClientConnection::new(framer(self.limits.max_message_bytes), self.limits.clone()),
             waiters: Waiters::default(),
         };
         let _ = spawn_driver::<R, _, _>(transport, side, commands, close);
@@ -433,8 +429,7 @@ impl<R: Runtime> ClientBuilder<R> {
         if let Some(addr) = peer_addr {
             context = context.peer_addr(addr);
         }
-        let transport = ByteStream::new(R::wrap(stream), self.read_buffer);
-        Ok(self.peer_over(transport, router.into(), |_| context.build(), false, CloseStream))
+        Ok(self.peer(stream, router, context.build()))
     }
 
     /// Peer mode over any byte stream: `router` answers the remote's calls
@@ -447,50 +442,32 @@ impl<R: Runtime> ClientBuilder<R> {
         <R as Wrap<IO>>::Io: 'static,
     {
         let transport = ByteStream::new(R::wrap(io), self.read_buffer);
-        self.peer_over(transport, router.into(), |_| context, false, CloseStream)
+        self.peer_over(transport, router.into(), |_| context, Newline::new, CloseStream)
     }
 
-    /// Spawns a peer over `transport`; its [`Client`] goes into the
-    /// connection state of the context `context` makes (it may also make
-    /// it an extension). `messages`: one message per frame (WebSocket)
-    /// rather than newline framing.
-    pub(crate) fn peer_over<S, T>(
+    /// Spawns a peer over `transport` with the framer `framer` makes; its
+    /// [`Client`] goes into the connection state of the context `context`
+    /// makes (it may also make it an extension).
+    pub(crate) fn peer_over<S, T, F>(
         &self,
         transport: T,
         router: Arc<Router<S>>,
         context: impl FnOnce(Client<R>) -> Context,
-        messages: bool,
+        framer: fn(usize) -> F,
         close: impl AsyncClose<T> + Send + 'static,
     ) -> PeerConnection<R>
     where
         S: Clone + Send + Sync + 'static,
         T: crate::driver::Transport + Send + 'static,
+        F: Framer + Send + 'static,
     {
         let (tx, commands) = async_channel::unbounded();
         let client = self.handle(tx);
         let context = context(client.clone());
         context.connection().insert(client.clone());
-        let limits = router.limits().clone();
-        let dispatcher = Dispatcher::new(router, context, R::spawn);
-        let finished = if messages {
-            let mut conn = Peer::new(sansrpc::conn::Messages::new(limits.max_message_bytes), limits);
-            conn.set_idle_timeout(None);
-            let side = PeerSide {
-                conn,
-                waiters: Waiters::default(),
-                dispatcher,
-            };
-            spawn_driver::<R, _, _>(transport, side, commands, close)
-        } else {
-            let mut conn = Peer::new(Newline::new(limits.max_message_bytes), limits);
-            conn.set_idle_timeout(None);
-            let side = PeerSide {
-                conn,
-                waiters: Waiters::default(),
-                dispatcher,
-            };
-            spawn_driver::<R, _, _>(transport, side, commands, close)
-        };
+        let mut side = PeerSide::new(router, context, framer, R::spawn);
+        side.conn.set_idle_timeout(None);
+        let finished = spawn_driver::<R, _, _>(transport, side, commands, close);
         PeerConnection { client, finished }
     }
 }

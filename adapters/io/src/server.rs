@@ -6,37 +6,17 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_channel::Receiver;
+use async_channel::{Receiver, Sender};
 use futures_util::future::{Either, select};
-use sansrpc::conn::{Newline, Peer, ServerConnection};
+use sansrpc::conn::Newline;
 use sansrpc::{Context, ContextBuilder, Router, Transport};
 
-use crate::client::{ClientBuilder, DEFAULT_READ_BUFFER};
+use crate::client::{AsyncClose, ClientBuilder, CloseStream, DEFAULT_READ_BUFFER};
 use crate::driver::{ByteStream, Signals, drive};
 use crate::runtime::{Listen, Runtime, Wrap, sleep_until};
-use crate::side::{Dispatcher, PeerSide, ServerSide, Waiters};
-
-/// A place among the server's open connections, given back on drop.
-struct Slot(Arc<AtomicUsize>);
-
-impl Slot {
-    fn take(open: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
-        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < max).then_some(n + 1)
-        })
-        .ok()
-        .map(|_| Self(open.clone()))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
+use crate::side::{Command, PeerSide, ServerSide};
 
 /// Accepts from `listener` until `signal`, closes connections over
 /// `max_connections` at once, runs each accepted one with `serve` on its
@@ -56,11 +36,11 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     // Dropping a sender fires its signal; each connection task holds an
-    // `alive` sender, so `all_done` closes once they are all gone.
+    // `alive` sender, so they count the open connections (less this loop's
+    // own) and `all_done` closes once they are all gone.
     let (shutdown, shutdown_rx) = async_channel::bounded::<()>(1);
     let (abort, abort_rx) = async_channel::bounded::<()>(1);
     let (alive, all_done) = async_channel::bounded::<()>(1);
-    let open = Arc::new(AtomicUsize::new(0));
     let mut signal = pin!(signal);
     loop {
         let accepted = match select(signal.as_mut(), pin!(R::accept(&listener))).await {
@@ -77,10 +57,10 @@ where
                 continue;
             }
         };
-        let Some(slot) = Slot::take(&open, max_connections) else {
+        if alive.sender_count() > max_connections {
             tracing::debug!(%addr, "connection limit reached: closing the new connection");
             continue;
-        };
+        }
         let signals = Signals {
             shutdown: Some(Box::pin(shutdown_rx.clone())),
             abort: Some(Box::pin(abort_rx.clone())),
@@ -90,7 +70,7 @@ where
         let alive = alive.clone();
         R::spawn(Box::pin(async move {
             conn.await;
-            drop((slot, alive));
+            drop(alive);
         }));
     }
     drop((listener, shutdown, alive));
@@ -178,7 +158,7 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
     }
 
     /// Peer mode: the server may also call its clients. Each connection
-    /// runs the core's [`Peer`], and handlers find a
+    /// runs the core's [`Peer`](sansrpc::conn::Peer), and handlers find a
     /// [`Client`](crate::Client) for calling the client back in the
     /// connection's state (`ConnectionState::get::<Client>()`) and, on
     /// accepted TCP connections, as a context extension
@@ -221,7 +201,7 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
                 let server = self.clone();
                 async move {
                     let context = Context::builder(Transport::Tcp).peer_addr(addr);
-                    if let Err(e) = server.run(R::wrap(stream), context, true, &mut signals).await {
+                    if let Err(e) = server.run(R::wrap(stream), context, &mut signals).await {
                         tracing::debug!(%addr, "connection failed: {e}");
                     }
                 }
@@ -251,16 +231,15 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
         &'a self,
         io: IO,
         context: ContextBuilder,
-        extension: bool,
         signals: &'a mut Signals,
     ) -> impl Future<Output = io::Result<()>> + Send + 'a
     where
         IO: futures_io::AsyncRead + futures_io::AsyncWrite + Send + 'a,
     {
-        match (&self.peer, extension) {
+        match &self.peer {
             // The handle is an extension too, so it must exist before the
             // context is built: the same channel goes behind it.
-            (Some(builder), true) => {
+            Some(builder) => {
                 let (tx, commands) = async_channel::unbounded();
                 let context = context.extension(builder.handle(tx.clone())).build();
                 Either::Left(Box::pin(self.run_peer(
@@ -271,7 +250,7 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
                     signals,
                 )))
             }
-            _ => Either::Right(self.run_built(io, context.build(), signals)),
+            None => Either::Right(self.run_built(io, context.build(), signals)),
         }
     }
 
@@ -282,17 +261,10 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
         if let Some(builder) = &self.peer {
             return Box::pin(self.run_peer(io, context, builder, async_channel::unbounded(), signals)).await;
         }
-        let limits = self.router.limits().clone();
-        let mut side = ServerSide {
-            conn: ServerConnection::new(Newline::new(limits.max_message_bytes), limits),
-            dispatcher: Dispatcher::new(self.router.clone(), context, R::spawn),
-        };
+        let mut side = ServerSide::new(self.router.clone(), context, R::spawn);
         let mut transport = ByteStream::new(io, self.read_buffer);
         let end = drive::<R, _, _>(&mut transport, &mut side, None, signals).await;
-        if end.is_ok() {
-            transport.close().await;
-        }
-        end.map(|_| ())
+        CloseStream.close(&mut transport, end, false).await
     }
 
     async fn run_peer<IO>(
@@ -300,27 +272,16 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
         io: IO,
         context: Context,
         builder: &ClientBuilder<R>,
-        (tx, commands): (
-            async_channel::Sender<crate::side::Command>,
-            Receiver<crate::side::Command>,
-        ),
+        (tx, commands): (Sender<Command>, Receiver<Command>),
         signals: &mut Signals,
     ) -> io::Result<()>
     where
         IO: futures_io::AsyncRead + futures_io::AsyncWrite + Send,
     {
         context.connection().insert(builder.handle(tx));
-        let limits = self.router.limits().clone();
-        let mut side = PeerSide {
-            conn: Peer::new(Newline::new(limits.max_message_bytes), limits),
-            waiters: Waiters::default(),
-            dispatcher: Dispatcher::new(self.router.clone(), context, R::spawn),
-        };
+        let mut side = PeerSide::new(self.router.clone(), context, Newline::new, R::spawn);
         let mut transport = ByteStream::new(io, self.read_buffer);
         let end = drive::<R, _, _>(&mut transport, &mut side, Some(commands), signals).await;
-        if end.is_ok() {
-            transport.close().await;
-        }
-        end.map(|_| ())
+        CloseStream.close(&mut transport, end, false).await
     }
 }

@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
 use sansrpc::conn::{
-    CallFailure, ClientConnection, ClientEvent, Connection, Dispatch, Framer, Peer, Requester,
-    ServerConnection, Settled, Ticket,
+    CallFailure, ClientConnection, ClientEvent, Connection, Dispatch, Framer, Newline, Peer, Refusal,
+    Requester, ServerConnection, Settled, Ticket,
 };
 use sansrpc::{BatchEntry, Context, Outcome, RawParams, Router};
 use serde_json::value::RawValue;
@@ -146,20 +146,31 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         }));
     }
 
-    /// Whether the connection should keep its refusals for the hooks.
-    fn hears_refusals(&self) -> bool {
-        self.router.has_hooks()
-    }
-
-    /// Tells the router's hooks of every message the connection answered
-    /// by itself that `poll` yields; returns whether there was any.
-    fn take_refusals(&self, mut poll: impl FnMut() -> Option<sansrpc::conn::Refusal>) -> bool {
-        let mut any = false;
-        while let Some(r) = poll() {
-            any = true;
-            self.router.rejected(r.kind, &r.error, &self.context);
+    /// Runs `conn`'s events with `event` (false: none left) and hands the
+    /// refusals `refusal` yields to the router's hooks, again while there
+    /// were any (parsing pauses while refusals wait); returns whether there
+    /// was anything.
+    fn serve<C>(
+        &self,
+        conn: &mut C,
+        mut event: impl FnMut(&mut C) -> bool,
+        refusal: fn(&mut C) -> Option<Refusal>,
+    ) -> bool {
+        let mut took = false;
+        loop {
+            while event(conn) {
+                took = true;
+            }
+            let mut refused = false;
+            while let Some(r) = refusal(conn) {
+                refused = true;
+                self.router.rejected(r.kind, &r.error, &self.context);
+            }
+            if !refused {
+                return took;
+            }
+            took = true;
         }
-        any
     }
 
     fn run(&self, event: sansrpc::conn::Event) -> Ran {
@@ -168,7 +179,7 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
 
     /// Runs `event` of `conn`: a plain `fn` handler is answered on `conn`
     /// at once, straight into its output; the rest as [`Dispatcher::run`].
-    fn run_on<F: Framer>(&self, conn: &mut ServerConnection<F>, event: sansrpc::conn::Event) -> Ran {
+    fn run_on(&self, conn: &mut ServerConnection<Newline>, event: sansrpc::conn::Event) -> Ran {
         match self.router.dispatch_on(conn, event, &self.context) {
             Ok(None) => Ran::Nothing,
             Ok(Some(work)) => self.run_work(work),
@@ -215,34 +226,41 @@ fn log_misuse(r: Result<(), sansrpc::UsageError>) {
 }
 
 /// A server connection task's side.
-pub(crate) struct ServerSide<S, F> {
-    pub(crate) conn: ServerConnection<F>,
+pub(crate) struct ServerSide<S> {
+    pub(crate) conn: ServerConnection<Newline>,
     pub(crate) dispatcher: Dispatcher<S>,
 }
 
-impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for ServerSide<S, F> {
-    type M = ServerConnection<F>;
+impl<S: Clone + Send + Sync + 'static> ServerSide<S> {
+    /// Serves `router` to a newline-framed remote whose calls see `context`.
+    pub(crate) fn new(router: Arc<Router<S>>, context: Context, spawn: fn(Task)) -> Self {
+        let limits = router.limits().clone();
+        let mut conn = ServerConnection::new(Newline::new(limits.max_message_bytes), limits);
+        conn.set_report_refusals(router.has_hooks());
+        let dispatcher = Dispatcher::new(router, context, spawn);
+        Self { conn, dispatcher }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Side for ServerSide<S> {
+    type M = ServerConnection<Newline>;
     fn machine(&mut self) -> &mut Self::M {
         &mut self.conn
     }
     fn step(&mut self) -> bool {
-        let mut took = false;
-        loop {
-            self.conn.set_report_refusals(self.dispatcher.hears_refusals());
-            while let Some(event) = self.conn.poll_event() {
-                took = true;
-                match self.dispatcher.run_on(&mut self.conn, event) {
-                    Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
-                    Ran::Background => self.conn.notification_started(),
-                    Ran::Nothing => {}
-                }
+        let d = &self.dispatcher;
+        let event = |conn: &mut Self::M| {
+            let Some(event) = conn.poll_event() else {
+                return false;
+            };
+            match d.run_on(conn, event) {
+                Ran::Answered(ticket, outcome) => log_misuse(conn.respond(ticket, outcome)),
+                Ran::Background => conn.notification_started(),
+                Ran::Nothing => {}
             }
-            // Parsing pauses while refusals wait: take them, then go on.
-            if !self.dispatcher.take_refusals(|| self.conn.poll_refusal()) {
-                return took;
-            }
-            took = true;
-        }
+            true
+        };
+        d.serve(&mut self.conn, event, ServerConnection::poll_refusal)
     }
     fn on_done(&mut self, done: Done) {
         match done {
@@ -394,36 +412,48 @@ pub(crate) struct PeerSide<S, F> {
     pub(crate) dispatcher: Dispatcher<S>,
 }
 
+impl<S: Clone + Send + Sync + 'static, F: Framer + Send> PeerSide<S, F> {
+    /// Serves `router` to the remote (its calls see `context`) over the
+    /// framer `framer` makes for the router's largest message.
+    pub(crate) fn new(
+        router: Arc<Router<S>>,
+        context: Context,
+        framer: fn(usize) -> F,
+        spawn: fn(Task),
+    ) -> Self {
+        let limits = router.limits().clone();
+        let mut conn = Peer::new(framer(limits.max_message_bytes), limits);
+        conn.set_report_refusals(router.has_hooks());
+        let dispatcher = Dispatcher::new(router, context, spawn);
+        let waiters = Waiters::default();
+        Self {
+            conn,
+            waiters,
+            dispatcher,
+        }
+    }
+}
+
 impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F> {
     type M = Peer<F>;
     fn machine(&mut self) -> &mut Self::M {
         &mut self.conn
     }
     fn step(&mut self) -> bool {
-        let mut took = false;
-        loop {
-            self.conn.set_report_refusals(self.dispatcher.hears_refusals());
-            while let Some(event) = self.conn.poll_event() {
-                took = true;
-                let event = match event.into_event() {
-                    Ok(event) => event,
-                    Err(client_event) => {
-                        self.waiters.on_event(client_event);
-                        continue;
-                    }
-                };
-                match self.dispatcher.run(event) {
-                    Ran::Answered(ticket, outcome) => log_misuse(self.conn.respond(ticket, outcome)),
-                    Ran::Background => self.conn.notification_started(),
-                    Ran::Nothing => {}
-                }
+        let (d, waiters) = (&self.dispatcher, &mut self.waiters);
+        let event = |conn: &mut Self::M| {
+            let Some(event) = conn.poll_event() else {
+                return false;
+            };
+            match event.into_event().map(|event| d.run(event)) {
+                Ok(Ran::Answered(ticket, outcome)) => log_misuse(conn.respond(ticket, outcome)),
+                Ok(Ran::Background) => conn.notification_started(),
+                Ok(Ran::Nothing) => {}
+                Err(answer) => waiters.on_event(answer),
             }
-            // Parsing pauses while refusals wait: take them, then go on.
-            if !self.dispatcher.take_refusals(|| self.conn.poll_refusal()) {
-                return took;
-            }
-            took = true;
-        }
+            true
+        };
+        d.serve(&mut self.conn, event, Peer::poll_refusal)
     }
     fn on_done(&mut self, done: Done) {
         match done {

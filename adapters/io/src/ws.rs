@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
 use futures_util::{Sink, Stream, StreamExt};
-use sansrpc::conn::{Connection, Messages, Peer};
+use sansrpc::conn::{Connection, Messages};
 use sansrpc::{ConnectionState, Context, ContextBuilder, Router, Transport};
 
 use crate::client::{AsyncClose, Client, ClientBuilder, PeerConnection};
 use crate::driver::{CLOSE_GRACE, End, Read, Signals, Transport as Io, drive};
 use crate::runtime::{Listen, Runtime, sleep_until};
 use crate::server::accept_loop;
-use crate::side::{Dispatcher, PeerSide, Waiters};
+use crate::side::PeerSide;
 
 /// The default for [`WsServer::ping_interval`]: 30 seconds.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
@@ -442,7 +442,7 @@ type CloseHook = Arc<dyn Fn(&Context) + Send + Sync>;
 /// also call its clients: one JSON-RPC message (or batch) per text frame
 /// (`sansrpc_tokio::WsServer` is this type).
 ///
-/// Each connection runs the core's [`Peer`] with the [`Messages`] framer:
+/// Each connection runs the core's [`Peer`](sansrpc::conn::Peer) with the [`Messages`] framer:
 ///
 /// - the remote's calls run as tasks on the runtime, concurrently; the
 ///   connection keeps reading and dispatching while they run, so a handler
@@ -614,12 +614,7 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> WsServer<R, S> {
         let state = ConnectionState::default();
         state.insert(client.clone());
         let context = context.connection(state).extension(client.clone()).build();
-        let limits = self.router.limits().clone();
-        let mut side = PeerSide {
-            conn: Peer::new(Messages::new(limits.max_message_bytes), limits),
-            waiters: Waiters::default(),
-            dispatcher: Dispatcher::new(self.router.clone(), context.clone(), R::spawn),
-        };
+        let mut side = PeerSide::new(self.router.clone(), context.clone(), Messages::new, R::spawn);
         if let Some(hook) = &self.on_connect {
             hook(&context, client);
         }
@@ -722,8 +717,7 @@ impl<R: WsConnect> ClientBuilder<R> {
         // A client sends no pings of its own; its library answers the
         // server's.
         let frames = Frames::new(stream, sink, None, false);
-        let max = self.limits.max_message_bytes;
-        Ok(self.client_over(frames, Messages::new(max), CloseWs::<R>(PhantomData)))
+        Ok(self.client_over(frames, Messages::new, CloseWs::<R>(PhantomData)))
     }
 
     /// Connects to a WebSocket JSON-RPC server in peer mode: `router`
@@ -739,6 +733,12 @@ impl<R: WsConnect> ClientBuilder<R> {
         let (stream, sink) = R::connect_ws(url, library_limit(self.limits.max_message_bytes)).await?;
         let frames = Frames::new(stream, sink, None, false);
         let context = |client| Context::builder(Transport::WebSocket).extension(client).build();
-        Ok(self.peer_over(frames, router.into(), context, true, CloseWs::<R>(PhantomData)))
+        Ok(self.peer_over(
+            frames,
+            router.into(),
+            context,
+            Messages::new,
+            CloseWs::<R>(PhantomData),
+        ))
     }
 }
