@@ -21,11 +21,6 @@ use crate::error::ClientError;
 use crate::runtime::{Connect, Runtime, Wrap};
 use crate::side::{ClientSide, Command, PeerSide, Side, Waiters};
 
-/// Serializes `params` with the core's rule ([`RawParams::for_call`]).
-fn to_params<P: Serialize>(params: P) -> Result<RawParams, ClientError> {
-    RawParams::for_call(&params).map_err(Into::into)
-}
-
 /// The default for [`ClientBuilder::timeout`]: 30 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -150,7 +145,9 @@ impl<R> Client<R> {
         method: &str,
         params: impl Serialize,
     ) -> Result<T, ClientError> {
-        let raw = self.call_raw(method, to_params(params)?, self.timeout).await?;
+        let raw = self
+            .call_raw(method, RawParams::for_call(&params)?, self.timeout)
+            .await?;
         serde_json::from_str(raw.get()).map_err(ClientError::Decode)
     }
 
@@ -161,7 +158,9 @@ impl<R> Client<R> {
         params: impl Serialize,
         timeout: Duration,
     ) -> Result<T, ClientError> {
-        let raw = self.call_raw(method, to_params(params)?, Some(timeout)).await?;
+        let raw = self
+            .call_raw(method, RawParams::for_call(&params)?, Some(timeout))
+            .await?;
         serde_json::from_str(raw.get()).map_err(ClientError::Decode)
     }
 
@@ -174,25 +173,16 @@ impl<R> Client<R> {
         timeout: Option<Duration>,
     ) -> Result<Box<RawValue>, ClientError> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        self.ask(|reply| Command::Call {
-            method: method.to_owned(),
-            params,
-            deadline,
-            reply,
-        })
-        .await
+        self.ask(|reply| Command::Call(method.to_owned(), params, deadline, reply))
+            .await
     }
 
     /// Sends a notification: a call that is never answered. Returns once it
     /// is queued for sending (waiting while the outgoing buffer is full).
     pub async fn notify(&self, method: &str, params: impl Serialize) -> Result<(), ClientError> {
-        let params = to_params(params)?;
-        self.ask(|reply| Command::Notify {
-            method: method.to_owned(),
-            params,
-            reply,
-        })
-        .await
+        let params = RawParams::for_call(&params)?;
+        self.ask(|reply| Command::Notify(method.to_owned(), params, reply))
+            .await
     }
 
     /// Sends calls and notifications as one batch, waiting at most the
@@ -213,12 +203,7 @@ impl<R> Client<R> {
     ) -> Result<Vec<Option<Outcome>>, ClientError> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let entries = entries.into_iter().collect();
-        self.ask(|reply| Command::Batch {
-            entries,
-            deadline,
-            reply,
-        })
-        .await
+        self.ask(|reply| Command::Batch(entries, deadline, reply)).await
     }
 }
 
@@ -258,9 +243,6 @@ impl<R: Runtime> Default for ClientBuilder<R> {
     }
 }
 
-/// A spawned connection task's handle on the driver's result.
-pub(crate) type Finished = Receiver<io::Result<()>>;
-
 /// Spawns `side`'s driver over `transport` on `R`; returns a receiver of
 /// its result.
 pub(crate) fn spawn_driver<R, S, T>(
@@ -268,7 +250,7 @@ pub(crate) fn spawn_driver<R, S, T>(
     mut side: S,
     commands: Receiver<Command>,
     close: impl AsyncClose<T> + Send + 'static,
-) -> Finished
+) -> Receiver<io::Result<()>>
 where
     R: Runtime,
     S: Side + 'static,
@@ -481,7 +463,7 @@ impl<R: Runtime> ClientBuilder<R> {
 /// or [`Client::close`] is called.
 pub struct PeerConnection<R> {
     pub(crate) client: Client<R>,
-    pub(crate) finished: Finished,
+    pub(crate) finished: Receiver<io::Result<()>>,
 }
 
 impl<R> fmt::Debug for PeerConnection<R> {

@@ -32,22 +32,13 @@ pub(crate) type Reply<T> = Sender<Result<T, ClientError>>;
 
 /// A request from a [`crate::Client`] handle to its connection task.
 pub(crate) enum Command {
-    Call {
-        method: String,
-        params: RawParams,
-        deadline: Option<Instant>,
-        reply: Reply<Box<RawValue>>,
-    },
-    Notify {
-        method: String,
-        params: RawParams,
-        reply: Reply<()>,
-    },
-    Batch {
-        entries: Vec<BatchEntry>,
-        deadline: Option<Instant>,
-        reply: Reply<Vec<Option<Outcome>>>,
-    },
+    /// A call: method, params, deadline, where its result goes.
+    Call(String, RawParams, Option<Instant>, Reply<Box<RawValue>>),
+    /// A notification: method, params, where "queued" goes.
+    Notify(String, RawParams, Reply<()>),
+    /// A batch: its entries, deadline, where its outcomes go.
+    Batch(Vec<BatchEntry>, Option<Instant>, Reply<Vec<Option<Outcome>>>),
+    /// Close the connection gracefully.
     Close,
 }
 
@@ -57,12 +48,15 @@ pub(crate) trait Side: Send {
     fn machine(&mut self) -> &mut Self::M;
     /// Runs every event the machine has; returns whether there was any.
     fn step(&mut self) -> bool;
-    /// Takes what a handler task sent back.
-    fn on_done(&mut self, done: Done);
-    /// Runs a caller's command (a side that makes no calls has none).
-    fn on_command(&mut self, command: Command);
+    /// Takes what a handler task sent back (a side that runs no handlers
+    /// gets nothing).
+    fn on_done(&mut self, _done: Done) {}
+    /// Runs a caller's command (a side that makes no calls gets none).
+    fn on_command(&mut self, _command: Command) {}
     /// Whether a caller's command may be taken now.
-    fn can_send(&self) -> bool;
+    fn can_send(&self) -> bool {
+        false
+    }
     /// What a handler task sent back, if anything arrived (a side that
     /// runs no handlers has nothing).
     fn poll_done(&mut self, _cx: &mut std::task::Context<'_>) -> Poll<Option<Done>> {
@@ -92,19 +86,6 @@ struct Tasks {
     gone: Receiver<()>,
 }
 
-impl Tasks {
-    fn new() -> Self {
-        let (done, answers) = async_channel::unbounded();
-        let (alive, gone) = async_channel::bounded(1);
-        Self {
-            done,
-            answers: Box::pin(answers),
-            _alive: alive,
-            gone,
-        }
-    }
-}
-
 /// What became of one dispatched event.
 enum Ran {
     /// A call answered at once.
@@ -125,10 +106,6 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         }
     }
 
-    fn tasks(&self) -> &Tasks {
-        self.tasks.get_or_init(Tasks::new)
-    }
-
     /// What a handler task sent back, if anything arrived.
     pub(crate) fn poll_done(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Done>> {
         match self.tasks.get_mut() {
@@ -137,12 +114,26 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         }
     }
 
-    /// Spawns `fut`, to be dropped when the connection ends.
-    fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        let gone = self.tasks().gone.clone();
+    /// Spawns `fut`, which sends what it did back to the connection unless
+    /// it is dropped first, when the connection ends.
+    fn spawn(&self, fut: impl Future<Output = Done> + Send + 'static) {
+        let tasks = self.tasks.get_or_init(|| {
+            let (done, answers) = async_channel::unbounded();
+            let (_alive, gone) = async_channel::bounded(1);
+            let answers = Box::pin(answers);
+            Tasks {
+                done,
+                answers,
+                _alive,
+                gone,
+            }
+        });
+        let (done, gone) = (tasks.done.clone(), tasks.gone.clone());
         (self.spawn)(Box::pin(async move {
-            let (fut, gone) = (pin!(fut), pin!(gone.recv()));
-            futures_util::future::select(fut, gone).await;
+            let fut = pin!(async move {
+                let _ = done.try_send(fut.await);
+            });
+            futures_util::future::select(fut, pin!(gone.recv())).await;
         }));
     }
 
@@ -181,10 +172,9 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
     /// at once, straight into its output; the rest as [`Dispatcher::run`].
     fn run_on(&self, conn: &mut ServerConnection<Newline>, event: sansrpc::conn::Event) -> Ran {
         match self.router.dispatch_on(conn, event, &self.context) {
-            Ok(None) => Ran::Nothing,
             Ok(Some(work)) => self.run_work(work),
-            Err(e) => {
-                log_misuse(Err(e));
+            other => {
+                log_misuse(other.map(drop));
                 Ran::Nothing
             }
         }
@@ -193,29 +183,24 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
     fn run_work(&self, work: Dispatch) -> Ran {
         use futures_util::FutureExt;
         match work {
-            Dispatch::Call(ticket, mut fut) => {
-                if let Some(outcome) = (&mut fut).now_or_never() {
-                    return Ran::Answered(ticket, outcome);
+            Dispatch::Call(ticket, mut fut) => match (&mut fut).now_or_never() {
+                Some(outcome) => Ran::Answered(ticket, outcome),
+                None => {
+                    self.spawn(async move { Done::Answer(ticket, fut.await) });
+                    Ran::Nothing
                 }
-                let done = self.tasks().done.clone();
-                self.spawn(async move {
-                    let outcome = fut.await;
-                    let _ = done.try_send(Done::Answer(ticket, outcome));
-                });
-            }
-            Dispatch::Notification(mut fut) => {
-                if (&mut fut).now_or_never().is_some() {
-                    return Ran::Nothing;
+            },
+            Dispatch::Notification(mut fut) => match (&mut fut).now_or_never() {
+                Some(()) => Ran::Nothing,
+                None => {
+                    self.spawn(async move {
+                        fut.await;
+                        Done::Notified
+                    });
+                    Ran::Background
                 }
-                let done = self.tasks().done.clone();
-                self.spawn(async move {
-                    fut.await;
-                    let _ = done.try_send(Done::Notified);
-                });
-                return Ran::Background;
-            }
+            },
         }
-        Ran::Nothing
     }
 }
 
@@ -268,10 +253,6 @@ impl<S: Clone + Send + Sync + 'static> Side for ServerSide<S> {
             Done::Notified => self.conn.notification_finished(),
         }
     }
-    fn on_command(&mut self, _: Command) {}
-    fn can_send(&self) -> bool {
-        false
-    }
     fn poll_done(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Done>> {
         self.dispatcher.poll_done(cx)
     }
@@ -285,38 +266,29 @@ pub(crate) struct Waiters(sansrpc::conn::Waiters<Reply<Box<RawValue>>, Reply<Vec
 impl Waiters {
     fn command(&mut self, m: &mut impl Requester, command: Command) {
         match command {
-            Command::Call {
-                method,
-                params,
-                deadline,
-                reply,
-            } => match self.retry(m, |m| m.call(&method, params.clone(), deadline)) {
-                Ok(id) => self.0.call(id, reply),
-                Err(e) => {
-                    let _ = reply.try_send(Err(refused(e)));
-                }
-            },
-            Command::Notify {
-                method,
-                params,
-                reply,
-            } => {
-                let _ = reply.try_send(m.notify(&method, params).map_err(refused));
-            }
-            Command::Batch {
-                entries,
-                deadline,
-                reply,
-            } => match self.retry(m, |m| m.batch(entries.clone(), deadline)) {
-                Ok(ids) => {
-                    if let Some(settled) = self.0.batch(&ids, reply) {
-                        deliver(settled);
+            Command::Call(method, params, deadline, reply) => {
+                match self.retry(m, |m| m.call(&method, params.clone(), deadline)) {
+                    Ok(id) => self.0.call(id, reply),
+                    Err(e) => {
+                        let _ = reply.try_send(Err(refused(e)));
                     }
                 }
-                Err(e) => {
-                    let _ = reply.try_send(Err(refused(e)));
+            }
+            Command::Notify(method, params, reply) => {
+                let _ = reply.try_send(m.notify(&method, params).map_err(refused));
+            }
+            Command::Batch(entries, deadline, reply) => {
+                match self.retry(m, |m| m.batch(entries.clone(), deadline)) {
+                    Ok(ids) => {
+                        if let Some(settled) = self.0.batch(&ids, reply) {
+                            deliver(settled);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = reply.try_send(Err(refused(e)));
+                    }
                 }
-            },
+            }
             Command::Close => m.close_input(),
         }
     }
@@ -396,7 +368,6 @@ impl<F: Framer + Send> Side for ClientSide<F> {
         }
         took
     }
-    fn on_done(&mut self, _: Done) {}
     fn on_command(&mut self, command: Command) {
         self.waiters.command(&mut self.conn, command);
     }
