@@ -249,18 +249,17 @@ pub(crate) fn spawn_driver<R, S, T>(
     mut transport: T,
     mut side: S,
     commands: Receiver<Command>,
-    close: impl AsyncClose<T> + Send + 'static,
 ) -> Receiver<io::Result<()>>
 where
     R: Runtime,
     S: Side + 'static,
-    T: crate::driver::Transport + Send + 'static,
+    T: crate::driver::Transport + Close + Send + 'static,
 {
     let (tx, rx) = async_channel::bounded(1);
     R::spawn(Box::pin(async move {
         let mut signals = Signals::default();
         let end = drive::<R, _, _>(&mut transport, &mut side, Some(commands), &mut signals).await;
-        let result = close.close(&mut transport, end, signals.draining).await;
+        let result = transport.close_after::<R>(end, signals.draining).await;
         if let Err(e) = &result {
             tracing::debug!("connection failed: {e}");
         }
@@ -271,23 +270,20 @@ where
 }
 
 /// How a transport is closed once its driver returned.
-pub(crate) trait AsyncClose<T> {
-    /// Closes `transport` after `end` (`draining`: a server shutdown).
-    fn close(
-        self,
-        transport: &mut T,
+pub(crate) trait Close {
+    /// Closes after `end` (`draining`: a server shutdown), waiting on `R`.
+    fn close_after<R: Runtime>(
+        &mut self,
         end: io::Result<End>,
         draining: bool,
     ) -> impl std::future::Future<Output = io::Result<()>> + Send;
 }
 
-/// Closing a byte stream: shut its write side down after a clean end.
-pub(crate) struct CloseStream;
-
-impl<IO: futures_io::AsyncRead + futures_io::AsyncWrite + Send> AsyncClose<ByteStream<IO>> for CloseStream {
-    async fn close(self, transport: &mut ByteStream<IO>, end: io::Result<End>, _: bool) -> io::Result<()> {
+/// A byte stream shuts its write side down after a clean end.
+impl<IO: futures_io::AsyncRead + futures_io::AsyncWrite + Send> Close for ByteStream<IO> {
+    async fn close_after<R: Runtime>(&mut self, end: io::Result<End>, _: bool) -> io::Result<()> {
         if end.is_ok() {
-            transport.close().await;
+            self.close().await;
         }
         end.map(|_| ())
     }
@@ -371,19 +367,14 @@ impl<R: Runtime> ClientBuilder<R> {
         <R as Wrap<IO>>::Io: 'static,
     {
         let stream = ByteStream::new(R::wrap(io), self.read_buffer);
-        self.client_over(stream, Newline::new, CloseStream)
+        self.client_over(stream, Newline::new)
     }
 
     /// Spawns a plain client over `transport` with the framer `framer`
     /// makes for the largest message.
-    pub(crate) fn client_over<T, F>(
-        &self,
-        transport: T,
-        framer: fn(usize) -> F,
-        close: impl AsyncClose<T> + Send + 'static,
-    ) -> Client<R>
+    pub(crate) fn client_over<T, F>(&self, transport: T, framer: fn(usize) -> F) -> Client<R>
     where
-        T: crate::driver::Transport + Send + 'static,
+        T: crate::driver::Transport + Close + Send + 'static,
         F: Framer + Send + 'static,
     {
         let (tx, commands) = async_channel::unbounded();
@@ -391,7 +382,7 @@ impl<R: Runtime> ClientBuilder<R> {
             conn: ClientConnection::new(framer(self.limits.max_message_bytes), self.limits.clone()),
             waiters: Waiters::default(),
         };
-        let _ = spawn_driver::<R, _, _>(transport, side, commands, close);
+        let _ = spawn_driver::<R, _, _>(transport, side, commands);
         self.handle(tx)
     }
 
@@ -424,7 +415,7 @@ impl<R: Runtime> ClientBuilder<R> {
         <R as Wrap<IO>>::Io: 'static,
     {
         let transport = ByteStream::new(R::wrap(io), self.read_buffer);
-        self.peer_over(transport, router.into(), |_| context, Newline::new, CloseStream)
+        self.peer_over(transport, router.into(), |_| context, Newline::new)
     }
 
     /// Spawns a peer over `transport` with the framer `framer` makes; its
@@ -436,11 +427,10 @@ impl<R: Runtime> ClientBuilder<R> {
         router: Arc<Router<S>>,
         context: impl FnOnce(Client<R>) -> Context,
         framer: fn(usize) -> F,
-        close: impl AsyncClose<T> + Send + 'static,
     ) -> PeerConnection<R>
     where
         S: Clone + Send + Sync + 'static,
-        T: crate::driver::Transport + Send + 'static,
+        T: crate::driver::Transport + Close + Send + 'static,
         F: Framer + Send + 'static,
     {
         let (tx, commands) = async_channel::unbounded();
@@ -449,7 +439,7 @@ impl<R: Runtime> ClientBuilder<R> {
         context.connection().insert(client.clone());
         let mut side = PeerSide::new(router, context, framer, R::spawn);
         side.conn.set_idle_timeout(None);
-        let finished = spawn_driver::<R, _, _>(transport, side, commands, close);
+        let finished = spawn_driver::<R, _, _>(transport, side, commands);
         PeerConnection { client, finished }
     }
 }

@@ -13,7 +13,7 @@ use futures_util::future::{Either, select};
 use sansrpc::conn::Newline;
 use sansrpc::{Context, ContextBuilder, Router, Transport};
 
-use crate::client::{AsyncClose, ClientBuilder, CloseStream, DEFAULT_READ_BUFFER};
+use crate::client::{ClientBuilder, Close, DEFAULT_READ_BUFFER};
 use crate::driver::{ByteStream, Signals, drive};
 use crate::runtime::{Listen, Runtime, Wrap, sleep_until};
 use crate::side::{Command, PeerSide, ServerSide};
@@ -43,13 +43,10 @@ where
     let (alive, all_done) = async_channel::bounded::<()>(1);
     let mut signal = pin!(signal);
     loop {
-        let accepted = match select(signal.as_mut(), pin!(R::accept(&listener))).await {
+        let (stream, addr) = match select(signal.as_mut(), pin!(R::accept(&listener))).await {
             Either::Left(_) => break,
-            Either::Right((accepted, _)) => accepted,
-        };
-        let (stream, addr) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) => {
+            Either::Right((Ok(accepted), _)) => accepted,
+            Either::Right((Err(e), _)) => {
                 tracing::warn!("accept failed: {e}");
                 // Out of descriptors and the like: give it a moment rather
                 // than spinning.
@@ -264,7 +261,7 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
         let mut side = ServerSide::new(self.router.clone(), context, R::spawn);
         let mut transport = ByteStream::new(io, self.read_buffer);
         let end = drive::<R, _, _>(&mut transport, &mut side, None, signals).await;
-        CloseStream.close(&mut transport, end, false).await
+        transport.close_after::<R>(end, false).await
     }
 
     async fn run_peer<IO>(
@@ -282,6 +279,6 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
         let mut side = PeerSide::new(self.router.clone(), context, Newline::new, R::spawn);
         let mut transport = ByteStream::new(io, self.read_buffer);
         let end = drive::<R, _, _>(&mut transport, &mut side, Some(commands), signals).await;
-        CloseStream.close(&mut transport, end, false).await
+        transport.close_after::<R>(end, false).await
     }
 }

@@ -7,7 +7,6 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
-use std::marker::PhantomData;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -18,7 +17,7 @@ use futures_util::{Sink, Stream, StreamExt};
 use sansrpc::conn::{Connection, Messages};
 use sansrpc::{ConnectionState, Context, ContextBuilder, Router, Transport};
 
-use crate::client::{AsyncClose, Client, ClientBuilder, PeerConnection};
+use crate::client::{Client, ClientBuilder, Close, PeerConnection};
 use crate::driver::{CLOSE_GRACE, End, Read, Signals, Transport as Io, drive};
 use crate::runtime::{Listen, Runtime, sleep_until};
 use crate::server::accept_loop;
@@ -394,21 +393,14 @@ where
 }
 
 /// Closes a WebSocket connection the way its end calls for.
-struct CloseWs<R>(PhantomData<fn() -> R>);
-
-impl<R: Runtime, St, Si> AsyncClose<Frames<St, Si>> for CloseWs<R>
+impl<St, Si> Close for Frames<St, Si>
 where
     St: Stream<Item = Result<WsFrame, WsError>> + Send,
     Si: Sink<WsFrame> + Send,
     Si::Error: fmt::Display,
 {
-    async fn close(
-        self,
-        frames: &mut Frames<St, Si>,
-        end: io::Result<End>,
-        draining: bool,
-    ) -> io::Result<()> {
-        close_ws::<R, _, _>(frames, end, draining).await
+    async fn close_after<R: Runtime>(&mut self, end: io::Result<End>, draining: bool) -> io::Result<()> {
+        close_ws::<R, _, _>(self, end, draining).await
     }
 }
 
@@ -717,7 +709,7 @@ impl<R: WsConnect> ClientBuilder<R> {
         // A client sends no pings of its own; its library answers the
         // server's.
         let frames = Frames::new(stream, sink, None, false);
-        Ok(self.client_over(frames, Messages::new, CloseWs::<R>(PhantomData)))
+        Ok(self.client_over(frames, Messages::new))
     }
 
     /// Connects to a WebSocket JSON-RPC server in peer mode: `router`
@@ -733,12 +725,6 @@ impl<R: WsConnect> ClientBuilder<R> {
         let (stream, sink) = R::connect_ws(url, library_limit(self.limits.max_message_bytes)).await?;
         let frames = Frames::new(stream, sink, None, false);
         let context = |client| Context::builder(Transport::WebSocket).extension(client).build();
-        Ok(self.peer_over(
-            frames,
-            router.into(),
-            context,
-            Messages::new,
-            CloseWs::<R>(PhantomData),
-        ))
+        Ok(self.peer_over(frames, router.into(), context, Messages::new))
     }
 }

@@ -6,11 +6,8 @@
 //! driven by the sans-IO core [`sansrpc`].
 //!
 //! - **Server**: [`serve`], [`serve_with_shutdown`], [`serve_connection`],
-//!   and [`Server`] for options. Calls of one connection run concurrently;
-//!   each answer is written when it is ready; reading pauses while the
-//!   router's [`Limits`](sansrpc::Limits) say so; at the peer's end of input
-//!   the calls in flight still finish and are answered; shutdown is
-//!   graceful.
+//!   and [`Server`] for options (limits, and the connection's lifecycle:
+//!   concurrent calls, backpressure, draining, graceful shutdown).
 //! - **Client**: [`Client`] — `call`, `notify`, `batch`, with a default
 //!   timeout per client and per-call overrides.
 //! - **Peer mode**: [`PeerConnection`] and [`Server::peer_mode`] — both ends
