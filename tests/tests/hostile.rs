@@ -1096,6 +1096,118 @@ fn reset_while_backpressured(_adapter: Adapter, addr: SocketAddr) {
     );
 }
 
+/// Open descriptors of this process (`/proc/self/fd`).
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// Waits up to 2 s for [`open_fds`] to be at most `want`; returns the last
+/// count.
+fn fds_reach(want: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let now = open_fds();
+        if now <= want || Instant::now() >= deadline {
+            return now;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A reset seen while reading is paused with far more than one read buffer
+/// (32 KiB) of input queued unread: Linux hands out queued input before the
+/// `ECONNRESET`, so only a watch on the socket itself sees it. Two
+/// connection slots: one for a neighbour served throughout, one for the
+/// attacker, which sends never-returning `hold` calls until the kernel's
+/// buffers are full, then resets. Its handlers are dropped, its descriptor
+/// closed and its slot freed (a new connection is served), and the
+/// neighbour's calls are answered before and after. No idle deadline, so
+/// nothing but the reset ends the connection.
+fn reset_with_input_queued(adapter: Adapter) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    bounded(
+        &format!("{adapter}/reset-with-input-queued"),
+        TEST_TIMEOUT,
+        move || {
+            let limits = Limits {
+                max_in_flight: 4,
+                max_connections: 2,
+                idle_timeout: None,
+                ..Limits::default()
+            };
+            let server = start(adapter, hostile_router(), limits).expect("server starts");
+            let addr = server.addr();
+            let base = holding();
+            let mut neighbour = Line::connect(addr);
+            let ping = |line: &mut Line, what: &str| {
+                line.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":7}\n");
+                assert_eq!(
+                    line.recv_json(),
+                    json!({"jsonrpc": "2.0", "result": "pong", "id": 7}),
+                    "{what}"
+                );
+            };
+            ping(&mut neighbour, "the neighbour before the attack");
+            let fds = open_fds();
+            let mut stream = connect(addr);
+            let me = stream.local_addr().expect("local address");
+            stream.set_nonblocking(true).expect("nonblocking");
+            let calls: String = (0..1000)
+                .map(|i| format!("{{\"jsonrpc\":\"2.0\",\"method\":\"hold\",\"id\":{i}}}\n"))
+                .collect();
+            // Until the kernel takes no more, twice (the server reads what it
+            // reads before it pauses), within 64 MB.
+            let mut sent = 0;
+            for _ in 0..2 {
+                thread::sleep(Duration::from_millis(200));
+                while sent < 64 << 20 {
+                    match stream.write(calls.as_bytes()) {
+                        Ok(n) => sent += n,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => panic!("the attacker's write failed: {e}"),
+                    }
+                }
+            }
+            assert!(
+                sent > 8 * 32 * 1024,
+                "only {sent} bytes queued, not far over one read buffer"
+            );
+            assert_eq!(
+                holding_reaches(base + 4, Duration::from_secs(2)),
+                base + 4,
+                "four handlers hold"
+            );
+            ping(&mut neighbour, "the neighbour while the attacker is paused");
+            assert!(
+                server_holds(addr, me),
+                "the server holds the connection before the reset"
+            );
+            reset(stream);
+            let left = holding_reaches(base, Duration::from_secs(3)) - base;
+            assert_eq!(
+                left, 0,
+                "{left} handlers of a connection reset with {sent} bytes queued live on"
+            );
+            assert!(
+                released(addr, me),
+                "the server still holds the reset connection's socket"
+            );
+            let now = fds_reach(fds);
+            assert!(
+                now <= fds,
+                "{now} descriptors open, {fds} before the attacker connected"
+            );
+            let mut fresh = Line::connect(addr);
+            ping(&mut fresh, "a new connection in the freed slot");
+            ping(&mut neighbour, "the neighbour after the reset");
+            println!(
+                "{adapter}/reset-with-input-queued: {sent} bytes queued; handlers, descriptor and slot released"
+            );
+            drop((fresh, neighbour, server));
+        },
+    );
+}
+
 /// The length of each message of [`big_messages_held`]: just under the
 /// default 1 MiB `max_message_bytes`.
 const BIG: usize = 1000 * 1024;
@@ -1169,27 +1281,18 @@ fn big_messages_held(_adapter: Adapter, addr: SocketAddr) {
     );
     // The writer is stalled (reading paused): end its writes. The
     // connection and its handlers end with the server, after the harness's
-    // load and fresh-client checks (a reset is not seen while more than
-    // one read buffer of input waits unread, so it is not asserted here).
+    // load and fresh-client checks (a reset with this much input unread is
+    // `reset_with_input_queued`'s case).
     let _ = stream.shutdown(Shutdown::Write);
     let _ = writer.join();
 }
 
 /// Closes `stream` with a reset (`SO_LINGER` 0), as a vanished peer does.
 fn reset(stream: TcpStream) {
-    let rt = ::tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .expect("runtime");
-    rt.block_on(async move {
-        stream.set_nonblocking(true).expect("nonblocking");
-        let stream = ::tokio::net::TcpStream::from_std(stream).expect("tokio stream");
-        // Deprecated because it blocks on drop, except with a zero
-        // linger, which is the point here: the close is a reset.
-        #[allow(deprecated)]
-        stream.set_linger(Some(Duration::ZERO)).expect("linger");
-        drop(stream);
-    });
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(Duration::ZERO))
+        .expect("linger");
+    drop(stream);
 }
 
 /// Item 5: calls whose callers gave up (their future dropped, as
@@ -1677,6 +1780,11 @@ mod tokio {
         notify_backpressure: super::notify_backpressure, Limits::default();
         big_messages_held: super::big_messages_held, Limits::default();
     );
+
+    #[test]
+    fn reset_with_input_queued() {
+        super::reset_with_input_queued(ADAPTER);
+    }
 }
 
 mod smol {
@@ -1688,6 +1796,11 @@ mod smol {
         notify_backpressure: super::notify_backpressure, Limits::default();
         big_messages_held: super::big_messages_held, Limits::default();
     );
+
+    #[test]
+    fn reset_with_input_queued() {
+        super::reset_with_input_queued(ADAPTER);
+    }
 }
 
 mod actix {

@@ -16,7 +16,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::StreamExt;
 use sansrpc::conn::Connection;
 
-use crate::runtime::{AsyncTimer, Runtime};
+use crate::runtime::{AsyncTimer, Runtime, Watch};
 use crate::side::{Command, Side};
 
 /// What a transport read.
@@ -64,9 +64,9 @@ pub(crate) enum End {
     Aborted,
 }
 
-/// Signals from a server to its connections: each fires when its sending
-/// side is dropped.
-#[derive(Clone, Debug, Default)]
+/// What ends a connection besides its input: signals from a server (each
+/// fires when its sending side is dropped) and the socket's watch.
+#[derive(Default)]
 pub(crate) struct Signals {
     /// Stop reading, finish what was handed out, close.
     pub(crate) shutdown: Option<Pin<Box<Receiver<()>>>>,
@@ -74,6 +74,8 @@ pub(crate) struct Signals {
     pub(crate) abort: Option<Pin<Box<Receiver<()>>>>,
     /// Whether this connection drains (the server's shutdown began).
     pub(crate) draining: bool,
+    /// Sees a reset the paused reads do not (see [`Listen::watch`](crate::Listen::watch)).
+    pub(crate) watch: Option<Watch>,
 }
 
 fn fired(signal: &mut Option<Pin<Box<Receiver<()>>>>, cx: &mut Context<'_>) -> bool {
@@ -138,6 +140,11 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
                     }
                     Poll::Ready(Read::Closed) => return Poll::Ready(Ok(End::Transport)),
                     Poll::Pending => {}
+                }
+            }
+            if eof || !m.wants_input() {
+                if let Some(Poll::Ready(e)) = signals.watch.as_mut().map(|w| w.as_mut().poll(cx)) {
+                    return Poll::Ready(Err(e));
                 }
             }
             if fired(&mut signals.abort, cx) {

@@ -63,7 +63,7 @@ mod ws;
 
 pub use client::{Client, ClientBuilder, DEFAULT_READ_BUFFER, DEFAULT_TIMEOUT, PeerConnection};
 pub use error::ClientError;
-pub use runtime::{AsyncTimer, Connect, Listen, Runtime, Task, Wrap};
+pub use runtime::{AsyncTimer, Connect, Listen, Runtime, Task, Watch, Wrap};
 pub use server::Server;
 pub use ws::{
     DEFAULT_PING_INTERVAL, WsAccept, WsClose, WsConnect, WsError, WsFrame, WsFrames, WsServer, WsSink,

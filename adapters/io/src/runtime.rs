@@ -39,6 +39,10 @@ pub(crate) async fn sleep_until<R: Runtime>(at: Instant) {
     std::future::poll_fn(|cx| timer.as_mut().poll(cx)).await
 }
 
+/// A watch on an accepted connection (see [`Listen::watch`]): ready with
+/// the error once its socket is reset or broken.
+pub type Watch = Pin<Box<dyn Future<Output = io::Error> + Send>>;
+
 /// How a runtime accepts connections from a listener of type `L` (a TCP
 /// listener of that runtime).
 pub trait Listen<L>: Runtime {
@@ -46,6 +50,15 @@ pub trait Listen<L>: Runtime {
     type Io: Send + 'static;
     /// Waits for the next connection; sets `TCP_NODELAY` where that applies.
     fn accept(listener: &L) -> impl Future<Output = io::Result<(Self::Io, SocketAddr)>> + Send;
+    /// A watch that sees `io` reset or broken without reading its input
+    /// (Linux hands out queued input before the reset). The driver polls
+    /// it while reading is paused or after the remote's EOF, and ends the
+    /// connection (cancelling its handlers) when it is ready; a half-close
+    /// must not make it ready. `None` (the default): a reset is seen only
+    /// by a read or a write.
+    fn watch(_io: &Self::Io) -> Option<Watch> {
+        None
+    }
 }
 
 /// How a runtime connects to an address of type `A`.

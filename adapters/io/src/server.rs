@@ -62,6 +62,7 @@ where
             shutdown: Some(Box::pin(shutdown_rx.clone())),
             abort: Some(Box::pin(abort_rx.clone())),
             draining: false,
+            watch: R::watch(&stream),
         };
         let conn = serve(stream, addr, signals);
         let alive = alive.clone();

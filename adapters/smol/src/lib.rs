@@ -51,10 +51,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use sansrpc_io::{AsyncTimer, Connect, Listen, Runtime, Task, Wrap};
+use sansrpc_io::{AsyncTimer, Connect, Listen, Runtime, Task, Watch, Wrap};
 use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 
 pub use sansrpc_io::{ClientError, DEFAULT_READ_BUFFER, DEFAULT_TIMEOUT};
@@ -92,7 +92,32 @@ impl Listen<TcpListener> for Smol {
         let _ = accepted.0.set_nodelay(true);
         Ok(accepted)
     }
+    /// async-io reports readability only, which queued input always has,
+    /// so this probes the socket every second instead (only while
+    /// the driver polls it): `SO_ERROR`, then the peer address (gone once
+    /// the connection is closed); neither reads, and a FIN fails neither.
+    fn watch(io: &TcpStream) -> Option<Watch> {
+        let socket: std::sync::Arc<smol::Async<std::net::TcpStream>> = io.clone().into();
+        Some(Box::pin(async move {
+            loop {
+                smol::Timer::after(RESET_PROBE).await;
+                let s = socket.get_ref();
+                if let Some(e) = s
+                    .take_error()
+                    .unwrap_or_else(Some)
+                    .or_else(|| s.peer_addr().err())
+                {
+                    return e;
+                }
+            }
+        }))
+    }
 }
+
+/// How often an accepted connection whose reading is paused (or whose
+/// remote sent EOF) is probed for a reset: a reset connection's handlers
+/// are cancelled within this time.
+const RESET_PROBE: Duration = Duration::from_secs(1);
 
 impl<A: AsyncToSocketAddrs + Send> Connect<A> for Smol
 where

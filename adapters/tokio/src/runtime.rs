@@ -1,14 +1,16 @@
 //! tokio as a [`sansrpc_io::Runtime`]: spawning, one resettable timer per
-//! connection, TCP, and tokio's byte streams through the `compat` shim.
+//! connection, TCP (an accepted stream watched for a reset), and tokio's
+//! byte streams through the `compat` shim.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use sansrpc_io::{AsyncTimer, Connect, Listen, Runtime, Task, Wrap};
-use tokio::io::{AsyncRead, AsyncWrite};
+use sansrpc_io::{AsyncTimer, Connect, Listen, Runtime, Task, Watch, Wrap};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
@@ -38,12 +40,68 @@ impl Runtime for Tokio {
     }
 }
 
+/// An accepted TCP stream, shared with its [`Watch`]: read and written
+/// through tokio's readiness and `try_*` calls, as `TcpStream` itself does.
+#[derive(Debug)]
+pub struct TcpIo(Arc<TcpStream>);
+
+fn retry<T>(
+    cx: &mut Context<'_>,
+    ready: impl Fn(&mut Context<'_>) -> Poll<io::Result<()>>,
+    mut op: impl FnMut() -> io::Result<T>,
+) -> Poll<io::Result<T>> {
+    loop {
+        ready!(ready(cx))?;
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            done => return Poll::Ready(done),
+        }
+    }
+}
+
+impl AsyncRead for TcpIo {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let s = &self.0;
+        let n = ready!(retry(
+            cx,
+            |cx| s.poll_read_ready(cx),
+            || s.try_read(buf.initialize_unfilled())
+        ))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for TcpIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let s = &self.0;
+        retry(cx, |cx| s.poll_write_ready(cx), || s.try_write(buf))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write))
+    }
+}
+
 impl Listen<TcpListener> for Tokio {
-    type Io = TcpStream;
-    async fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+    type Io = TcpIo;
+    async fn accept(listener: &TcpListener) -> io::Result<(TcpIo, SocketAddr)> {
         let (stream, addr) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
-        Ok((stream, addr))
+        Ok((TcpIo(Arc::new(stream)), addr))
+    }
+    /// Waits for the socket's error readiness (`EPOLLERR`: a reset sets
+    /// it, a FIN does not), which reads nothing.
+    fn watch(io: &TcpIo) -> Option<Watch> {
+        let stream = io.0.clone();
+        Some(Box::pin(async move {
+            let failed = stream.ready(Interest::ERROR).await.err();
+            failed
+                .or_else(|| stream.take_error().ok().flatten())
+                .unwrap_or_else(|| io::ErrorKind::ConnectionReset.into())
+        }))
     }
 }
 
