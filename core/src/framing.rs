@@ -129,7 +129,7 @@ fn trim_line(mut line: Bytes) -> Option<Bytes> {
 impl Framer for Newline {
     fn push(&mut self, mut bytes: &[u8]) {
         if self.discarding {
-            match bytes.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', bytes) {
                 None => {
                     self.discarded = self.discarded.saturating_add(bytes.len() as u64);
                     return;
@@ -179,7 +179,7 @@ impl Newline {
             if self.discarding {
                 // Input arrived while discarding is handled in `push`; here
                 // the buffer may still hold the rest of a long line.
-                match self.buf.iter().position(|&b| b == b'\n') {
+                match memchr::memchr(b'\n', &self.buf) {
                     None => {
                         self.discarded = self.discarded.saturating_add(self.buf.len() as u64);
                         self.buf.clear();
@@ -195,10 +195,7 @@ impl Newline {
                 }
             }
             let from = self.scanned.min(self.buf.len());
-            let found = self
-                .buf
-                .get(from..)
-                .and_then(|rest| rest.iter().position(|&b| b == b'\n'));
+            let found = self.buf.get(from..).and_then(|rest| memchr::memchr(b'\n', rest));
             match found {
                 Some(i) => {
                     let end = from + i;
