@@ -2,7 +2,6 @@
 //! A handle only sends commands to its connection task; the task (the
 //! driver) is spawned on the runtime `R`.
 
-use std::fmt;
 use std::io;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -38,29 +37,11 @@ pub const DEFAULT_READ_BUFFER: usize = 32 * 1024;
 /// an in-flight slot); `notify`, `call` and `batch` wait while the
 /// connection's outgoing buffer is full ([`Limits::max_buffered_out`]). A
 /// plain client's connection closes when the last handle is dropped.
+#[derive(Clone, Debug)]
 pub struct Client<R> {
     tx: Sender<Command>,
     timeout: Option<Duration>,
     _runtime: PhantomData<fn() -> R>,
-}
-
-impl<R> Clone for Client<R> {
-    fn clone(&self) -> Self {
-        Self {
-            tx: self.tx.clone(),
-            timeout: self.timeout,
-            _runtime: PhantomData,
-        }
-    }
-}
-
-impl<R> fmt::Debug for Client<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("timeout", &self.timeout)
-            .field("closed", &self.is_closed())
-            .finish()
-    }
 }
 
 impl<R: Runtime> Client<R> {
@@ -88,9 +69,7 @@ impl<R: Runtime> Client<R> {
     pub fn builder() -> ClientBuilder<R> {
         ClientBuilder::new()
     }
-}
 
-impl<R> Client<R> {
     /// A handle to the same connection whose calls use `timeout` by
     /// default (`None`: wait for ever).
     #[must_use]
@@ -209,32 +188,12 @@ impl<R> Client<R> {
 
 /// Options for a [`Client`] or [`PeerConnection`].
 #[must_use]
+#[derive(Clone, Debug)]
 pub struct ClientBuilder<R> {
     pub(crate) timeout: Option<Duration>,
     pub(crate) limits: Limits,
     pub(crate) read_buffer: usize,
     _runtime: PhantomData<fn() -> R>,
-}
-
-impl<R> Clone for ClientBuilder<R> {
-    fn clone(&self) -> Self {
-        Self {
-            timeout: self.timeout,
-            limits: self.limits.clone(),
-            read_buffer: self.read_buffer,
-            _runtime: PhantomData,
-        }
-    }
-}
-
-impl<R> fmt::Debug for ClientBuilder<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("timeout", &self.timeout)
-            .field("limits", &self.limits)
-            .field("read_buffer", &self.read_buffer)
-            .finish()
-    }
 }
 
 impl<R: Runtime> Default for ClientBuilder<R> {
@@ -451,17 +410,10 @@ impl<R: Runtime> ClientBuilder<R> {
 /// [`ConnectionState`](sansrpc::ConnectionState), to call back. Dropping
 /// it does not end the connection: it lives on until the remote closes it
 /// or [`Client::close`] is called.
+#[derive(Debug)]
 pub struct PeerConnection<R> {
     pub(crate) client: Client<R>,
     pub(crate) finished: Receiver<io::Result<()>>,
-}
-
-impl<R> fmt::Debug for PeerConnection<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PeerConnection")
-            .field("client", &self.client)
-            .finish()
-    }
 }
 
 impl<R: Runtime> PeerConnection<R> {
@@ -487,9 +439,7 @@ impl<R: Runtime> PeerConnection<R> {
     {
         ClientBuilder::new().peer(io, router, context)
     }
-}
 
-impl<R> PeerConnection<R> {
     /// The handle that calls the remote.
     pub fn client(&self) -> &Client<R> {
         &self.client

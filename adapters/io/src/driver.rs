@@ -79,16 +79,13 @@ pub(crate) struct Signals {
 }
 
 fn fired(signal: &mut Option<Pin<Box<Receiver<()>>>>, cx: &mut Context<'_>) -> bool {
-    match signal {
-        Some(rx) => match rx.poll_next_unpin(cx) {
-            Poll::Ready(_) => {
-                *signal = None;
-                true
-            }
-            Poll::Pending => false,
-        },
-        None => false,
+    let fired = signal
+        .as_mut()
+        .is_some_and(|rx| rx.poll_next_unpin(cx).is_ready());
+    if fired {
+        *signal = None;
     }
+    fired
 }
 
 /// Runs one connection until the core says it is finished, a deadline
@@ -175,11 +172,7 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
             if m.is_idle() && !transport.holds_output() {
                 transport.on_idle();
             }
-            let wake = match (m.poll_timeout(), transport.poll_timeout()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let Some(at) = wake else {
+            let Some(at) = m.poll_timeout().into_iter().chain(transport.poll_timeout()).min() else {
                 return Poll::Pending;
             };
             let t = timer.get_or_insert_with(|| R::timer(at));

@@ -24,6 +24,7 @@
 //! use sansrpc_io::{AsyncTimer, Runtime, Task};
 //!
 //! /// A runtime that runs every task on a new thread and never times out.
+//! #[derive(Clone, Debug)]
 //! struct Threads;
 //!
 //! #[derive(Debug)]

@@ -14,9 +14,10 @@ use futures_io::{AsyncRead, AsyncWrite};
 /// A future the driver hands to [`Runtime::spawn`].
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// An async runtime: a type (usually a unit struct) whose associated
-/// functions spawn tasks and make timers.
-pub trait Runtime: Send + Sync + 'static {
+/// An async runtime: a type (usually a unit struct, `Clone` and `Debug` so
+/// the handles generic over it derive theirs) whose associated functions
+/// spawn tasks and make timers.
+pub trait Runtime: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// Runs `task` in the background, detached.
     fn spawn(task: Task);
     /// A timer that fires at `at`.

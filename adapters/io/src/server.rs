@@ -103,6 +103,7 @@ where
 /// connection closes. When a connection ends, its unfinished handlers are
 /// dropped (cancelled).
 #[must_use]
+#[derive(Clone)]
 pub struct Server<R, S = ()> {
     router: Arc<Router<S>>,
     read_buffer: usize,
@@ -110,18 +111,7 @@ pub struct Server<R, S = ()> {
     peer: Option<ClientBuilder<R>>,
 }
 
-impl<R, S> Clone for Server<R, S> {
-    fn clone(&self) -> Self {
-        Self {
-            router: self.router.clone(),
-            read_buffer: self.read_buffer,
-            shutdown_timeout: self.shutdown_timeout,
-            peer: self.peer.clone(),
-        }
-    }
-}
-
-impl<R, S> std::fmt::Debug for Server<R, S> {
+impl<R: Runtime, S> std::fmt::Debug for Server<R, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("read_buffer", &self.read_buffer)

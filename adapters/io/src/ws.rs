@@ -462,6 +462,7 @@ type CloseHook = Arc<dyn Fn(&Context) + Send + Sync>;
 ///   never reads makes the connection hold one pong, not one per ping;
 /// - [`on_close`](Self::on_close) runs once the connection is over.
 #[must_use]
+#[derive(Clone)]
 pub struct WsServer<R, S = ()> {
     router: Arc<Router<S>>,
     ping_interval: Option<Duration>,
@@ -472,21 +473,7 @@ pub struct WsServer<R, S = ()> {
     library_pongs: bool,
 }
 
-impl<R, S> Clone for WsServer<R, S> {
-    fn clone(&self) -> Self {
-        Self {
-            router: self.router.clone(),
-            ping_interval: self.ping_interval,
-            callbacks: self.callbacks.clone(),
-            on_connect: self.on_connect.clone(),
-            on_close: self.on_close.clone(),
-            shutdown_timeout: self.shutdown_timeout,
-            library_pongs: self.library_pongs,
-        }
-    }
-}
-
-impl<R, S> fmt::Debug for WsServer<R, S> {
+impl<R: Runtime, S> fmt::Debug for WsServer<R, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WsServer")
             .field("ping_interval", &self.ping_interval)
