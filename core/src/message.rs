@@ -431,8 +431,17 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
                     .entries
                     .iter()
                     .map(|e| {
-                        // Each entry is valid JSON already: a mismatch is an
-                        // invalid request.
+                        // Each entry is valid JSON already: a request's
+                        // members are found without parsing it again, and
+                        // anything unusual takes the full parse, where a
+                        // mismatch is an invalid request.
+                        if accept == Accept::Requests {
+                            if let Some(head) = scan_members(e.get()) {
+                                return entry_from_head(frame, head, accept, |id, _| {
+                                    invalid_because_id(id, "expected a request, got a response")
+                                });
+                            }
+                        }
                         parse_entry(frame, e.get(), accept).unwrap_or_else(|why| Incoming::Invalid {
                             id: lone_id(frame, e.get()).unwrap_or_else(Id::null),
                             error: Error::invalid_request().with_reason(NotAnObject(&why)),
@@ -481,13 +490,18 @@ struct BatchEntries<'a> {
 /// stays what reading it whole would give.
 fn parse_batch(text: &str, limit: usize) -> Result<BatchEntries<'_>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let batch = de.deserialize_seq(BatchVisitor { limit })?;
+    // A guess at the entry count (a request of ordinary shape is longer
+    // than 48 bytes), so that the vector seldom grows; never more than the
+    // limit, and at most a third of the text's size.
+    let guess = (text.len() / 48).min(limit);
+    let batch = de.deserialize_seq(BatchVisitor { limit, guess })?;
     de.end()?;
     Ok(batch)
 }
 
 struct BatchVisitor {
     limit: usize,
+    guess: usize,
 }
 
 impl<'de> serde::de::Visitor<'de> for BatchVisitor {
@@ -498,7 +512,7 @@ impl<'de> serde::de::Visitor<'de> for BatchVisitor {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(self.guess);
         while entries.len() < self.limit {
             match seq.next_element::<&'de RawValue>()? {
                 Some(entry) => entries.push(entry),
@@ -575,9 +589,118 @@ fn check_depth(bytes: &[u8], max: usize) -> Result<(), usize> {
     Ok(())
 }
 
+/// The members of an object whose text the JSON parser has already
+/// validated (a batch entry), found by one scan of its bytes: `None` for
+/// anything the scan does not read exactly as the derived [`Wire`] would
+/// (a member name with an escape, a member the rules read given twice, an
+/// entry that is not an object), which then takes the full parse.
+fn scan_members(text: &str) -> Option<Head<'_>> {
+    let b = text.as_bytes();
+    let mut head = Head::default();
+    let mut result = None;
+    let mut error = None;
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return Some(head);
+    }
+    loop {
+        let key_end = string_end(b, i)?;
+        let key = b.get(i + 1..key_end)?;
+        if key.contains(&b'\\') {
+            return None;
+        }
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let end = value_end(b, i)?;
+        let value = text.get(i..end)?;
+        let slot = match key {
+            b"jsonrpc" => Some(&mut head.jsonrpc),
+            b"method" => Some(&mut head.method),
+            b"params" => Some(&mut head.params),
+            b"id" => Some(&mut head.id),
+            b"result" => Some(&mut result),
+            b"error" => Some(&mut error),
+            _ => None,
+        };
+        // A member the rules read, given twice: the full parse names it.
+        if slot.is_some_and(|slot| slot.replace(value).is_some()) {
+            return None;
+        }
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    head.is_response = head.method.is_none() && (result.is_some() || error.is_some());
+    Some(head)
+}
+
+/// The first index at or after `i` that is not JSON whitespace.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the closing quote of the string that opens at `i`.
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 1;
+    loop {
+        j += b.get(j..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if b.get(j) == Some(&b'"') {
+            return Some(j);
+        }
+        j += 2;
+    }
+}
+
+/// The index just past the (valid) JSON value that starts at `i`.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i).map(|j| j + 1),
+        b'[' | b'{' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => j = string_end(b, j)?,
+                    b'[' | b'{' => depth += 1,
+                    b']' | b'}' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let len = b
+                .get(i..)?
+                .iter()
+                .position(|&c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'));
+            Some(len.map_or(b.len(), |n| i + n))
+        }
+    }
+}
+
 /// The value of a JSON string token, borrowed when it has no escapes.
-pub(crate) fn string_value(raw: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
-    let text = raw.get();
+pub(crate) fn string_value(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     if !inner.contains('\\') {
         return Some(std::borrow::Cow::Borrowed(inner));
@@ -676,22 +799,67 @@ fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Result<Incoming, se
 
 /// One object read by the 2.0 rules.
 fn entry_from_wire(frame: &Bytes, wire: Wire<'_>, accept: Accept) -> Incoming {
+    entry_from_head(frame, wire.head(), accept, |id, version_ok| {
+        parse_response(&wire, id, version_ok)
+    })
+}
+
+/// What the request rules read of an object: the members' JSON text, and
+/// whether it is shaped like a response.
+#[derive(Default)]
+struct Head<'a> {
+    jsonrpc: Option<&'a str>,
+    method: Option<&'a str>,
+    params: Option<&'a str>,
+    id: Option<&'a str>,
+    /// No `method`, and a `result` or an `error`.
+    is_response: bool,
+}
+
+impl<'a> Wire<'a> {
+    fn head(&self) -> Head<'a> {
+        Head {
+            jsonrpc: self.jsonrpc.map(RawValue::get),
+            method: self.method.map(RawValue::get),
+            params: self.params.map(RawValue::get),
+            id: self.id.map(RawValue::get),
+            is_response: self.method.is_none() && (self.result.is_some() || self.error.is_some()),
+        }
+    }
+}
+
+/// `-32600` saying why, with `id` (or `null`).
+fn invalid_because_id(id: Option<Id>, why: &'static str) -> Incoming {
+    Incoming::Invalid {
+        id: id.unwrap_or_else(Id::null),
+        error: invalid_because(why),
+    }
+}
+
+/// One object read by the 2.0 rules, from its members; `response` reads
+/// it as a response (only asked when `accept` allows responses).
+fn entry_from_head(
+    frame: &Bytes,
+    wire: Head<'_>,
+    accept: Accept,
+    response: impl FnOnce(Option<Id>, bool) -> Incoming,
+) -> Incoming {
     let invalid = |id: Id, why: &'static str| Incoming::Invalid {
         id,
         error: invalid_because(why),
     };
     let id = match wire.id {
         None => None,
-        Some(raw) => match Id::from_valid_json(frame, raw.get()) {
+        Some(raw) => match Id::from_valid_json(frame, raw) {
             Some(id) => Some(id),
             None => return invalid(Id::null(), "\"id\" must be a string, a number or null"),
         },
     };
     let version_ok = wire.jsonrpc.and_then(string_value).is_some_and(|v| v == "2.0");
 
-    let is_response = wire.method.is_none() && (wire.result.is_some() || wire.error.is_some());
+    let is_response = wire.is_response;
     if is_response && accept != Accept::Requests {
-        return match parse_response(&wire, id, version_ok) {
+        return match response(id, version_ok) {
             Incoming::Invalid { id, error } if accept == Accept::Both => {
                 Incoming::InvalidResponse { id, error }
             }
@@ -723,8 +891,8 @@ fn entry_from_wire(frame: &Bytes, wire: Wire<'_>, accept: Accept) -> Incoming {
     };
     let params = match wire.params {
         None => RawParams::none(),
-        Some(raw) if matches!(raw.get().as_bytes().first(), Some(b'[' | b'{')) => {
-            RawParams(Some(share(frame, raw.get())))
+        Some(raw) if matches!(raw.as_bytes().first(), Some(b'[' | b'{')) => {
+            RawParams(Some(share(frame, raw)))
         }
         Some(_) => {
             return invalid(
@@ -868,7 +1036,7 @@ pub(crate) fn parse_entry_v1(frame: &Bytes, wire: &Wire<'_>, accept: Accept) -> 
     if accept == Accept::Responses {
         return invalid(id, "expected a response");
     }
-    let Some(method) = wire.method.and_then(string_value) else {
+    let Some(method) = wire.method.map(RawValue::get).and_then(string_value) else {
         return invalid(id, "\"method\" must be a string");
     };
     let params = match wire.params {
@@ -920,7 +1088,7 @@ fn error_from_v1(raw: &serde_json::value::RawValue) -> Error {
             return e;
         }
     }
-    let message = match string_value(raw) {
+    let message = match string_value(raw.get()) {
         Some(s) => std::borrow::Cow::Owned(s.into_owned()),
         None => std::borrow::Cow::Borrowed(V1_ERROR_CODE.default_message()),
     };
@@ -971,6 +1139,56 @@ mod batch_limit_tests {
                 whole.map_err(|e| e.to_string()),
                 "{text}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+
+    /// Every entry the scan reads must come out exactly as the full parse
+    /// reads it; the entries it leaves to the full parse are named.
+    #[test]
+    fn the_scan_reads_entries_as_the_full_parse_does() {
+        let scanned = [
+            r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#,
+            r#"{ "jsonrpc" : "2.0" , "method" : "a" , "id" : "x\"y" }"#,
+            r#"{"id":null,"method":"m","jsonrpc":"2.0","params":{"a":[1,{"b":"]}"}],"c":"\\"}}"#,
+            r#"{"jsonrpc":"2.0","method":"n\u00e9","params":[]}"#,
+            r#"{"jsonrpc":"1.0","method":"m","id":-1.5e3}"#,
+            r#"{"method":"m","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":7,"id":true}"#,
+            r#"{"jsonrpc":"2.0","result":1,"id":1}"#,
+            r#"{"jsonrpc":"2.0","error":{"code":1,"message":"m"},"id":[1]}"#,
+            r#"{"jsonrpc":"2.0","method":"m","params":"p","id":1,"x":1,"x":2}"#,
+            r#"{"jsonrpc":"2.0","method":"m","params":null,"id":{}}"#,
+            r#"{"jsonrpc":"2.0","method":"m","id":1,"extra":[[[]]],"more":{"k":{}}}"#,
+            r#"{}"#,
+            "{\"jsonrpc\":\"2.0\",\n\t\"method\":\"m\"\r,\"id\":0}",
+        ];
+        for text in scanned {
+            let frame = Bytes::copy_from_slice(text.as_bytes());
+            let text = std::str::from_utf8(&frame).unwrap();
+            let head = scan_members(text).unwrap_or_else(|| panic!("not scanned: {text}"));
+            let fast = entry_from_head(&frame, head, Accept::Requests, |id, _| {
+                invalid_because_id(id, "expected a request, got a response")
+            });
+            assert_eq!(
+                fast,
+                parse_entry(&frame, text, Accept::Requests).unwrap(),
+                "{text}"
+            );
+        }
+        for text in [
+            r#"{"jsonrpc":"2.0","method":"a","method":"b","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"a","id":1,"id":2}"#,
+            r#"{"jsonrpc":"2.0","result":1,"result":2,"id":1}"#,
+            r#"{"jsonrpc":"2.0","meth\u006fd":"a","id":1}"#,
+            r#"[1]"#,
+            r#"1"#,
+        ] {
+            assert!(scan_members(text).is_none(), "{text}");
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use crate::error::{Error, RejectionKind, UsageError};
@@ -111,6 +112,9 @@ struct BatchState {
     next: usize,
 }
 
+/// The most a batch's answer reserves ahead, guessed from its first entry.
+const FIRST_RESERVE: usize = 64 * 1024;
+
 impl BatchState {
     /// Starts the next entry of `joined`.
     fn separate(&mut self) {
@@ -121,6 +125,12 @@ impl BatchState {
     fn flush(&mut self) {
         while let Some(slot) = self.entries.get_mut(self.next) {
             let Some(entry) = slot.take() else { break };
+            if self.joined.is_empty() {
+                // Room for answers the size of the first, up to a bound.
+                let left = self.entries.len().saturating_sub(self.next);
+                self.joined
+                    .reserve((entry.len() + 1).saturating_mul(left).min(FIRST_RESERVE) + 1);
+            }
             self.separate();
             self.joined.extend_from_slice(&entry);
             self.next += 1;
@@ -150,7 +160,7 @@ pub(crate) struct Responder {
     pending: Vec<Option<(u64, Slot)>>,
     free: Vec<usize>,
     live: usize,
-    batches: HashMap<u64, BatchState>,
+    batches: HashMap<u64, BatchState, BuildHasherDefault<BatchHasher>>,
     next_ticket: u64,
     next_batch: u64,
     /// Only decides the form of errors about input of unknown version;
@@ -177,6 +187,27 @@ pub(crate) struct Responder {
     running_notes: BinaryHeap<Reverse<usize>>,
 }
 
+/// Hashes the responder's own batch numbers (never a peer's input, so no
+/// flooding defence is needed): one multiply instead of SipHash.
+#[derive(Default)]
+struct BatchHasher(u64);
+
+impl Hasher for BatchHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 impl Default for Responder {
     fn default() -> Self {
         Self {
@@ -185,7 +216,7 @@ impl Default for Responder {
             pending: Vec::new(),
             free: Vec::new(),
             live: 0,
-            batches: HashMap::new(),
+            batches: HashMap::default(),
             next_ticket: 0,
             next_batch: 0,
             refusals: None,
@@ -405,6 +436,14 @@ impl Responder {
                 let batch = self.next_batch;
                 self.next_batch = self.next_batch.wrapping_add(1);
                 let mut state = BatchState::default();
+                // Room for every entry at once (the batch is already held
+                // whole, within `max_batch_len`): no growing step by step.
+                let n = entries.len();
+                state.entries.reserve_exact(n);
+                events.reserve(n);
+                let new_slots = n.saturating_sub(self.free.len());
+                self.pending.reserve(new_slots);
+                self.charges.reserve(new_slots);
                 for entry in entries {
                     match entry {
                         Incoming::Call { id, method, params } => {
