@@ -124,9 +124,8 @@ impl<R: Runtime> Client<R> {
         method: &str,
         params: impl Serialize,
     ) -> Result<T, ClientError> {
-        let raw = self
-            .call_raw(method, RawParams::for_call(&params)?, self.timeout)
-            .await?;
+        let params = RawParams::for_call(&params)?;
+        let raw = self.call_raw(method, params, self.timeout).await?;
         serde_json::from_str(raw.get()).map_err(ClientError::Decode)
     }
 
@@ -137,9 +136,8 @@ impl<R: Runtime> Client<R> {
         params: impl Serialize,
         timeout: Duration,
     ) -> Result<T, ClientError> {
-        let raw = self
-            .call_raw(method, RawParams::for_call(&params)?, Some(timeout))
-            .await?;
+        let params = RawParams::for_call(&params)?;
+        let raw = self.call_raw(method, params, Some(timeout)).await?;
         serde_json::from_str(raw.get()).map_err(ClientError::Decode)
     }
 

@@ -230,13 +230,8 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
             Some(builder) => {
                 let (tx, commands) = async_channel::unbounded();
                 let context = context.extension(builder.handle(tx.clone())).build();
-                Either::Left(Box::pin(self.run_peer(
-                    io,
-                    context,
-                    builder,
-                    (tx, commands),
-                    signals,
-                )))
+                let peer = self.run_peer(io, context, builder, (tx, commands), signals);
+                Either::Left(Box::pin(peer))
             }
             None => Either::Right(self.run_built(io, context.build(), signals)),
         }
