@@ -105,7 +105,9 @@ struct Inner {
     extensions: http::Extensions,
     /// Made on first use: most calls never touch it.
     connection: std::sync::OnceLock<ConnectionState>,
-    response: Mutex<ResponseParts>,
+    /// Made on first use: most calls set no response header, and a
+    /// context without them is built and dropped without a header map.
+    response: std::sync::OnceLock<Mutex<ResponseParts>>,
 }
 
 /// The surroundings of a call: transport, peer address, request headers and
@@ -248,7 +250,7 @@ impl Context {
                 header_source: Mutex::new(None),
                 extensions: http::Extensions::new(),
                 connection: std::sync::OnceLock::new(),
-                response: Mutex::new(ResponseParts::default()),
+                response: std::sync::OnceLock::new(),
             },
         }
     }
@@ -268,7 +270,12 @@ impl Context {
                 connection: std::sync::OnceLock::from(
                     shared.connection.get_or_init(ConnectionState::default).clone(),
                 ),
-                response: Mutex::new(shared.response.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+                response: match shared.response.get() {
+                    Some(parts) => std::sync::OnceLock::from(Mutex::new(
+                        parts.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                    )),
+                    None => std::sync::OnceLock::new(),
+                },
             },
         };
         inner.extensions.insert(value);
@@ -335,7 +342,17 @@ impl Context {
     }
 
     fn response(&self) -> MutexGuard<'_, ResponseParts> {
-        self.inner.response.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .response
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The response parts when a handler set any, without making them.
+    fn response_if_set(&self) -> Option<MutexGuard<'_, ResponseParts>> {
+        let parts = self.inner.response.get()?;
+        Some(parts.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Whether response headers set here reach the peer: over HTTP they
@@ -405,13 +422,17 @@ impl Context {
     /// What handlers asked to send back, taken out (the endpoint's answer
     /// is built from it once every call is done).
     pub(crate) fn take_response_parts(&self) -> ResponseParts {
-        std::mem::take(&mut *self.response())
+        self.response_if_set()
+            .map(|mut parts| std::mem::take(&mut *parts))
+            .unwrap_or_default()
     }
 
     /// A copy of what handlers asked to send back; adapters read it after
     /// every call of the request has finished.
     pub fn response_parts(&self) -> ResponseParts {
-        self.response().clone()
+        self.response_if_set()
+            .map(|parts| parts.clone())
+            .unwrap_or_default()
     }
 }
 
