@@ -1694,6 +1694,66 @@ fn ping_flood(adapter: Adapter) {
     });
 }
 
+/// Item 3 on WebSocket: a client that sends calls in text frames and never
+/// reads the answers. Once the socket takes nothing for the idle time
+/// (round two's one second), the write-progress deadline closes the
+/// connection (the client's writes then fail) and the server lets go of
+/// its socket, while another connection is served.
+fn ws_stalled_reader(adapter: Adapter) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let name = format!("{adapter}/ws-stalled-reader");
+    bounded(&name.clone(), TEST_TIMEOUT, move || {
+        let server = start_ws(adapter, hostile_router(), round_two_limits()).expect("server starts");
+        let addr = server.addr();
+        let attacker = Ws::connect(addr);
+        let me = attacker.writer.local_addr().expect("local address");
+        let started = Instant::now();
+        let writer = {
+            let mut stream = attacker.writer.try_clone().expect("clone");
+            thread::spawn(move || {
+                let call = br#"{"jsonrpc":"2.0","method":"echo","params":["0123456789012345678901234567890123456789012345678901234567890123456789"],"id":1}"#;
+                let frames = Ws::frame(0x1, call).repeat(100);
+                loop {
+                    if let Err(e) = stream.write_all(&frames) {
+                        break e;
+                    }
+                    if started.elapsed() > Duration::from_secs(30) {
+                        break io::Error::other("the server never closed the stalled connection");
+                    }
+                }
+            })
+        };
+        thread::sleep(Duration::from_millis(300));
+        let mut other = Ws::connect(addr);
+        other
+            .writer
+            .write_all(&Ws::frame(0x1, br#"{"jsonrpc":"2.0","method":"ping","id":3}"#))
+            .expect("write a call");
+        let answer: Value = serde_json::from_str(&other.recv_text()).expect("a JSON answer");
+        assert_eq!(
+            answer,
+            json!({"jsonrpc": "2.0", "result": "pong", "id": 3}),
+            "{name}: another connection while the reader stalls"
+        );
+        let error = writer.join().expect("the writer");
+        let took = started.elapsed();
+        assert!(
+            matches!(error.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
+            "{name}: the server should have closed the connection, but the write failed with {error}"
+        );
+        // The idle time once the buffers are full, and no close handshake
+        // with a remote that takes nothing (which added 2 s + 2 s).
+        assert!(took < IDLE * 6, "{name}: closed only after {took:.1?}");
+        drop(attacker);
+        assert!(
+            released(addr, me),
+            "{name}: the server still holds the stalled connection's socket"
+        );
+        println!("{name}: closed after {took:.2?}");
+        drop((other, server));
+    });
+}
+
 mod ws {
     use super::*;
 
@@ -1710,6 +1770,16 @@ mod ws {
     #[test]
     fn actix_ping_flood() {
         ping_flood(Adapter::Actix);
+    }
+
+    #[test]
+    fn tokio_stalled_reader() {
+        ws_stalled_reader(Adapter::Tokio);
+    }
+
+    #[test]
+    fn warp_stalled_reader() {
+        ws_stalled_reader(Adapter::Warp);
     }
 }
 

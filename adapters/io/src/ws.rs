@@ -405,7 +405,8 @@ where
 }
 
 /// Closes a WebSocket connection the way its end calls for: the close
-/// frame for how it ended, the handshake, then the sink.
+/// frame for how it ended, the handshake, then the sink (none of them
+/// for a remote that stopped taking output).
 async fn close_ws<R: Runtime, St, Si>(
     frames: &mut Frames<St, Si>,
     end: io::Result<End>,
@@ -416,6 +417,12 @@ where
     Si: Sink<WsFrame>,
     Si::Error: fmt::Display,
 {
+    // The write-progress deadline (output held when time ran out): the
+    // remote takes nothing, so neither a close frame nor the sink's close
+    // would get out; the socket is dropped at once.
+    if matches!(end, Ok(End::TimedOut)) && frames.holds_output() {
+        return end.map(|_| ());
+    }
     let close = match &end {
         Ok(End::Finished) if draining => Some(WsClose::new(WsClose::GOING_AWAY, "shutting down")),
         Ok(End::Finished) => Some(WsClose::new(WsClose::NORMAL, "")),
