@@ -1208,6 +1208,47 @@ fn reset_with_input_queued(adapter: Adapter) {
     );
 }
 
+/// The guard beside [`reset_with_input_queued`]: a half-close (FIN) is no
+/// reset. 1,000 calls of `sleep` 10 ms (2.5 s) (over 40 KiB, more than one read
+/// buffer) with four in flight, then `shutdown(Write)` at once: reading
+/// pauses with input queued and the watch is polled for seconds (smol's
+/// probe every second) before and after the EOF, and every call is still
+/// answered, once each.
+fn half_close_with_input_queued(adapter: Adapter) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    bounded(
+        &format!("{adapter}/half-close-with-input-queued"),
+        TEST_TIMEOUT,
+        move || {
+            let limits = Limits {
+                max_in_flight: 4,
+                idle_timeout: None,
+                ..Limits::default()
+            };
+            let server = start(adapter, hostile_router(), limits).expect("server starts");
+            let mut line = Line::connect(server.addr());
+            let calls: String = (0..1000)
+                .map(|i| format!("{{\"jsonrpc\":\"2.0\",\"method\":\"sleep\",\"params\":[10],\"id\":{i}}}\n"))
+                .collect();
+            assert!(calls.len() > 32 * 1024, "more than one read buffer");
+            line.send(calls.as_bytes());
+            line.writer.shutdown(Shutdown::Write).expect("half-close");
+            let mut seen = vec![false; 1000];
+            for _ in 0..1000 {
+                let answer = line.recv_json();
+                assert_eq!(answer["result"], json!(10), "{answer}");
+                let id = answer["id"].as_u64().expect("an id") as usize;
+                assert!(
+                    !std::mem::replace(&mut seen[id], true),
+                    "call {id} answered twice"
+                );
+            }
+            assert_eq!(line.recv(), None, "the server closes after the last answer");
+            drop(server);
+        },
+    );
+}
+
 /// The length of each message of [`big_messages_held`]: just under the
 /// default 1 MiB `max_message_bytes`.
 const BIG: usize = 1000 * 1024;
@@ -1862,6 +1903,11 @@ mod tokio {
     fn reset_with_input_queued() {
         super::reset_with_input_queued(ADAPTER);
     }
+
+    #[test]
+    fn half_close_with_input_queued() {
+        super::half_close_with_input_queued(ADAPTER);
+    }
 }
 
 mod smol {
@@ -1877,6 +1923,11 @@ mod smol {
     #[test]
     fn reset_with_input_queued() {
         super::reset_with_input_queued(ADAPTER);
+    }
+
+    #[test]
+    fn half_close_with_input_queued() {
+        super::half_close_with_input_queued(ADAPTER);
     }
 }
 
