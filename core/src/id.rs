@@ -79,10 +79,10 @@ impl Id {
 
     /// An id from the text of a value the JSON parser already validated:
     /// only its kind needs checking.
-    pub(crate) fn from_valid_json(frame: &bytes::Bytes, text: &str) -> Option<Self> {
+    pub(crate) fn from_valid_json(frame: &Frame<'_>, text: &str) -> Option<Self> {
         match text.as_bytes().first()? {
             b'"' | b'-' | b'0'..=b'9' => Some(Self {
-                raw: share(frame, text),
+                raw: frame.share(text),
             }),
             b'n' => Some(Self::null()),
             _ => None,
@@ -90,11 +90,11 @@ impl Id {
     }
 
     /// A JSON-RPC 1.0 id: any value the JSON parser already validated.
-    pub(crate) fn from_any_json(frame: &bytes::Bytes, text: &str) -> Self {
+    pub(crate) fn from_any_json(frame: &Frame<'_>, text: &str) -> Self {
         match text.as_bytes().first() {
             Some(b'n') => Self::null(),
             _ => Self {
-                raw: share(frame, text),
+                raw: frame.share(text),
             },
         }
     }
@@ -204,6 +204,28 @@ impl<'de> Deserialize<'de> for Id {
         let raw = Box::<RawValue>::deserialize(d)?;
         Id::from_json(raw.get())
             .ok_or_else(|| serde::de::Error::custom("an id must be a string, a number or null"))
+    }
+}
+
+/// The message being read, for what its parts keep of it (ids, params):
+/// either a frame already held as [`Bytes`], whose parts are slices of it,
+/// or borrowed bytes, whose kept parts are copied (only those, never the
+/// whole message).
+#[derive(Clone, Copy)]
+pub(crate) enum Frame<'a> {
+    /// A frame held as `Bytes`.
+    Shared(&'a Bytes),
+    /// Borrowed bytes.
+    Borrowed,
+}
+
+impl Frame<'_> {
+    /// `part` (a piece of the message's text) as `Bytes`.
+    pub(crate) fn share(&self, part: &str) -> Bytes {
+        match self {
+            Self::Shared(frame) => share(frame, part),
+            Self::Borrowed => Bytes::copy_from_slice(part.as_bytes()),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, write_json_string};
-use crate::id::{Id, share};
+use crate::id::{Frame, Id};
 use crate::limits::Limits;
 use crate::version::{V1_ERROR_CODE, Version};
 
@@ -398,22 +398,45 @@ const BOM: &str = "\u{feff}";
 /// }
 /// ```
 pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message {
-    let text = match std::str::from_utf8(frame) {
+    let shared = Frame::Shared(frame);
+    match parse_borrowed(frame, &shared, limits, accept) {
+        Parsed::Request(request) => Message::Single(request.into_incoming(&shared)),
+        Parsed::Other(message) => message,
+    }
+}
+
+/// A message read by [`parse_borrowed`].
+pub(crate) enum Parsed<'a> {
+    /// A single valid 2.0 request, borrowed from the message.
+    Request(Request<'a>),
+    /// Anything else.
+    Other(Message),
+}
+
+/// [`parse_message`] over borrowed bytes: a single valid request comes
+/// back borrowing from `bytes`; what anything else keeps of the message is
+/// taken through `frame` (which holds `bytes`, or copies the parts).
+pub(crate) fn parse_borrowed<'a>(
+    bytes: &'a [u8],
+    frame: &Frame<'_>,
+    limits: &Limits,
+    accept: Accept,
+) -> Parsed<'a> {
+    let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
-            return Message::Rejected(
+            return Parsed::Other(Message::Rejected(
                 Error::parse_error().with_reason(format_args!("invalid UTF-8 at byte {}", e.valid_up_to())),
-            );
+            ));
         }
     };
     let text = text.strip_prefix(BOM).unwrap_or(text);
     if let Err(depth) = check_depth(text.as_bytes(), limits.max_depth) {
-        return Message::Rejected(Error::invalid_request().with_reason(format_args!(
-            "nesting deeper than {depth} levels (limit {})",
-            limits.max_depth
+        return Parsed::Other(Message::Rejected(Error::invalid_request().with_reason(
+            format_args!("nesting deeper than {depth} levels (limit {})", limits.max_depth),
         )));
     }
-    match text.trim_start_matches(is_ws).as_bytes().first() {
+    let message = match text.trim_start_matches(is_ws).as_bytes().first() {
         Some(b'[') => match parse_batch(text, limits.max_batch_len) {
             Err(e) => Message::Rejected(not_json(&e)),
             Ok(_) if limits.version == Version::V1 => {
@@ -439,7 +462,8 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
                             if let Some(head) = scan_members(e.get()) {
                                 return entry_from_head(frame, head, accept, |id, _| {
                                     invalid_because_id(id, "expected a request, got a response")
-                                });
+                                })
+                                .into_incoming(frame);
                             }
                         }
                         parse_entry(frame, e.get(), accept).unwrap_or_else(|why| Incoming::Invalid {
@@ -453,7 +477,8 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
         // One pass over a single object; only when it does not fit the
         // request shape is the text checked again, to tell -32700 from -32600.
         Some(b'{') => match parse_single(frame, text, accept, limits.version) {
-            Ok(message) => message,
+            Ok(Parsed::Request(request)) => return Parsed::Request(request),
+            Ok(Parsed::Other(message)) => message,
             // The scan for a lone id also tells valid JSON from invalid.
             Err(why) => match serde_json::from_str::<IdScan<'_>>(text) {
                 Ok(scan) if limits.version == Version::V1 => Message::V1(Incoming::Invalid {
@@ -471,7 +496,8 @@ pub fn parse_message(frame: &Bytes, limits: &Limits, accept: Accept) -> Message 
             Ok(_) => Message::Rejected(invalid_because("expected a request object or a batch array")),
             Err(e) => Message::Rejected(not_json(&e)),
         },
-    }
+    };
+    Parsed::Other(message)
 }
 
 /// A batch array read with [`parse_batch`]: its first entries, and how
@@ -721,7 +747,7 @@ impl<'a> IdScan<'a> {
     /// The id to answer with: present once and a valid id, else `None`, so
     /// the error goes out with `id: null` (a second `id` member makes it
     /// ambiguous which call the error belongs to).
-    fn id(&self, frame: &Bytes) -> Option<Id> {
+    fn id(&self, frame: &Frame<'_>) -> Option<Id> {
         if self.count != 1 {
             return None;
         }
@@ -729,7 +755,7 @@ impl<'a> IdScan<'a> {
     }
 
     /// The same by the 1.0 rules, where any value is an id.
-    fn id_v1(&self, frame: &Bytes) -> Option<Id> {
+    fn id_v1(&self, frame: &Frame<'_>) -> Option<Id> {
         if self.count != 1 {
             return None;
         }
@@ -764,29 +790,32 @@ impl<'de> Deserialize<'de> for IdScan<'de> {
 
 /// The id of an entry that did not fit the request shape, when it has
 /// exactly one valid `id` member.
-fn lone_id(frame: &Bytes, text: &str) -> Option<Id> {
+fn lone_id(frame: &Frame<'_>, text: &str) -> Option<Id> {
     serde_json::from_str::<IdScan<'_>>(text).ok()?.id(frame)
 }
 
 /// A single object (the text starts with `{`), read by the rules
 /// `version` picks for it. `Err` as for [`parse_entry`].
-fn parse_single(
-    frame: &Bytes,
-    text: &str,
+fn parse_single<'a>(
+    frame: &Frame<'_>,
+    text: &'a str,
     accept: Accept,
     version: Version,
-) -> Result<Message, serde_json::Error> {
+) -> Result<Parsed<'a>, serde_json::Error> {
     let wire = serde_json::from_str::<Wire<'_>>(text)?;
     if version.object_is_v1(&wire) {
-        return Ok(Message::V1(parse_entry_v1(frame, &wire, accept)));
+        return Ok(Parsed::Other(Message::V1(parse_entry_v1(frame, &wire, accept))));
     }
-    Ok(Message::Single(entry_from_wire(frame, wire, accept)))
+    Ok(match entry_from_wire(frame, wire, accept) {
+        Entry::Request(request) => Parsed::Request(request),
+        Entry::Other(incoming) => Parsed::Other(Message::Single(incoming)),
+    })
 }
 
 /// One request or response object. `Err` when the text does not fit the
 /// object shape at all (a duplicate member, or not JSON: the caller tells
 /// those apart).
-fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Result<Incoming, serde_json::Error> {
+fn parse_entry(frame: &Frame<'_>, text: &str, accept: Accept) -> Result<Incoming, serde_json::Error> {
     if !text.trim_start_matches(is_ws).starts_with('{') {
         return Ok(Incoming::Invalid {
             id: Id::null(),
@@ -794,11 +823,11 @@ fn parse_entry(frame: &Bytes, text: &str, accept: Accept) -> Result<Incoming, se
         });
     }
     let wire = serde_json::from_str::<Wire<'_>>(text)?;
-    Ok(entry_from_wire(frame, wire, accept))
+    Ok(entry_from_wire(frame, wire, accept).into_incoming(frame))
 }
 
 /// One object read by the 2.0 rules.
-fn entry_from_wire(frame: &Bytes, wire: Wire<'_>, accept: Accept) -> Incoming {
+fn entry_from_wire<'a>(frame: &Frame<'_>, wire: Wire<'a>, accept: Accept) -> Entry<'a> {
     entry_from_head(frame, wire.head(), accept, |id, version_ok| {
         parse_response(&wire, id, version_ok)
     })
@@ -836,76 +865,118 @@ fn invalid_because_id(id: Option<Id>, why: &'static str) -> Incoming {
     }
 }
 
+/// A valid 2.0 request (a call when it has an id), its parts borrowed
+/// from the message's text.
+pub(crate) struct Request<'a> {
+    /// The id's JSON text, a string, a number or `null`.
+    pub(crate) id: Option<&'a str>,
+    pub(crate) method: std::borrow::Cow<'a, str>,
+    /// The params' JSON text, an array or an object.
+    pub(crate) params: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// The id (when it is a call), shared from `frame`.
+    pub(crate) fn id(&self, frame: &Frame<'_>) -> Option<Id> {
+        // The kind was checked when the request was read.
+        self.id
+            .map(|raw| Id::from_valid_json(frame, raw).unwrap_or_else(Id::null))
+    }
+
+    /// The params, shared from `frame`.
+    pub(crate) fn params(&self, frame: &Frame<'_>) -> RawParams {
+        RawParams(self.params.map(|raw| frame.share(raw)))
+    }
+
+    /// The request as an [`Incoming`] entry.
+    pub(crate) fn into_incoming(self, frame: &Frame<'_>) -> Incoming {
+        let params = self.params(frame);
+        let id = self.id(frame);
+        let method = self.method.into_owned();
+        match id {
+            Some(id) => Incoming::Call { id, method, params },
+            None => Incoming::Notification { method, params },
+        }
+    }
+}
+
+/// One object read by the 2.0 rules: a valid request, or what else it is.
+enum Entry<'a> {
+    Request(Request<'a>),
+    Other(Incoming),
+}
+
+impl Entry<'_> {
+    fn into_incoming(self, frame: &Frame<'_>) -> Incoming {
+        match self {
+            Self::Request(request) => request.into_incoming(frame),
+            Self::Other(incoming) => incoming,
+        }
+    }
+}
+
 /// One object read by the 2.0 rules, from its members; `response` reads
 /// it as a response (only asked when `accept` allows responses).
-fn entry_from_head(
-    frame: &Bytes,
-    wire: Head<'_>,
+fn entry_from_head<'a>(
+    frame: &Frame<'_>,
+    wire: Head<'a>,
     accept: Accept,
     response: impl FnOnce(Option<Id>, bool) -> Incoming,
-) -> Incoming {
-    let invalid = |id: Id, why: &'static str| Incoming::Invalid {
-        id,
-        error: invalid_because(why),
-    };
-    let id = match wire.id {
-        None => None,
-        Some(raw) => match Id::from_valid_json(frame, raw) {
-            Some(id) => Some(id),
-            None => return invalid(Id::null(), "\"id\" must be a string, a number or null"),
-        },
-    };
+) -> Entry<'a> {
+    let id_raw = wire.id;
+    if id_raw.is_some_and(|raw| !matches!(raw.as_bytes().first(), Some(b'"' | b'-' | b'0'..=b'9' | b'n'))) {
+        return Entry::Other(invalid_because_id(
+            None,
+            "\"id\" must be a string, a number or null",
+        ));
+    }
+    // The id as an `Id`, made only for an answer other than a request.
+    let id = || id_raw.and_then(|raw| Id::from_valid_json(frame, raw));
+    let invalid = |why: &'static str| Entry::Other(invalid_because_id(id(), why));
     let version_ok = wire.jsonrpc.and_then(string_value).is_some_and(|v| v == "2.0");
 
     let is_response = wire.is_response;
     if is_response && accept != Accept::Requests {
-        return match response(id, version_ok) {
+        return Entry::Other(match response(id(), version_ok) {
             Incoming::Invalid { id, error } if accept == Accept::Both => {
                 Incoming::InvalidResponse { id, error }
             }
             other => other,
-        };
+        });
     }
     if is_response {
-        return invalid(id.unwrap_or_else(Id::null), "expected a request, got a response");
+        return invalid("expected a request, got a response");
     }
     if accept == Accept::Responses {
-        return Incoming::Invalid {
-            id: id.unwrap_or_else(Id::null),
+        return Entry::Other(Incoming::Invalid {
+            id: id().unwrap_or_else(Id::null),
             error: Error::invalid_request().with_reason("expected a response"),
-        };
+        });
     }
     if !version_ok {
         let why = match wire.jsonrpc {
             None => "missing \"jsonrpc\": \"2.0\"",
             Some(_) => "\"jsonrpc\" must be \"2.0\"",
         };
-        return invalid(id.unwrap_or_else(Id::null), why);
+        return invalid(why);
     }
     let Some(method) = wire.method.and_then(string_value) else {
         let why = match wire.method {
             None => "missing \"method\"",
             Some(_) => "\"method\" must be a string",
         };
-        return invalid(id.unwrap_or_else(Id::null), why);
+        return invalid(why);
     };
     let params = match wire.params {
-        None => RawParams::none(),
-        Some(raw) if matches!(raw.as_bytes().first(), Some(b'[' | b'{')) => {
-            RawParams(Some(share(frame, raw)))
-        }
-        Some(_) => {
-            return invalid(
-                id.unwrap_or_else(Id::null),
-                "\"params\" must be an array or an object",
-            );
-        }
+        None => None,
+        Some(raw) if matches!(raw.as_bytes().first(), Some(b'[' | b'{')) => Some(raw),
+        Some(_) => return invalid("\"params\" must be an array or an object"),
     };
-    let method = method.into_owned();
-    match id {
-        Some(id) => Incoming::Call { id, method, params },
-        None => Incoming::Notification { method, params },
-    }
+    Entry::Request(Request {
+        id: id_raw,
+        method,
+        params,
+    })
 }
 
 fn parse_response(wire: &Wire<'_>, id: Option<Id>, version_ok: bool) -> Incoming {
@@ -943,10 +1014,15 @@ pub fn write_result(id: &Id, result: &RawValue, out: &mut Vec<u8>) {
 
 /// Writes `{"jsonrpc":"2.0","error":<error>,"id":<id>}`.
 pub fn write_error(id: &Id, error: &Error, out: &mut Vec<u8>) {
+    write_error_to(id.as_json(), error, out);
+}
+
+/// [`write_error`] for an id given as its JSON text.
+pub(crate) fn write_error_to(id: &str, error: &Error, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"error\":");
     error.write_json(out);
     out.extend_from_slice(b",\"id\":");
-    out.extend_from_slice(id.as_json().as_bytes());
+    out.extend_from_slice(id.as_bytes());
     out.push(b'}');
 }
 
@@ -1022,7 +1098,7 @@ impl Version {
 // rules (written in `v1`).
 
 /// One object read by the 1.0 rules.
-pub(crate) fn parse_entry_v1(frame: &Bytes, wire: &Wire<'_>, accept: Accept) -> Incoming {
+pub(crate) fn parse_entry_v1(frame: &Frame<'_>, wire: &Wire<'_>, accept: Accept) -> Incoming {
     // Any JSON value is a 1.0 id; `null` (or no id) makes a notification.
     let id = wire.id.map(|raw| Id::from_any_json(frame, raw.get()));
     let invalid = |id: Option<Id>, why: &'static str| Incoming::Invalid {
@@ -1042,7 +1118,7 @@ pub(crate) fn parse_entry_v1(frame: &Bytes, wire: &Wire<'_>, accept: Accept) -> 
     let params = match wire.params {
         None => RawParams::none(),
         Some(raw) => match raw.get().as_bytes().first() {
-            Some(b'[' | b'{') => RawParams::shared(share(frame, raw.get())),
+            Some(b'[' | b'{') => RawParams::shared(frame.share(raw.get())),
             Some(b'n') => RawParams::none(),
             _ => return invalid(id, "\"params\" must be an array"),
         },
@@ -1171,9 +1247,11 @@ mod scan_tests {
             let frame = Bytes::copy_from_slice(text.as_bytes());
             let text = std::str::from_utf8(&frame).unwrap();
             let head = scan_members(text).unwrap_or_else(|| panic!("not scanned: {text}"));
+            let frame = Frame::Shared(&frame);
             let fast = entry_from_head(&frame, head, Accept::Requests, |id, _| {
                 invalid_because_id(id, "expected a request, got a response")
-            });
+            })
+            .into_incoming(&frame);
             assert_eq!(
                 fast,
                 parse_entry(&frame, text, Accept::Requests).unwrap(),

@@ -16,11 +16,9 @@ use crate::context::Context;
 use crate::error::{Error, RegistrationError, RejectionKind, UsageError};
 use crate::framing::{Body, Framer};
 use crate::handler::{BoxFuture, CallParts, Handler};
-use crate::id::Id;
+use crate::id::{Frame, Id};
 use crate::limits::Limits;
-use crate::message::{
-    Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_response,
-};
+use crate::message::{Accept, Outcome, Parsed, RawParams, parse_borrowed, write_error_to, write_response};
 use crate::server::{Event, ServerConnection, Ticket, write_response_with};
 
 trait ErasedHandlerFn<S>: Send + Sync {
@@ -286,6 +284,16 @@ impl Hasher for NameHasher {
     fn finish(&self) -> u64 {
         self.0
     }
+}
+
+/// Whether `message` opens with `[` (after a byte order mark and
+/// whitespace): a batch, or nothing valid.
+fn looks_like_batch(message: &[u8]) -> bool {
+    let message = message.strip_prefix(b"\xef\xbb\xbf").unwrap_or(message);
+    message
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'[')
 }
 
 /// How [`Router::handle_message`] goes on with a message it read whole.
@@ -744,26 +752,63 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         {
             return OneShot::Framed;
         }
-        let frame = Bytes::copy_from_slice(message);
-        crate::wire_log::received(&frame, None);
-        match parse_message(&frame, limits, Accept::Requests) {
-            Message::Single(Incoming::Call { id, method, params }) => {
+        crate::wire_log::received(message, None);
+        // A lone request is read in place: it keeps nothing of the message
+        // but copies of its params (and of its id, when answered later). A
+        // batch's many ids and params share one copy of the message.
+        let copy;
+        let (bytes, frame) = if looks_like_batch(message) {
+            copy = Bytes::copy_from_slice(message);
+            (&copy[..], Frame::Shared(&copy))
+        } else {
+            (message, Frame::Borrowed)
+        };
+        match parse_borrowed(bytes, &frame, limits, Accept::Requests) {
+            Parsed::Request(request) => {
                 if !self.hooks.is_empty() {
-                    return OneShot::Call(id.clone(), self.call(method, Some(id), params, context.clone()));
+                    let params = request.params(&frame);
+                    let method = request.method.into_owned();
+                    return match request
+                        .id
+                        .map(|raw| Id::from_valid_json(&frame, raw).unwrap_or_else(Id::null))
+                    {
+                        Some(id) => {
+                            OneShot::Call(id.clone(), self.call(method, Some(id), params, context.clone()))
+                        }
+                        None => OneShot::Notification(Box::pin(
+                            self.call(method, None, params, context.clone()).map(|_| ()),
+                        )),
+                    };
                 }
-                let Some(handler) = self.methods.get(method.as_str()) else {
-                    return OneShot::answered(|out| write_error(&id, &Error::method_not_found(), out));
+                let Some(id) = request.id else {
+                    let Some(handler) = self.methods.get(request.method.as_ref()) else {
+                        return OneShot::Answered(None);
+                    };
+                    let parts = CallParts {
+                        params: request.params(&frame),
+                        method: request.method.into_owned(),
+                        context: context.clone(),
+                        state: self.state.clone(),
+                    };
+                    // What a notification's handler returns is never sent.
+                    return match handler.call_now(parts, &mut Vec::new()) {
+                        Ok(_) => OneShot::Answered(None),
+                        Err(parts) => OneShot::Notification(Box::pin(handler.call(parts).map(|_| ()))),
+                    };
+                };
+                let Some(handler) = self.methods.get(request.method.as_ref()) else {
+                    return OneShot::answered(|out| write_error_to(id, &Error::method_not_found(), out));
                 };
                 let parts = CallParts {
-                    method,
-                    params,
+                    params: request.params(&frame),
+                    method: request.method.into_owned(),
                     context: context.clone(),
                     state: self.state.clone(),
                 };
                 let mut later = None;
-                let mut out = Vec::with_capacity(id.as_json().len() + 80);
+                let mut out = Vec::with_capacity(id.len() + 80);
                 let done = write_response_with(
-                    &id,
+                    id,
                     false,
                     |out| match handler.call_now(parts, out) {
                         Ok(written) => Some(written),
@@ -775,35 +820,17 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                     &mut out,
                 );
                 match later {
-                    Some(parts) if !done => OneShot::Call(id, handler.call(parts)),
+                    Some(parts) if !done => OneShot::Call(
+                        Id::from_valid_json(&frame, id).unwrap_or_else(Id::null),
+                        handler.call(parts),
+                    ),
                     _ => OneShot::answered(|buf| *buf = out),
                 }
             }
-            Message::Single(Incoming::Notification { method, params }) => {
-                if !self.hooks.is_empty() {
-                    return OneShot::Notification(Box::pin(
-                        self.call(method, None, params, context.clone()).map(|_| ()),
-                    ));
-                }
-                let Some(handler) = self.methods.get(method.as_str()) else {
-                    return OneShot::Answered(None);
-                };
-                let parts = CallParts {
-                    method,
-                    params,
-                    context: context.clone(),
-                    state: self.state.clone(),
-                };
-                // What a notification's handler returns is never sent.
-                match handler.call_now(parts, &mut Vec::new()) {
-                    Ok(_) => OneShot::Answered(None),
-                    Err(parts) => OneShot::Notification(Box::pin(handler.call(parts).map(|_| ()))),
-                }
-            }
-            other => {
+            Parsed::Other(other) => {
                 let mut conn = ServerConnection::new(Body::new(limits.max_message_bytes), limits.clone());
                 conn.set_report_refusals(self.has_hooks());
-                conn.accept_parsed(other, frame.len());
+                conn.accept_parsed(other, message.len());
                 conn.close_input();
                 OneShot::Parsed(Box::new(conn))
             }

@@ -11,10 +11,10 @@ use crate::framing::{Framer, Newline};
 use crate::id::Id;
 use crate::limits::Limits;
 use crate::message::{
-    Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_response,
+    Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_error_to, write_response,
 };
 use crate::shell::Shell;
-use crate::v1::{write_error_v1, write_response_v1};
+use crate::v1::{write_error_v1, write_error_v1_to, write_response_v1};
 use crate::version::Version;
 
 /// A claim on one call's answer, handed out with [`Event::Call`] and given
@@ -535,7 +535,7 @@ impl Responder {
         if let Some((state, id)) = in_order {
             let mark = state.joined.len();
             state.separate();
-            if !write_response_with(id, false, write, &mut state.joined) {
+            if !write_response_with(id.as_json(), false, write, &mut state.joined) {
                 state.joined.truncate(mark);
                 return Ok(Err(ticket));
             }
@@ -550,7 +550,7 @@ impl Responder {
             Slot::V1(id) => (id, true),
         };
         let mut buf = Vec::with_capacity(id.as_json().len() + 80);
-        if !write_response_with(id, v1, write, &mut buf) {
+        if !write_response_with(id.as_json(), v1, write, &mut buf) {
             return Ok(Err(ticket));
         }
         let slot = self.take(&ticket).ok_or(UsageError::UnknownTicket)?;
@@ -614,7 +614,7 @@ impl Responder {
 /// [`write_response`] writes for the same outcome. Returns false, with
 /// `out` as it was, when `write` declines (`None`).
 pub(crate) fn write_response_with(
-    id: &Id,
+    id: &str,
     v1: bool,
     write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
     out: &mut Vec<u8>,
@@ -636,15 +636,15 @@ pub(crate) fn write_response_with(
             } else {
                 b",\"id\":"
             });
-            out.extend_from_slice(id.as_json().as_bytes());
+            out.extend_from_slice(id.as_bytes());
             out.push(b'}');
         }
         Some(Err(e)) => {
             out.truncate(start);
             if v1 {
-                write_error_v1(id, &e, out);
+                write_error_v1_to(id, &e, out);
             } else {
-                write_error(id, &e, out);
+                write_error_to(id, &e, out);
             }
         }
     }

@@ -64,10 +64,15 @@ pub(crate) fn write_response_v1(id: &Id, outcome: &Outcome, out: &mut Vec<u8>) {
 
 /// Writes an error response in 1.0 form.
 pub(crate) fn write_error_v1(id: &Id, error: &Error, out: &mut Vec<u8>) {
+    write_error_v1_to(id.as_json(), error, out);
+}
+
+/// [`write_error_v1`] for an id given as its JSON text.
+pub(crate) fn write_error_v1_to(id: &str, error: &Error, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"result\":null,\"error\":");
     error.write_json(out);
     out.extend_from_slice(b",\"id\":");
-    out.extend_from_slice(id.as_json().as_bytes());
+    out.extend_from_slice(id.as_bytes());
     out.push(b'}');
 }
 
