@@ -61,7 +61,12 @@ impl HttpReject {
 
     /// Headers the answer must carry (`Allow: POST` for `405`).
     pub fn headers(self) -> HeaderMap {
-        let mut h = HeaderMap::new();
+        self.reply_headers().into_header_map()
+    }
+
+    /// [`HttpReject::headers`], as a [`Reply`] holds them.
+    fn reply_headers(self) -> ReplyHeaders {
+        let mut h = ReplyHeaders::new();
         if self == Self::MethodNotAllowed {
             h.insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
@@ -378,6 +383,22 @@ pub fn answer_headers(answer: Option<&[u8]>, parts: &crate::context::ResponsePar
 /// [`answer_headers`] on headers the caller owns.
 fn json_headers(body: bool, mut h: HeaderMap) -> HeaderMap {
     h.remove(header::CONTENT_TYPE);
+    if body {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    }
+    h
+}
+
+/// [`json_headers`] as a [`Reply`] holds them: no map built for an answer
+/// whose handlers set no header.
+fn json_reply_headers(body: bool, handlers: HeaderMap) -> ReplyHeaders {
+    let mut h = if handlers.is_empty() {
+        ReplyHeaders::new()
+    } else {
+        let mut handlers = handlers;
+        handlers.remove(header::CONTENT_TYPE);
+        ReplyHeaders::from(handlers)
+    };
     if body {
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     }
@@ -720,7 +741,7 @@ pub fn is_valid_callback(name: &str) -> bool {
 
 /// A refusal of the endpoint, with the body and extra headers it needs.
 fn plain(status: StatusCode, body: &'static str) -> Reply {
-    let mut headers = HeaderMap::new();
+    let mut headers = ReplyHeaders::new();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -857,9 +878,211 @@ pub struct Reply {
     /// The status.
     pub status: StatusCode,
     /// Every header to send (the framework adds `Content-Length`, `Date`).
-    pub headers: HeaderMap,
+    pub headers: ReplyHeaders,
     /// The body, already encoded.
     pub body: bytes::Bytes,
+}
+
+/// The headers of a [`Reply`]: `(name, value)` pairs in the order an `http`
+/// 1 [`HeaderMap`] given the same `insert` and `append` calls would list
+/// them (the values of a name together, in the order they were
+/// added), without its hash table: an adapter whose framework has header
+/// types of its own copies the pairs over one by one, and
+/// [`ReplyHeaders::into_header_map`] gives the same map as before.
+///
+/// ```
+/// use http::header::{CONTENT_TYPE, VARY};
+/// use http::HeaderValue;
+/// use sansrpc::http::ReplyHeaders;
+///
+/// let mut h = ReplyHeaders::new();
+/// h.insert(VARY, HeaderValue::from_static("Origin"));
+/// h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+/// h.append(VARY, HeaderValue::from_static("Accept-Encoding"));
+/// let pairs: Vec<_> = h.iter().map(|(n, v)| (n.as_str(), v.to_str().unwrap())).collect();
+/// assert_eq!(
+///     pairs,
+///     [("vary", "Origin"), ("vary", "Accept-Encoding"), ("content-type", "application/json")]
+/// );
+/// assert_eq!(h.get("Content-Type").unwrap(), "application/json");
+/// let map = h.into_header_map();
+/// assert_eq!(map.get_all(VARY).iter().count(), 2);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ReplyHeaders {
+    /// The first pair, kept inline: most answers carry one header.
+    first: Option<(HeaderName, HeaderValue)>,
+    /// The pairs after it, grouped by name with it: the values of a name
+    /// are next to each other.
+    more: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// A pair as [`ReplyHeaders`] lists it.
+type PairRef<'a> = (&'a HeaderName, &'a HeaderValue);
+
+fn pair_ref(pair: &(HeaderName, HeaderValue)) -> PairRef<'_> {
+    (&pair.0, &pair.1)
+}
+
+impl ReplyHeaders {
+    /// No headers (allocates nothing).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many values there are.
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every `(name, value)`, the values of a name together.
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.into_iter()
+    }
+
+    /// The first value of `name` (any case).
+    pub fn get(&self, name: impl AsRef<str>) -> Option<&HeaderValue> {
+        let name = name.as_ref();
+        self.iter()
+            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether `name` (any case) has a value.
+    pub fn contains_key(&self, name: impl AsRef<str>) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Where the values of `name` are, as positions in [`ReplyHeaders::iter`].
+    fn group(&self, name: &HeaderName) -> Option<std::ops::Range<usize>> {
+        let start = self.iter().position(|(n, _)| n == name)?;
+        let len = self.iter().skip(start).take_while(|(n, _)| *n == name).count();
+        Some(start..start + len)
+    }
+
+    /// Every pair in one vector (the first one moved into it), for an
+    /// edit inside the list.
+    fn all(&mut self) -> &mut Vec<(HeaderName, HeaderValue)> {
+        if let Some(first) = self.first.take() {
+            self.more.insert(0, first);
+        }
+        &mut self.more
+    }
+
+    /// Adds a pair after every other.
+    fn push(&mut self, pair: (HeaderName, HeaderValue)) {
+        if self.first.is_none() && self.more.is_empty() {
+            self.first = Some(pair);
+        } else {
+            self.more.push(pair);
+        }
+    }
+
+    /// Sets `name` to this one value, where its values were (as
+    /// [`HeaderMap::insert`]), or after every other name.
+    pub fn insert(&mut self, name: HeaderName, value: HeaderValue) {
+        if self.is_empty() {
+            self.first = Some((name, value));
+            return;
+        }
+        match self.group(&name) {
+            Some(group) => {
+                let all = self.all();
+                all.drain(group.start + 1..group.end);
+                if let Some(slot) = all.get_mut(group.start) {
+                    slot.1 = value;
+                }
+            }
+            None => self.push((name, value)),
+        }
+    }
+
+    /// Adds a value to `name`, after its others (as [`HeaderMap::append`]).
+    pub fn append(&mut self, name: HeaderName, value: HeaderValue) {
+        match self.group(&name) {
+            Some(group) => self.all().insert(group.end, (name, value)),
+            None => self.push((name, value)),
+        }
+    }
+
+    /// The headers as an `http` 1 [`HeaderMap`], in the same order.
+    pub fn into_header_map(self) -> HeaderMap {
+        // Grown on the first pair, as `HeaderMap::new` and `insert` do:
+        // `with_capacity` costs more for the one header most answers have.
+        let mut map = HeaderMap::new();
+        let Self { first, more } = self;
+        if more.is_empty() {
+            if let Some((name, value)) = first {
+                map.insert(name, value);
+            }
+            return map;
+        }
+        for (name, value) in first.into_iter().chain(more) {
+            map.append(name, value);
+        }
+        map
+    }
+}
+
+impl PartialEq for ReplyHeaders {
+    /// The same pairs in the same order.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ReplyHeaders {}
+
+impl From<HeaderMap> for ReplyHeaders {
+    /// The pairs of `map`, in its order.
+    fn from(map: HeaderMap) -> Self {
+        let mut headers = Self::new();
+        let mut name = None;
+        for (n, value) in map {
+            if let Some(n) = n {
+                name = Some(n);
+            }
+            if let Some(n) = &name {
+                headers.push((n.clone(), value));
+            }
+        }
+        headers
+    }
+}
+
+impl<'a> IntoIterator for &'a ReplyHeaders {
+    type Item = PairRef<'a>;
+    type IntoIter = std::iter::Map<
+        std::iter::Chain<
+            std::option::Iter<'a, (HeaderName, HeaderValue)>,
+            std::slice::Iter<'a, (HeaderName, HeaderValue)>,
+        >,
+        fn(&'a (HeaderName, HeaderValue)) -> PairRef<'a>,
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first
+            .iter()
+            .chain(self.more.iter())
+            .map(pair_ref as fn(&'a (HeaderName, HeaderValue)) -> PairRef<'a>)
+    }
+}
+
+impl IntoIterator for ReplyHeaders {
+    type Item = (HeaderName, HeaderValue);
+    type IntoIter = std::iter::Chain<
+        std::option::IntoIter<(HeaderName, HeaderValue)>,
+        std::vec::IntoIter<(HeaderName, HeaderValue)>,
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.more)
+    }
 }
 
 /// Counts the notifications an endpoint runs in the background, up to
@@ -1117,16 +1340,16 @@ impl Answering {
     fn reject(&self, reject: HttpReject) -> Reply {
         let mut reply = Reply {
             status: reject.status(),
-            headers: reject.headers(),
+            headers: reject.reply_headers(),
             body: bytes::Bytes::from_static(reject.body().as_bytes()),
         };
         self.finish_headers(&mut reply.headers, false);
         reply
     }
 
-    fn finish_headers(&self, headers: &mut HeaderMap, vary_encoding: bool) {
+    fn finish_headers(&self, headers: &mut ReplyHeaders, vary_encoding: bool) {
         for (name, value) in &self.cors {
-            headers.append(name, value.clone());
+            headers.append(name.clone(), value.clone());
         }
         let vary = match (self.vary_origin, vary_encoding) {
             (true, true) => "Origin, Accept-Encoding",
@@ -1157,7 +1380,7 @@ impl Answering {
 /// let Begin::Run(exchange, message) = begin else { panic!() };
 /// let reply = futures_executor::block_on(endpoint.run(exchange, message, None, |_| {}));
 /// assert_eq!(reply.status, 200);
-/// assert_eq!(reply.headers["content-type"], "application/javascript");
+/// assert_eq!(reply.headers.get("content-type").unwrap(), "application/javascript");
 /// assert_eq!(reply.body, r#"cb({"jsonrpc":"2.0","result":{"data":"hi"},"id":"cb"});"#);
 /// ```
 #[derive(Debug)]
@@ -1346,7 +1569,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         }
         let mut reply = Reply {
             status: StatusCode::NO_CONTENT,
-            headers: HeaderMap::new(),
+            headers: ReplyHeaders::new(),
             body: bytes::Bytes::new(),
         };
         if !preflight {
@@ -1459,7 +1682,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         // this is not sent anyway.
         let mut parts = context.take_response_parts();
         let status = answer_status(answer.as_deref());
-        let mut headers = json_headers(answer.is_some(), std::mem::take(&mut parts.headers));
+        let mut headers = json_reply_headers(answer.is_some(), std::mem::take(&mut parts.headers));
         let mut body = match (answer, &exchange.jsonp) {
             (Some(json), Some(callback)) => {
                 headers.insert(
@@ -1536,6 +1759,69 @@ mod tests {
 
     use super::*;
     use crate::{Limits, Params, Router};
+
+    /// One step of a header sequence: insert or append value `v` to name `n`.
+    fn header_ops() -> impl proptest::strategy::Strategy<Value = Vec<(bool, usize, u8)>> {
+        use proptest::prelude::*;
+        proptest::collection::vec((any::<bool>(), 0..4usize, any::<u8>()), 0..16)
+    }
+
+    fn pairs_of(map: &HeaderMap) -> Vec<(String, Vec<u8>)> {
+        map.iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// `ReplyHeaders` lists its pairs as a `HeaderMap` given the same
+        /// calls does, and turns into that same map (so warp sends the
+        /// same bytes), also when made from a map a handler filled.
+        #[test]
+        fn reply_headers_keep_header_map_order(ops in header_ops(), first in header_ops()) {
+            let names = [header::VARY, header::SET_COOKIE, header::CONTENT_TYPE, HeaderName::from_static("x-a")];
+            let mut map = HeaderMap::new();
+            for (insert, n, v) in first {
+                let (name, value) = (names[n].clone(), HeaderValue::from(u16::from(v)));
+                if insert { map.insert(name, value); } else { map.append(name, value); }
+            }
+            let mut ours = ReplyHeaders::from(map.clone());
+            for (insert, n, v) in ops {
+                let (name, value) = (names[n].clone(), HeaderValue::from(u16::from(v)));
+                if insert {
+                    map.insert(name.clone(), value.clone());
+                    ours.insert(name, value);
+                } else {
+                    map.append(name.clone(), value.clone());
+                    ours.append(name, value);
+                }
+            }
+            let listed: Vec<_> = ours.iter().map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())).collect();
+            proptest::prop_assert_eq!(&listed, &pairs_of(&map));
+            proptest::prop_assert_eq!(ours.len(), map.len());
+            proptest::prop_assert_eq!(pairs_of(&ours.into_header_map()), pairs_of(&map));
+        }
+    }
+
+    /// An answer's headers are those of the handlers without their
+    /// content type, then ours, in the order the map would give.
+    #[test]
+    fn json_reply_headers_match_json_headers() {
+        let mut handlers = HeaderMap::new();
+        handlers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        handlers.append(header::SET_COOKIE, HeaderValue::from_static("a=1"));
+        handlers.insert(HeaderName::from_static("x-a"), HeaderValue::from_static("1"));
+        handlers.append(header::SET_COOKIE, HeaderValue::from_static("b=2"));
+        for body in [true, false] {
+            let ours = json_reply_headers(body, handlers.clone());
+            assert_eq!(
+                pairs_of(&ours.into_header_map()),
+                pairs_of(&json_headers(body, handlers.clone()))
+            );
+        }
+        let ours = json_reply_headers(true, HeaderMap::new());
+        assert_eq!(ours.len(), 1);
+        assert_eq!(ours.get(header::CONTENT_TYPE).unwrap(), JSON_CONTENT_TYPE);
+    }
 
     /// A router whose `hold` notification finishes once `open` is set (it
     /// is polled by hand here, so no waker is needed).

@@ -258,8 +258,22 @@ where
             let mut read = std::pin::pin!(read_body(payload, reader));
             // A body still incomplete after the idle timeout: a slow-drip
             // peer is idle (as on the stream transports). Most bodies came
-            // with their head: then no timer is set.
-            let body = match poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+            // with their head: then no timer is set. actix-web polls a
+            // handler once before it hands over the body that came with
+            // the head, then again in the same turn, so the timer waits
+            // for a second poll; the task asks for that poll itself, so
+            // that a peer that sends nothing more still meets the timer.
+            let mut polled = false;
+            let early = poll_fn(|cx| match read.as_mut().poll(cx) {
+                Poll::Ready(body) => Poll::Ready(Poll::Ready(body)),
+                Poll::Pending if !polled => {
+                    polled = true;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                Poll::Pending => Poll::Ready(Poll::Pending),
+            });
+            let body = match early.await {
                 Poll::Ready(body) => body,
                 Poll::Pending => match endpoint.router().limits().idle_timeout {
                     Some(limit) => actix_web::rt::time::timeout(limit, read)
@@ -331,11 +345,12 @@ impl ActixHeaders {
 
 impl RequestHeaders for ActixHeaders {
     fn get_all<'a>(&'a self, name: &'a http::HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
-        // A request has a few headers: a scan beats hashing.
-        let name = actix_name(name);
+        // A request has a few headers: a scan beats hashing, and both
+        // crates spell names in lowercase, so the text is compared as it is.
+        let name = name.as_str();
         self.0
             .iter()
-            .filter(move |(n, _)| Some(n) == name.as_ref())
+            .filter(move |(n, _)| n.as_str() == name)
             .map(|(_, v)| v.as_bytes())
     }
 

@@ -265,7 +265,7 @@ where
     };
     let mut response = Response::new(reply.body.into());
     *response.status_mut() = reply.status;
-    *response.headers_mut() = reply.headers;
+    *response.headers_mut() = reply.headers.into_header_map();
     Ok(response)
 }
 
