@@ -190,6 +190,8 @@ pub fn start(adapter: Adapter, mut router: Router, limits: Limits) -> io::Result
 /// `sansrpc_tokio::WsServer`; warp: `sansrpc_warp::websocket`; actix-web:
 /// `sansrpc_actix::websocket`), serving `router` under `limits`, and
 /// returns once it listens. smol has no WebSocket endpoint: an error.
+/// actix-web's server gets the `sansrpc_actix::write_deadline` hook with
+/// `limits.idle_timeout`, as the adapter's documentation asks.
 pub fn start_ws(adapter: Adapter, mut router: Router, limits: Limits) -> io::Result<Running> {
     router.set_limits(limits);
     let server = sansrpc_tokio::WsServer::new(router).shutdown_timeout(SHUTDOWN_GRACE);
@@ -277,13 +279,17 @@ fn run_actix_ws(
 ) {
     use actix_web::{App, HttpServer};
 
+    let idle = server.router().limits().idle_timeout;
     actix_web::rt::System::new().block_on(async move {
-        let server =
+        let mut server =
             HttpServer::new(move || App::new().service(sansrpc_actix::websocket("/", server.clone())))
                 .workers(2)
                 .backlog(2048)
                 .disable_signals()
                 .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+        if let Some(idle) = idle {
+            server = server.on_connect(sansrpc_actix::write_deadline(idle));
+        }
         let server = match server.bind(("127.0.0.1", 0)) {
             Ok(s) => s,
             Err(e) => return drop(addr_tx.send(Err(e))),

@@ -161,7 +161,7 @@ mod ws;
 
 pub use sansrpc::http::{Cors, Endpoint, HttpOptions};
 pub use sansrpc_tokio::{Client, ClientBuilder, ClientError, WsClose, WsServer};
-pub use ws::{websocket, websocket_respond};
+pub use ws::{websocket, websocket_respond, write_deadline};
 
 /// An actix-web resource at `path` that answers JSON-RPC requests with
 /// `router`, for [`App::service`](actix_web::App::service).

@@ -1,8 +1,11 @@
 //! The WebSocket endpoint: `actix-ws` sockets, driven by the one connection
 //! driver of [`sansrpc_tokio::WsServer`].
 
+use std::any::Any;
 use std::io;
+use std::time::Duration;
 
+use actix_web::dev::Extensions;
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
 use futures_util::StreamExt;
@@ -15,6 +18,10 @@ use crate::convert_headers;
 /// and serves JSON-RPC on them with `server`: one message (or batch) per
 /// text frame, calls in both directions, and everything else [`WsServer`]
 /// documents (hooks, pings, the limits, `1003` for binary frames).
+///
+/// A remote that sends calls and never reads is let go only if the
+/// `HttpServer` has the [`write_deadline`] hook: the driver ends at the
+/// write-progress deadline, but the socket belongs to actix-web.
 ///
 /// ```
 /// use actix_web::App;
@@ -34,6 +41,69 @@ where
         let server = server.clone();
         async move { websocket_respond(&server, &req, payload) }
     }))
+}
+
+/// A hook for [`HttpServer::on_connect`](actix_web::HttpServer::on_connect)
+/// that gives every accepted TCP connection a write-progress deadline of
+/// `limit`, kept by the kernel (`TCP_USER_TIMEOUT`): a connection whose
+/// remote takes none of the output queued for it for `limit` (its receive
+/// window stays shut, or nothing sent is acknowledged) is aborted, and
+/// actix-web then drops it, freeing its descriptor and its connection
+/// slot. Pass the router's [`Limits::idle_timeout`](sansrpc::Limits).
+///
+/// Without it a remote that sends calls and never reads keeps its
+/// connection for good: actix-web's HTTP/1 dispatcher holds a response
+/// whose write buffer the socket does not take (a WebSocket's, or a
+/// pipelining HTTP client's) for as long as the remote stays, and does
+/// not poll the response body meanwhile, so sansrpc's own write-progress
+/// deadline ends the WebSocket driver but cannot reach the socket. The
+/// kernel aborts a few hundred milliseconds after `limit` (at its next
+/// window probe), without a close frame: the remote stopped reading.
+///
+/// Plain TCP connections only, on Linux and Android (elsewhere the hook
+/// does nothing); behind TLS, set `TCP_USER_TIMEOUT` on the listening
+/// socket instead (Linux copies it to the sockets it accepts) and give it
+/// to [`HttpServer::listen`](actix_web::HttpServer::listen).
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// use actix_web::{App, HttpServer};
+/// use sansrpc::Limits;
+/// use sansrpc_tokio::WsServer;
+///
+/// #[actix_web::main]
+/// async fn main() -> std::io::Result<()> {
+///     let idle = Duration::from_secs(30);
+///     let mut router = sansrpc::Router::new();
+///     router.method("ping", || "pong").expect("a valid, new method name");
+///     router.set_limits(Limits { idle_timeout: Some(idle), ..Limits::default() });
+///     let server = WsServer::new(router);
+///     HttpServer::new(move || App::new().service(sansrpc_actix::websocket("/ws", server.clone())))
+///         .on_connect(sansrpc_actix::write_deadline(idle))
+///         .bind("127.0.0.1:5000")?
+///         .run()
+///         .await
+/// }
+/// ```
+pub fn write_deadline(limit: Duration) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync + 'static {
+    move |connection, _| {
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            // A socket that refuses the option keeps the kernel's default;
+            // the connection is served all the same.
+            let _ = set_user_timeout(tcp, limit);
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_user_timeout(tcp: &actix_web::rt::net::TcpStream, limit: Duration) -> io::Result<()> {
+    socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(limit))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn set_user_timeout(_tcp: &actix_web::rt::net::TcpStream, _limit: Duration) -> io::Result<()> {
+    Ok(())
 }
 
 /// Completes the WebSocket handshake for `req` and serves the connection
