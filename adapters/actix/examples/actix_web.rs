@@ -71,6 +71,13 @@ async fn main() -> std::io::Result<()> {
             .service(sansrpc_actix::websocket("/ws", server.clone()))
     })
     .workers(1)
+    // The kernel drops a socket whose output the peer never takes for as
+    // long as the router's idle timeout.
+    .on_connect(sansrpc_actix::write_deadline(
+        sansrpc::Limits::default()
+            .idle_timeout
+            .unwrap_or(std::time::Duration::from_secs(300)),
+    ))
     .bind(addr)?;
     for bound in http.addrs() {
         println!("sansrpc-actix web example on http://{bound}/");

@@ -42,6 +42,14 @@
 //! [`Context::set_cookie`](sansrpc::Context::set_cookie) are sent
 //! with the answer.
 //!
+//! A peer that sends and never reads is closed by the write-progress
+//! deadline ([`Limits::idle_timeout`](sansrpc::Limits)), but actix-web's
+//! dispatcher keeps holding a socket whose output the peer never takes. Give
+//! the `HttpServer` the [`write_deadline`] connect hook
+//! (`.on_connect(sansrpc_actix::write_deadline(idle))`) so that the kernel
+//! drops such a socket too (Linux `TCP_USER_TIMEOUT`), for the WebSocket and
+//! the HTTP endpoint alike.
+//!
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};
 //! use sansrpc::{Context, Router};
