@@ -578,6 +578,10 @@ fn check_depth(bytes: &[u8], max: usize) -> Result<(), usize> {
     // (a single call of ordinary shape), no byte-by-byte pass is needed.
     // The count runs in chunks the compiler vectorizes and stops as soon as
     // it exceeds `max` (a large batch), where the exact pass takes over.
+    if bytes.len() <= max {
+        // Not even that many bytes.
+        return Ok(());
+    }
     let mut opening = 0usize;
     let fits = bytes.chunks(64).all(|chunk| {
         opening += chunk.iter().filter(|&&b| b == b'[' || b == b'{').count();

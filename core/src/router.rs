@@ -313,11 +313,40 @@ enum OneShot {
 impl OneShot {
     /// The answer `write` writes, as it goes on the wire.
     fn answered(write: impl FnOnce(&mut Vec<u8>)) -> Self {
-        let mut out = Vec::new();
-        write(&mut out);
-        crate::wire_log::sent(&out, None);
-        Self::Answered(Some(Bytes::from(out)))
+        Self::Answered(Some(with_scratch(|out| {
+            write(out);
+            sent(out)
+        })))
     }
+}
+
+thread_local! {
+    /// Where [`Router::handle_message`] writes a lone answer before it is
+    /// copied out at its exact size (no buffer allocated and regrown per
+    /// answer, no `Bytes` header allocated for a buffer with spare room).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The most [`SCRATCH`] keeps between answers.
+const SCRATCH_KEEP: usize = 16 * 1024;
+
+/// Runs `f` on this thread's empty scratch buffer (a fresh one when it is
+/// in use further up the stack), and keeps the buffer for the next answer
+/// when it stayed small.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut out = SCRATCH.with_borrow_mut(std::mem::take);
+    out.clear();
+    let r = f(&mut out);
+    if out.capacity() <= SCRATCH_KEEP {
+        SCRATCH.with_borrow_mut(|kept| *kept = out);
+    }
+    r
+}
+
+/// `out`, as it goes on the wire.
+fn sent(out: &[u8]) -> Bytes {
+    crate::wire_log::sent(out, None);
+    Bytes::copy_from_slice(out)
 }
 
 /// Methods by name, with typed handlers, hooks and limits; runtime-free.
@@ -805,26 +834,31 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                     context: context.clone(),
                     state: self.state.clone(),
                 };
-                let mut later = None;
-                let mut out = Vec::with_capacity(id.len() + 80);
-                let done = write_response_with(
-                    id,
-                    false,
-                    |out| match handler.call_now(parts, out) {
-                        Ok(written) => Some(written),
-                        Err(parts) => {
-                            later = Some(parts);
-                            None
-                        }
-                    },
-                    &mut out,
-                );
-                match later {
-                    Some(parts) if !done => OneShot::Call(
+                let answer = with_scratch(|out| {
+                    let mut later = None;
+                    let done = write_response_with(
+                        id,
+                        false,
+                        |out| match handler.call_now(parts, out) {
+                            Ok(written) => Some(written),
+                            Err(parts) => {
+                                later = Some(parts);
+                                None
+                            }
+                        },
+                        out,
+                    );
+                    match later {
+                        Some(parts) if !done => Err(parts),
+                        _ => Ok(sent(out)),
+                    }
+                });
+                match answer {
+                    Ok(answer) => OneShot::Answered(Some(answer)),
+                    Err(parts) => OneShot::Call(
                         Id::from_valid_json(&frame, id).unwrap_or_else(Id::null),
                         handler.call(parts),
                     ),
-                    _ => OneShot::answered(|buf| *buf = out),
                 }
             }
             Parsed::Other(other) => {
@@ -893,10 +927,10 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             OneShot::Answered(answer) => return answer,
             OneShot::Call(id, call) => {
                 let outcome = call.await;
-                let mut out = Vec::with_capacity(id.as_json().len() + 80);
-                write_response(&id, &outcome, &mut out);
-                crate::wire_log::sent(&out, None);
-                return Some(Bytes::from(out));
+                return Some(with_scratch(|out| {
+                    write_response(&id, &outcome, out);
+                    sent(out)
+                }));
             }
             OneShot::Notification(mut run) => {
                 if (&mut run).now_or_never().is_none() {
