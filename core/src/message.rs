@@ -674,6 +674,13 @@ fn scan_members(text: &str) -> Option<Head<'_>> {
     Some(head)
 }
 
+/// Whether `message` opens with `[` after a byte order mark and
+/// whitespace, as [`parse_borrowed`] reads it: a batch, or nothing valid.
+pub(crate) fn looks_like_batch(message: &[u8]) -> bool {
+    let message = message.strip_prefix(BOM.as_bytes()).unwrap_or(message);
+    message.get(skip_ws(message, 0)) == Some(&b'[')
+}
+
 /// The first index at or after `i` that is not JSON whitespace.
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {

@@ -18,7 +18,9 @@ use crate::framing::{Body, Framer};
 use crate::handler::{BoxFuture, CallParts, Handler};
 use crate::id::{Frame, Id};
 use crate::limits::Limits;
-use crate::message::{Accept, Outcome, Parsed, RawParams, parse_borrowed, write_error_to, write_response};
+use crate::message::{
+    Accept, Outcome, Parsed, RawParams, looks_like_batch, parse_borrowed, write_error_to, write_response,
+};
 use crate::server::{Event, ServerConnection, Ticket, write_response_with};
 
 trait ErasedHandlerFn<S>: Send + Sync {
@@ -284,16 +286,6 @@ impl Hasher for NameHasher {
     fn finish(&self) -> u64 {
         self.0
     }
-}
-
-/// Whether `message` opens with `[` (after a byte order mark and
-/// whitespace): a batch, or nothing valid.
-fn looks_like_batch(message: &[u8]) -> bool {
-    let message = message.strip_prefix(b"\xef\xbb\xbf").unwrap_or(message);
-    message
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .is_some_and(|&b| b == b'[')
 }
 
 /// How [`Router::handle_message`] goes on with a message it read whole.
