@@ -161,6 +161,7 @@ pub mod conn {
 /// ```
 pub mod wire {
     pub use crate::message::{
-        Accept, Incoming, Message, parse_message, write_error, write_request, write_response, write_result,
+        Accept, Incoming, Message, parse_message, parse_message_full, write_error, write_request,
+        write_response, write_result,
     };
 }

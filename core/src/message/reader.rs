@@ -1,0 +1,365 @@
+//! The hand-written reader of the common case: one pass over a lone
+//! request object, or over a batch array, that validates the JSON and finds
+//! each object's members at once.
+//!
+//! It decides only what it reads exactly as serde_json and the derived
+//! `Wire` would: valid JSON, member names without escapes, no member the
+//! rules read given twice, nesting within [`MAX_NESTING`]. Everything else
+//! stops it ([`Stop`]), and the serde path, which this reader never
+//! replaces, gives the verdict and its words. `core/tests/parse_reader.rs`
+//! and the `differential` fuzz target hold the two to the same answers.
+
+use super::Head;
+
+/// Why the reader gave up: either way the serde path decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// Probably not JSON: serde_json's error account is all that is
+    /// needed (a guess, never a verdict: the caller only uses it to pick
+    /// which serde pass runs first).
+    Invalid,
+    /// Valid or not, something the reader leaves to serde_json (nesting
+    /// deeper than it follows).
+    Unusual,
+}
+
+type Read<T> = Result<T, Stop>;
+
+/// The deepest nesting the reader follows: one bit per level of a `u64`
+/// says whether that level is an object.
+const MAX_NESTING: u32 = 64;
+
+/// A batch array as the reader found it.
+pub(super) struct ReadBatch<'a> {
+    /// At most the limit's worth of entries, in order: each entry's text,
+    /// and for an object read without surprises its members.
+    pub(super) entries: Vec<(&'a str, Option<Head<'a>>)>,
+    /// Every entry, kept or not.
+    pub(super) total: usize,
+}
+
+/// Reads a text that opens (after whitespace) with `{` and must be exactly
+/// one object: `Ok(Some(head))` when it was read without surprises,
+/// `Ok(None)` for valid JSON the reader leaves to the full parse (a member
+/// name with an escape, a member the rules read given twice).
+pub(super) fn read_object(text: &str) -> Read<Option<Head<'_>>> {
+    let mut r = Reader { text, i: 0 };
+    r.ws();
+    if r.peek() != Some(b'{') {
+        return Err(Stop::Unusual);
+    }
+    let head = r.object()?;
+    r.ws();
+    if r.i != text.len() {
+        return Err(Stop::Invalid);
+    }
+    Ok(head)
+}
+
+/// Reads a batch array (the text opens with `[` after whitespace), keeping
+/// at most `limit` entries and counting the rest, as `parse_batch` does.
+/// `guess` sizes the vector.
+pub(super) fn read_batch(text: &str, limit: usize, guess: usize) -> Read<ReadBatch<'_>> {
+    let mut r = Reader { text, i: 0 };
+    r.ws();
+    if r.peek() != Some(b'[') {
+        return Err(Stop::Unusual);
+    }
+    r.i += 1;
+    r.ws();
+    let mut batch = ReadBatch {
+        entries: Vec::with_capacity(guess),
+        total: 0,
+    };
+    if r.peek() == Some(b']') {
+        r.i += 1;
+    } else {
+        loop {
+            let start = r.i;
+            let head = if r.peek() == Some(b'{') {
+                r.object()?
+            } else {
+                r.value()?;
+                None
+            };
+            if batch.entries.len() < limit {
+                let entry = text.get(start..r.i).ok_or(Stop::Unusual)?;
+                batch.entries.push((entry, head));
+            }
+            batch.total += 1;
+            r.ws();
+            match r.peek() {
+                Some(b',') => {
+                    r.i += 1;
+                    r.ws();
+                }
+                Some(b']') => {
+                    r.i += 1;
+                    break;
+                }
+                _ => return Err(Stop::Invalid),
+            }
+        }
+    }
+    r.ws();
+    if r.i != text.len() {
+        return Err(Stop::Invalid);
+    }
+    Ok(batch)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    /// The next byte to read.
+    i: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.i).copied()
+    }
+
+    /// Skips JSON whitespace (serde_json's four bytes).
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    /// Reads an object at its `{`: its members, or `None` when it is valid
+    /// but not for the reader to decide.
+    fn object(&mut self) -> Read<Option<Head<'a>>> {
+        self.i += 1;
+        self.ws();
+        let mut head = Head::default();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(Some(head));
+        }
+        let (mut result, mut error) = (None, None);
+        let mut plain = true;
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(Stop::Invalid);
+            }
+            let name_start = self.i + 1;
+            let escaped = self.string()?;
+            // The closing quote is the byte before `i`.
+            let name = self
+                .text
+                .as_bytes()
+                .get(name_start..self.i.saturating_sub(1))
+                .ok_or(Stop::Unusual)?;
+            self.ws();
+            self.colon()?;
+            let start = self.i;
+            self.value()?;
+            let value = self.text.get(start..self.i).ok_or(Stop::Unusual)?;
+            if escaped {
+                // The name may still be one the rules read (`meth\u006fd`).
+                plain = false;
+            } else {
+                let slot = match name {
+                    b"jsonrpc" => Some(&mut head.jsonrpc),
+                    b"method" => Some(&mut head.method),
+                    b"params" => Some(&mut head.params),
+                    b"id" => Some(&mut head.id),
+                    b"result" => Some(&mut result),
+                    b"error" => Some(&mut error),
+                    _ => None,
+                };
+                // A member the rules read, given twice: serde names it.
+                if slot.is_some_and(|slot| slot.replace(value).is_some()) {
+                    plain = false;
+                }
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b'}') => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return Err(Stop::Invalid),
+            }
+        }
+        head.is_response = head.method.is_none() && (result.is_some() || error.is_some());
+        Ok(plain.then_some(head))
+    }
+
+    /// After a member name: `:` and the whitespace around it.
+    fn colon(&mut self) -> Read<()> {
+        if self.peek() != Some(b':') {
+            return Err(Stop::Invalid);
+        }
+        self.i += 1;
+        self.ws();
+        Ok(())
+    }
+
+    /// Skips one value that starts at `i`, validating it, without
+    /// recursion.
+    fn value(&mut self) -> Read<()> {
+        // Bit `n` of `objects`: whether the container `n` levels up is an object.
+        let mut objects: u64 = 0;
+        let mut depth: u32 = 0;
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.string()?;
+                }
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(b't') => self.literal(b"true")?,
+                Some(b'f') => self.literal(b"false")?,
+                Some(b'n') => self.literal(b"null")?,
+                Some(open @ (b'[' | b'{')) => {
+                    if depth == MAX_NESTING {
+                        return Err(Stop::Unusual);
+                    }
+                    let object = open == b'{';
+                    self.i += 1;
+                    self.ws();
+                    let close = if object { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.i += 1;
+                    } else {
+                        objects = (objects << 1) | u64::from(object);
+                        depth += 1;
+                        if object {
+                            self.name()?;
+                        }
+                        continue;
+                    }
+                }
+                _ => return Err(Stop::Invalid),
+            }
+            // After a value: close what it ends, or go on to the next one.
+            loop {
+                if depth == 0 {
+                    return Ok(());
+                }
+                self.ws();
+                let object = objects & 1 == 1;
+                match self.peek() {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.ws();
+                        if object {
+                            self.name()?;
+                        }
+                        break;
+                    }
+                    Some(b'}') if object => {}
+                    Some(b']') if !object => {}
+                    _ => return Err(Stop::Invalid),
+                }
+                self.i += 1;
+                objects >>= 1;
+                depth -= 1;
+            }
+        }
+    }
+
+    /// A member name inside a skipped object, its colon and whitespace.
+    fn name(&mut self) -> Read<()> {
+        if self.peek() != Some(b'"') {
+            return Err(Stop::Invalid);
+        }
+        self.string()?;
+        self.ws();
+        self.colon()
+    }
+
+    /// Reads a string token at its opening quote, validating its escapes
+    /// and refusing control characters as serde_json does; whether it had
+    /// an escape.
+    fn string(&mut self) -> Read<bool> {
+        let bytes = self.text.as_bytes();
+        self.i += 1;
+        let mut escaped = false;
+        loop {
+            let rest = bytes.get(self.i..).ok_or(Stop::Invalid)?;
+            let n = rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .ok_or(Stop::Invalid)?;
+            self.i += n;
+            match bytes.get(self.i) {
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    match bytes.get(self.i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                        Some(b'u') => {
+                            let hex = bytes.get(self.i + 2..self.i + 6).ok_or(Stop::Invalid)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(Stop::Invalid);
+                            }
+                            self.i += 6;
+                        }
+                        _ => return Err(Stop::Invalid),
+                    }
+                }
+                _ => return Err(Stop::Invalid),
+            }
+        }
+    }
+
+    /// A number by JSON's grammar (serde_json's `ignore_number`): what
+    /// follows it is the container's to check.
+    fn number(&mut self) -> Read<()> {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            // One leading zero; a digit after it is refused by the caller.
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(Stop::Invalid),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(Stop::Invalid);
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Stop::Invalid);
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips ASCII digits; how many.
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Read<()> {
+        let bytes = self.text.as_bytes();
+        match bytes.get(self.i..self.i + word.len()) {
+            Some(found) if found == word => {
+                self.i += word.len();
+                Ok(())
+            }
+            _ => Err(Stop::Invalid),
+        }
+    }
+}
