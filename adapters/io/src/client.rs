@@ -49,8 +49,7 @@ impl<R: Runtime> Client<R> {
     /// default options.
     pub async fn connect<A>(addr: A) -> io::Result<Self>
     where
-        R: Connect<A> + Wrap<<R as Connect<A>>::Io>,
-        <R as Wrap<<R as Connect<A>>::Io>>::Io: 'static,
+        R: Connect<A> + Wrap<<R as Connect<A>>::Io, Io: 'static>,
     {
         ClientBuilder::new().connect(addr).await
     }
@@ -59,8 +58,7 @@ impl<R: Runtime> Client<R> {
     /// child's stdio), with the default options; spawns its task on `R`.
     pub fn new<IO>(io: IO) -> Self
     where
-        R: Wrap<IO>,
-        <R as Wrap<IO>>::Io: 'static,
+        R: Wrap<IO, Io: 'static>,
     {
         ClientBuilder::new().build(io)
     }
@@ -310,8 +308,7 @@ impl<R: Runtime> ClientBuilder<R> {
     /// Connects (over TCP, for the runtimes' address types).
     pub async fn connect<A>(self, addr: A) -> io::Result<Client<R>>
     where
-        R: Connect<A> + Wrap<<R as Connect<A>>::Io>,
-        <R as Wrap<<R as Connect<A>>::Io>>::Io: 'static,
+        R: Connect<A> + Wrap<<R as Connect<A>>::Io, Io: 'static>,
     {
         Ok(self.build(R::connect(addr).await?.0))
     }
@@ -320,8 +317,7 @@ impl<R: Runtime> ClientBuilder<R> {
     /// `R`.
     pub fn build<IO>(self, io: IO) -> Client<R>
     where
-        R: Wrap<IO>,
-        <R as Wrap<IO>>::Io: 'static,
+        R: Wrap<IO, Io: 'static>,
     {
         let stream = ByteStream::new(R::wrap(io), self.read_buffer);
         self.client_over(stream, Newline::new)
@@ -351,8 +347,7 @@ impl<R: Runtime> ClientBuilder<R> {
         router: impl Into<Arc<Router<S>>>,
     ) -> io::Result<PeerConnection<R>>
     where
-        R: Connect<A> + Wrap<<R as Connect<A>>::Io>,
-        <R as Wrap<<R as Connect<A>>::Io>>::Io: 'static,
+        R: Connect<A> + Wrap<<R as Connect<A>>::Io, Io: 'static>,
     {
         let (stream, peer_addr) = R::connect(addr).await?;
         let mut context = Context::builder(Transport::Tcp);
@@ -368,8 +363,7 @@ impl<R: Runtime> ClientBuilder<R> {
     pub fn peer<S, IO>(self, io: IO, router: impl Into<Arc<Router<S>>>, context: Context) -> PeerConnection<R>
     where
         S: Clone + Send + Sync + 'static,
-        R: Wrap<IO>,
-        <R as Wrap<IO>>::Io: 'static,
+        R: Wrap<IO, Io: 'static>,
     {
         let transport = ByteStream::new(R::wrap(io), self.read_buffer);
         self.peer_over(transport, router.into(), |_| context, Newline::new)
@@ -421,8 +415,7 @@ impl<R: Runtime> PeerConnection<R> {
         router: impl Into<Arc<Router<S>>>,
     ) -> io::Result<Self>
     where
-        R: Connect<A> + Wrap<<R as Connect<A>>::Io>,
-        <R as Wrap<<R as Connect<A>>::Io>>::Io: 'static,
+        R: Connect<A> + Wrap<<R as Connect<A>>::Io, Io: 'static>,
     {
         ClientBuilder::new().connect_peer(addr, router).await
     }
@@ -432,8 +425,7 @@ impl<R: Runtime> PeerConnection<R> {
     pub fn new<S, IO>(io: IO, router: impl Into<Arc<Router<S>>>, context: Context) -> Self
     where
         S: Clone + Send + Sync + 'static,
-        R: Wrap<IO>,
-        <R as Wrap<IO>>::Io: 'static,
+        R: Wrap<IO, Io: 'static>,
     {
         ClientBuilder::new().peer(io, router, context)
     }

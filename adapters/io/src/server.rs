@@ -165,8 +165,7 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
     /// Serves connections from `listener` until the task is dropped.
     pub async fn serve<L>(self, listener: L) -> io::Result<()>
     where
-        R: Listen<L> + Wrap<<R as Listen<L>>::Io>,
-        <R as Wrap<<R as Listen<L>>::Io>>::Io: 'static,
+        R: Listen<L> + Wrap<<R as Listen<L>>::Io, Io: 'static>,
     {
         self.serve_with_shutdown(listener, std::future::pending()).await
     }
@@ -176,8 +175,7 @@ impl<R: Runtime, S: Clone + Send + Sync + 'static> Server<R, S> {
     /// written, closes the connections, and returns.
     pub async fn serve_with_shutdown<L>(self, listener: L, signal: impl Future<Output = ()>) -> io::Result<()>
     where
-        R: Listen<L> + Wrap<<R as Listen<L>>::Io>,
-        <R as Wrap<<R as Listen<L>>::Io>>::Io: 'static,
+        R: Listen<L> + Wrap<<R as Listen<L>>::Io, Io: 'static>,
     {
         let max = self.router.limits().max_connections;
         accept_loop::<R, _, _, _>(
