@@ -134,9 +134,7 @@ impl<R: Runtime> Client<R> {
         params: impl Serialize,
         timeout: Duration,
     ) -> Result<T, ClientError> {
-        let params = RawParams::for_call(&params)?;
-        let raw = self.call_raw(method, params, Some(timeout)).await?;
-        serde_json::from_str(raw.get()).map_err(ClientError::Decode)
+        self.with_timeout(Some(timeout)).call(method, params).await
     }
 
     /// Calls `method` with raw params; returns the result's JSON text.
