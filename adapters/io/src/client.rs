@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::driver::{ByteStream, End, Signals, drive};
+use crate::driver::{ByteStream, Close, Signals, drive};
 use crate::error::ClientError;
 use crate::runtime::{Connect, Runtime, Wrap};
 use crate::side::{ClientSide, Command, PeerSide, Side, Waiters};
@@ -206,7 +206,7 @@ pub(crate) fn spawn_driver<R, S, T>(
 where
     R: Runtime,
     S: Side + 'static,
-    T: crate::driver::Transport + Close + Send + 'static,
+    T: Close + Send + 'static,
 {
     let (tx, rx) = async_channel::bounded(1);
     R::spawn(Box::pin(async move {
@@ -220,26 +220,6 @@ where
         let _ = tx.try_send(result);
     }));
     rx
-}
-
-/// How a transport is closed once its driver returned.
-pub(crate) trait Close {
-    /// Closes after `end` (`draining`: a server shutdown), waiting on `R`.
-    fn close_after<R: Runtime>(
-        &mut self,
-        end: io::Result<End>,
-        draining: bool,
-    ) -> impl std::future::Future<Output = io::Result<()>> + Send;
-}
-
-/// A byte stream shuts its write side down after a clean end.
-impl<IO: futures_io::AsyncRead + futures_io::AsyncWrite + Send> Close for ByteStream<IO> {
-    async fn close_after<R: Runtime>(&mut self, end: io::Result<End>, _: bool) -> io::Result<()> {
-        if end.is_ok() {
-            self.close().await;
-        }
-        end.map(|_| ())
-    }
 }
 
 impl<R: Runtime> ClientBuilder<R> {
@@ -325,7 +305,7 @@ impl<R: Runtime> ClientBuilder<R> {
     /// makes for the largest message.
     pub(crate) fn client_over<T, F>(&self, transport: T, framer: fn(usize) -> F) -> Client<R>
     where
-        T: crate::driver::Transport + Close + Send + 'static,
+        T: Close + Send + 'static,
         F: Framer + Send + 'static,
     {
         let (tx, commands) = async_channel::unbounded();
@@ -379,7 +359,7 @@ impl<R: Runtime> ClientBuilder<R> {
     ) -> PeerConnection<R>
     where
         S: Clone + Send + Sync + 'static,
-        T: crate::driver::Transport + Close + Send + 'static,
+        T: Close + Send + 'static,
         F: Framer + Send + 'static,
     {
         let (tx, commands) = async_channel::unbounded();

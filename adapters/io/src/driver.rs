@@ -189,6 +189,16 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
     .await
 }
 
+/// A transport that closes itself once its driver returned.
+pub(crate) trait Close: Transport {
+    /// Closes after `end` (`draining`: a server shutdown), waiting on `R`.
+    fn close_after<R: Runtime>(
+        &mut self,
+        end: io::Result<End>,
+        draining: bool,
+    ) -> impl std::future::Future<Output = io::Result<()>> + Send;
+}
+
 /// What a connection that is idle or reads little reads at a time.
 const SMALL_READ_BUFFER: usize = 2048;
 
@@ -243,11 +253,6 @@ impl<IO: AsyncRead + AsyncWrite> ByteStream<IO> {
             written: 0,
             unflushed: false,
         }
-    }
-
-    /// Ends the stream cleanly (best effort): the remote sees EOF.
-    pub(crate) async fn close(&mut self) {
-        let _ = poll_fn(|cx| self.io.as_mut().poll_close(cx)).await;
     }
 }
 
@@ -336,6 +341,17 @@ impl<IO: AsyncRead + AsyncWrite> Transport for ByteStream<IO> {
         // an allocation of its own.
         self.out = Vec::new();
         self.written = 0;
+    }
+}
+
+/// A byte stream shuts its write side down (the remote sees EOF) after a
+/// clean end, best effort.
+impl<IO: AsyncRead + AsyncWrite + Send> Close for ByteStream<IO> {
+    async fn close_after<R: Runtime>(&mut self, end: io::Result<End>, _: bool) -> io::Result<()> {
+        if end.is_ok() {
+            let _ = poll_fn(|cx| self.io.as_mut().poll_close(cx)).await;
+        }
+        end.map(|_| ())
     }
 }
 

@@ -13,8 +13,8 @@ use futures_util::future::{Either, select};
 use sansrpc::conn::Newline;
 use sansrpc::{Context, ContextBuilder, Router, Transport};
 
-use crate::client::{ClientBuilder, Close, DEFAULT_READ_BUFFER};
-use crate::driver::{ByteStream, Signals, drive};
+use crate::client::{ClientBuilder, DEFAULT_READ_BUFFER};
+use crate::driver::{ByteStream, Close, Signals, drive};
 use crate::runtime::{Listen, Runtime, Wrap, sleep_until};
 use crate::side::{Command, PeerSide, ServerSide};
 

@@ -17,8 +17,8 @@ use futures_util::{Sink, Stream, StreamExt};
 use sansrpc::conn::{Connection, Messages};
 use sansrpc::{ConnectionState, Context, ContextBuilder, Router, Transport};
 
-use crate::client::{Client, ClientBuilder, Close, PeerConnection};
-use crate::driver::{CLOSE_GRACE, End, Read, Signals, Transport as Io, drive};
+use crate::client::{Client, ClientBuilder, PeerConnection};
+use crate::driver::{CLOSE_GRACE, Close, End, Read, Signals, Transport as Io, drive};
 use crate::runtime::{Listen, Runtime, sleep_until};
 use crate::server::accept_loop;
 use crate::side::PeerSide;
