@@ -168,18 +168,6 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         self.run_work(self.router.dispatch(event, &self.context))
     }
 
-    /// Runs `event` of `conn`: a plain `fn` handler is answered on `conn`
-    /// at once, straight into its output; the rest as [`Dispatcher::run`].
-    fn run_on(&self, conn: &mut ServerConnection<Newline>, event: sansrpc::conn::Event) -> Ran {
-        match self.router.dispatch_on(conn, event, &self.context) {
-            Ok(Some(work)) => self.run_work(work),
-            other => {
-                log_misuse(other.map(drop));
-                Ran::Nothing
-            }
-        }
-    }
-
     fn run_work(&self, work: Dispatch) -> Ran {
         use futures_util::FutureExt;
         match work {
@@ -238,10 +226,14 @@ impl<S: Clone + Send + Sync + 'static> Side for ServerSide<S> {
             let Some(event) = conn.poll_event() else {
                 return false;
             };
-            match d.run_on(conn, event) {
-                Ran::Answered(ticket, outcome) => log_misuse(conn.respond(ticket, outcome)),
-                Ran::Background => conn.notification_started(),
-                Ran::Nothing => {}
+            // A plain `fn` handler is answered at once, straight into the
+            // connection's output: nothing is left to run.
+            let work = d.router.dispatch_on(conn, event, &d.context);
+            match work.map(|work| work.map(|work| d.run_work(work))) {
+                Ok(Some(Ran::Answered(ticket, outcome))) => log_misuse(conn.respond(ticket, outcome)),
+                Ok(Some(Ran::Background)) => conn.notification_started(),
+                Ok(_) => {}
+                Err(e) => log_misuse(Err(e)),
             }
             true
         };
