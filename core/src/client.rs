@@ -556,7 +556,9 @@ impl<F: Framer> ClientConnection<F> {
     }
 
     fn push_out(&mut self) {
-        let message = std::mem::take(&mut self.scratch);
+        // The next message is written into the buffer the shell keeps.
+        let spare = self.shell.take_spare();
+        let message = std::mem::replace(&mut self.scratch, spare);
         self.shell.push_out(message);
     }
 

@@ -105,6 +105,11 @@ impl Id {
         std::str::from_utf8(&self.raw).unwrap_or("null")
     }
 
+    /// [`as_json`](Self::as_json) as bytes, without the UTF-8 check.
+    pub(crate) fn json_bytes(&self) -> &[u8] {
+        &self.raw
+    }
+
     /// What kind of JSON value the id is.
     pub fn kind(&self) -> IdKind {
         match self.raw.first() {

@@ -237,7 +237,9 @@ impl<F: Framer> Peer<F> {
     }
 
     fn push_scratch(&mut self) {
-        let message = std::mem::take(&mut self.scratch);
+        // The next message is written into the buffer the shell keeps.
+        let spare = self.shell.take_spare();
+        let message = std::mem::replace(&mut self.scratch, spare);
         self.shell.push_out(message);
     }
 
@@ -297,7 +299,10 @@ impl<F: Framer> Peer<F> {
     /// Fails with [`UsageError::UnknownTicket`] for a ticket of another
     /// connection.
     pub fn respond(&mut self, ticket: Ticket, outcome: Outcome) -> Result<(), UsageError> {
-        if let Some(message) = self.responder.respond(ticket, &outcome)? {
+        let mut spare = self.shell.take_spare();
+        let answer = self.responder.respond(ticket, &outcome, &mut spare);
+        self.shell.put_spare(spare);
+        if let Some(message) = answer? {
             self.shell.push_out(message);
         }
         self.shell.note_progress();

@@ -829,7 +829,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 let answer = with_scratch(|out| {
                     let mut later = None;
                     let done = write_response_with(
-                        id,
+                        id.as_bytes(),
                         false,
                         |out| match handler.call_now(parts, out) {
                             Ok(written) => Some(written),

@@ -488,13 +488,18 @@ impl Responder {
 
     /// Records the answer for `ticket`; returns a complete message when one
     /// is ready (a single response, or a batch's last answer).
+    ///
+    /// A single response is written into `spare` (an emptied buffer, see
+    /// [`Shell::take_spare`](crate::shell::Shell::take_spare)), which it
+    /// takes.
     pub(crate) fn respond(
         &mut self,
         ticket: Ticket,
         outcome: &Outcome,
+        spare: &mut Vec<u8>,
     ) -> Result<Option<Vec<u8>>, UsageError> {
         let body = outcome_len(outcome);
-        self.answer(ticket, body, |id, v1, buf| {
+        self.answer(ticket, body, spare, |id, v1, buf| {
             if v1 {
                 write_response_v1(id, outcome, buf);
             } else {
@@ -508,10 +513,13 @@ impl Responder {
     /// `write` fails, its error is answered instead. When `write` declines
     /// (`None`: the answer is not ready), nothing is recorded and the
     /// ticket is handed back (`Ok(Err(ticket))`).
+    /// A single response is written into `spare`, as in
+    /// [`respond`](Self::respond).
     pub(crate) fn respond_with(
         &mut self,
         ticket: Ticket,
         write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
+        spare: &mut Vec<u8>,
     ) -> Result<Result<Option<Vec<u8>>, Ticket>, UsageError> {
         if ticket.conn != self.conn {
             return Err(UsageError::UnknownTicket);
@@ -535,7 +543,7 @@ impl Responder {
         if let Some((state, id)) = in_order {
             let mark = state.joined.len();
             state.separate();
-            if !write_response_with(id.as_json(), false, write, &mut state.joined) {
+            if !write_response_with(id.json_bytes(), false, write, &mut state.joined) {
                 state.joined.truncate(mark);
                 return Ok(Err(ticket));
             }
@@ -549,8 +557,11 @@ impl Responder {
             Slot::Single(id) | Slot::Batch { id, .. } => (id, false),
             Slot::V1(id) => (id, true),
         };
-        let mut buf = Vec::with_capacity(id.as_json().len() + 80);
-        if !write_response_with(id.as_json(), v1, write, &mut buf) {
+        let id = id.json_bytes();
+        let mut buf = std::mem::take(spare);
+        buf.reserve(id.len() + 80);
+        if !write_response_with(id, v1, write, &mut buf) {
+            *spare = buf;
             return Ok(Err(ticket));
         }
         let slot = self.take(&ticket).ok_or(UsageError::UnknownTicket)?;
@@ -564,6 +575,7 @@ impl Responder {
         &mut self,
         ticket: Ticket,
         body: usize,
+        spare: &mut Vec<u8>,
         write: impl FnOnce(&Id, bool, &mut Vec<u8>),
     ) -> Result<Option<Vec<u8>>, UsageError> {
         if ticket.conn != self.conn {
@@ -574,7 +586,8 @@ impl Responder {
             Slot::Single(id) | Slot::Batch { id, .. } => (id, false, 40),
             Slot::V1(id) => (id, true, 52),
         };
-        let mut buf = Vec::with_capacity(body + id.as_json().len() + extra);
+        let mut buf = std::mem::take(spare);
+        buf.reserve(body + id.json_bytes().len() + extra);
         write(id, v1, &mut buf);
         self.place(slot, buf)
     }
@@ -614,7 +627,7 @@ impl Responder {
 /// [`write_response`] writes for the same outcome. Returns false, with
 /// `out` as it was, when `write` declines (`None`).
 pub(crate) fn write_response_with(
-    id: &str,
+    id: &[u8],
     v1: bool,
     write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
     out: &mut Vec<u8>,
@@ -636,11 +649,13 @@ pub(crate) fn write_response_with(
             } else {
                 b",\"id\":"
             });
-            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(id);
             out.push(b'}');
         }
         Some(Err(e)) => {
             out.truncate(start);
+            // Ids are JSON text, so this never falls back.
+            let id = std::str::from_utf8(id).unwrap_or("null");
             if v1 {
                 write_error_v1_to(id, &e, out);
             } else {
@@ -877,7 +892,10 @@ impl<F: Framer> ServerConnection<F> {
     /// Fails with [`UsageError::UnknownTicket`] for a ticket of another
     /// connection.
     pub fn respond(&mut self, ticket: Ticket, outcome: Outcome) -> Result<(), UsageError> {
-        if let Some(message) = self.responder.respond(ticket, &outcome)? {
+        let mut spare = self.shell.take_spare();
+        let answer = self.responder.respond(ticket, &outcome, &mut spare);
+        self.shell.put_spare(spare);
+        if let Some(message) = answer? {
             self.shell.push_out(message);
         }
         self.shell.note_progress();
@@ -894,7 +912,10 @@ impl<F: Framer> ServerConnection<F> {
         ticket: Ticket,
         write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
     ) -> Result<Option<Ticket>, UsageError> {
-        match self.responder.respond_with(ticket, write)? {
+        let mut spare = self.shell.take_spare();
+        let answer = self.responder.respond_with(ticket, write, &mut spare);
+        self.shell.put_spare(spare);
+        match answer? {
             Err(ticket) => Ok(Some(ticket)),
             Ok(message) => {
                 if let Some(message) = message {

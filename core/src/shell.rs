@@ -11,13 +11,33 @@ use crate::error::UsageError;
 use crate::framing::Framer;
 use crate::limits::Limits;
 
+/// The largest emptied message buffer a connection keeps for its next
+/// answer.
+const SPARE_KEEP: usize = 4 * 1024;
+
+/// The largest emptied output buffer a connection keeps (one handed back by
+/// the transport in [`Shell::poll_transmit`]).
+const OUT_KEEP: usize = 64 * 1024;
+
 #[derive(Debug)]
 pub(crate) struct Shell<F> {
     pub(crate) framer: F,
     pub(crate) limits: Limits,
-    out: VecDeque<Vec<u8>>,
-    /// Bytes queued in `out`.
+    /// The framed outgoing messages, in order, one after the other from
+    /// `out_start` (what [`Shell::poll_transmit_message`] already took
+    /// lies before it): one buffer, reused, so that an answer costs no
+    /// allocation of its own.
+    out: Vec<u8>,
+    /// Where the untaken output starts in `out`.
+    out_start: usize,
+    /// The framed length of each message in `out` from `out_start`, for
+    /// [`Shell::poll_transmit_message`].
+    frames: VecDeque<usize>,
+    /// Bytes queued in `out` (from `out_start`).
     out_bytes: usize,
+    /// An emptied message buffer kept for the next answer
+    /// ([`Shell::take_spare`]).
+    spare: Vec<u8>,
     /// Bytes handed to the transport and not yet reported written.
     handed: usize,
     /// Whether the transport reports what it writes
@@ -49,8 +69,11 @@ impl<F: Framer> Shell<F> {
             idle_timeout: if idle { limits.idle_timeout } else { None },
             write_timeout: limits.idle_timeout,
             limits,
-            out: VecDeque::new(),
+            out: Vec::new(),
+            out_start: 0,
+            frames: VecDeque::new(),
             out_bytes: 0,
+            spare: Vec::new(),
             handed: 0,
             reports_writes: false,
             eof: false,
@@ -102,10 +125,56 @@ impl<F: Framer> Shell<F> {
         self.progress = true;
     }
 
+    /// Queues `message`, framed; its buffer is kept for the next answer
+    /// ([`Shell::take_spare`]) when it is small.
     pub(crate) fn push_out(&mut self, message: Vec<u8>) {
-        let framed = self.framer.encode_owned(message);
-        self.out_bytes += framed.len();
-        self.out.push_back(framed);
+        if self.frames.is_empty() && self.out.capacity() < message.len() {
+            // Nothing queued and no room: the message's own buffer becomes
+            // the output (no copy of a large answer).
+            let framed = self.framer.encode_owned(message);
+            self.out_start = 0;
+            self.out_bytes = framed.len();
+            self.frames.clear();
+            self.frames.push_back(framed.len());
+            let old = std::mem::replace(&mut self.out, framed);
+            self.recycle(old);
+            return;
+        }
+        self.push_frame(&message);
+        self.recycle(message);
+    }
+
+    /// Queues a copy of `message`, framed.
+    pub(crate) fn push_frame(&mut self, message: &[u8]) {
+        if self.frames.is_empty() {
+            self.out.clear();
+            self.out_start = 0;
+        }
+        let start = self.out.len();
+        self.framer.encode(message, &mut self.out);
+        let framed = self.out.len() - start;
+        self.out_bytes += framed;
+        self.frames.push_back(framed);
+    }
+
+    /// Keeps `buf`, emptied, for the next answer unless it is large.
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() <= SPARE_KEEP && buf.capacity() > self.spare.capacity() {
+            buf.clear();
+            self.spare = buf;
+        }
+    }
+
+    /// An empty buffer to write the next outgoing message into (one kept
+    /// from an earlier message when there is one); give it back with
+    /// [`Shell::push_out`].
+    pub(crate) fn take_spare(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.spare)
+    }
+
+    /// Gives back a buffer from [`Shell::take_spare`] that was not used.
+    pub(crate) fn put_spare(&mut self, buf: Vec<u8>) {
+        self.recycle(buf);
     }
 
     /// Whether the outgoing bytes (queued, and held by a transport that
@@ -120,25 +189,28 @@ impl<F: Framer> Shell<F> {
     }
 
     pub(crate) fn out_is_empty(&self) -> bool {
-        self.out.is_empty() && !(self.reports_writes && self.handed > 0)
+        self.frames.is_empty() && !(self.reports_writes && self.handed > 0)
     }
 
     pub(crate) fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> Option<usize> {
-        if self.out.is_empty() {
+        if self.frames.is_empty() {
             return None;
         }
-        let start = buf.len();
-        if buf.is_empty() && self.out.len() == 1 {
-            // One frame into an empty buffer: hand over the allocation.
-            if let Some(frame) = self.out.pop_front() {
-                *buf = frame;
+        let n = self.out_bytes;
+        if buf.is_empty() && self.out_start == 0 {
+            // Hand over the whole buffer, and keep the caller's (emptied)
+            // for the next output: no copy, no allocation.
+            std::mem::swap(buf, &mut self.out);
+            if self.out.capacity() > OUT_KEEP {
+                self.out = Vec::new();
             }
+        } else {
+            buf.extend_from_slice(self.out.get(self.out_start..).unwrap_or_default());
         }
-        for frame in self.out.drain(..) {
-            buf.extend_from_slice(&frame);
-        }
+        self.out.clear();
+        self.out_start = 0;
+        self.frames.clear();
         self.out_bytes = 0;
-        let n = buf.len() - start;
         self.handed = self.handed.saturating_add(n);
         self.progress = true;
         self.wrote = true;
@@ -146,7 +218,19 @@ impl<F: Framer> Shell<F> {
     }
 
     pub(crate) fn poll_transmit_message(&mut self) -> Option<Vec<u8>> {
-        let frame = self.out.pop_front()?;
+        let len = self.frames.pop_front()?;
+        let frame = if self.frames.is_empty() && self.out_start == 0 {
+            std::mem::take(&mut self.out)
+        } else {
+            let end = self.out_start.saturating_add(len);
+            let frame = self.out.get(self.out_start..end).unwrap_or_default().to_vec();
+            self.out_start = end;
+            frame
+        };
+        if self.frames.is_empty() {
+            self.out.clear();
+            self.out_start = 0;
+        }
         self.out_bytes = self.out_bytes.saturating_sub(frame.len());
         self.handed = self.handed.saturating_add(frame.len());
         self.progress = true;
@@ -202,5 +286,71 @@ impl<F: Framer> Shell<F> {
             return true;
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::{ContentLength, Messages, Newline};
+
+    #[test]
+    fn frames_come_out_whole_and_in_order_either_way() {
+        let mut shell = Shell::new(Messages::new(1 << 20), Limits::default(), true);
+        shell.push_out(b"{\"a\":1}".to_vec());
+        shell.push_frame(b"[]");
+        shell.push_out(vec![b'x'; 10_000]);
+        assert_eq!(shell.buffered_out(), 7 + 2 + 10_000);
+        assert_eq!(shell.poll_transmit_message().unwrap(), b"{\"a\":1}");
+        assert_eq!(shell.buffered_out(), 2 + 10_000);
+        // The rest, taken as bytes after one message was taken alone.
+        let mut buf = b"held".to_vec();
+        assert_eq!(shell.poll_transmit(&mut buf), Some(10_002));
+        assert_eq!(buf.len(), 4 + 10_002);
+        assert_eq!(&buf[..6], b"held[]");
+        assert!(shell.out_is_empty());
+        assert!(shell.poll_transmit_message().is_none());
+        assert_eq!(shell.poll_transmit(&mut buf), None);
+
+        // A large first message, then small ones, one by one.
+        shell.push_out(vec![b'y'; 5_000]);
+        shell.push_frame(b"1");
+        shell.push_frame(b"2");
+        assert_eq!(shell.poll_transmit_message().unwrap(), vec![b'y'; 5_000]);
+        assert_eq!(shell.poll_transmit_message().unwrap(), b"1");
+        assert_eq!(shell.poll_transmit_message().unwrap(), b"2");
+        assert!(shell.poll_transmit_message().is_none());
+        assert!(shell.out_is_empty());
+    }
+
+    #[test]
+    fn an_empty_frame_still_counts_as_output() {
+        let mut shell = Shell::new(Messages::new(1024), Limits::default(), true);
+        shell.push_frame(b"");
+        assert!(!shell.out_is_empty());
+        let mut buf = Vec::new();
+        assert_eq!(shell.poll_transmit(&mut buf), Some(0));
+        assert!(shell.out_is_empty());
+    }
+
+    #[test]
+    fn byte_streams_get_every_frame_framed() {
+        let mut shell = Shell::new(Newline::new(1024), Limits::default(), true);
+        let mut buf = Vec::new();
+        for round in 0..3 {
+            let mut m = shell.take_spare();
+            m.extend_from_slice(format!("{{\"n\":{round}}}").as_bytes());
+            shell.push_out(m);
+            shell.push_frame(b"[]");
+            buf.clear();
+            assert_eq!(shell.poll_transmit(&mut buf), Some(buf.len()));
+            assert_eq!(buf, format!("{{\"n\":{round}}}\n[]\n").as_bytes());
+        }
+        let mut shell = Shell::new(ContentLength::new(1024), Limits::default(), true);
+        shell.push_out(b"{}".to_vec());
+        shell.push_out(b"[1]".to_vec());
+        let mut buf = Vec::new();
+        shell.poll_transmit(&mut buf);
+        assert_eq!(buf, b"Content-Length: 2\r\n\r\n{}Content-Length: 3\r\n\r\n[1]");
     }
 }
