@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
 use sansrpc::conn::{
-    CallFailure, ClientConnection, ClientEvent, Connection, Dispatch, Framer, Newline, Peer, Refusal,
-    Requester, ServerConnection, Settled, Ticket,
+    CallFailure, ClientConnection, Connection, Dispatch, Framer, Newline, Peer, Refusal, Requester,
+    ServerConnection, Settled, Ticket,
 };
 use sansrpc::{BatchEntry, Context, Outcome, RawParams, Router};
 use serde_json::value::RawValue;
@@ -252,62 +252,46 @@ impl<S: Clone + Send + Sync + 'static> Side for ServerSide<S> {
 
 /// Who waits for which answer: the core's [`sansrpc::conn::Waiters`] with reply
 /// channels.
-#[derive(Default)]
-pub(crate) struct Waiters(sansrpc::conn::Waiters<Reply<Box<RawValue>>, Reply<Vec<Option<Outcome>>>>);
+pub(crate) type Waiters = sansrpc::conn::Waiters<Reply<Box<RawValue>>, Reply<Vec<Option<Outcome>>>>;
 
-impl Waiters {
-    fn command(&mut self, m: &mut impl Requester, command: Command) {
-        match command {
-            Command::Call(method, params, deadline, reply) => {
-                match self.retry(m, |m| m.call(&method, params.clone(), deadline)) {
-                    Ok(id) => self.0.call(id, reply),
-                    Err(e) => {
-                        let _ = reply.try_send(Err(refused(e)));
-                    }
-                }
+/// Runs a caller's command on `m`, recording in `waiters` who waits.
+fn run_command(waiters: &mut Waiters, m: &mut impl Requester, command: Command) {
+    match command {
+        Command::Call(method, params, deadline, reply) => {
+            match retry(waiters, m, |m| m.call(&method, params.clone(), deadline)) {
+                Ok(id) => waiters.call(id, reply),
+                Err(e) => drop(reply.try_send(Err(refused(e)))),
             }
-            Command::Notify(method, params, reply) => {
-                let _ = reply.try_send(m.notify(&method, params).map_err(refused));
-            }
-            Command::Batch(entries, deadline, reply) => {
-                match self.retry(m, |m| m.batch(entries.clone(), deadline)) {
-                    Ok(ids) => {
-                        if let Some(settled) = self.0.batch(&ids, reply) {
-                            deliver(settled);
-                        }
-                    }
-                    Err(e) => {
-                        let _ = reply.try_send(Err(refused(e)));
-                    }
-                }
-            }
-            Command::Close => m.close_input(),
         }
+        Command::Notify(method, params, reply) => {
+            let _ = reply.try_send(m.notify(&method, params).map_err(refused));
+        }
+        Command::Batch(entries, deadline, reply) => {
+            match retry(waiters, m, |m| m.batch(entries.clone(), deadline)) {
+                Ok(ids) => deliver(waiters.batch(&ids, reply)),
+                Err(e) => drop(reply.try_send(Err(refused(e)))),
+            }
+        }
+        Command::Close => m.close_input(),
     }
+}
 
-    /// Runs `send`; when the in-flight limit refuses it, first forgets the
-    /// calls whose callers gave up (dropped their future), then tries once
-    /// more.
-    fn retry<M: Requester, T>(
-        &mut self,
-        m: &mut M,
-        mut send: impl FnMut(&mut M) -> Result<T, sansrpc::UsageError>,
-    ) -> Result<T, sansrpc::UsageError> {
-        match send(m) {
-            Err(sansrpc::UsageError::TooManyInFlight(_)) => {
-                for id in self.0.forget_gone(Sender::is_closed, Sender::is_closed) {
-                    m.cancel(&id);
-                }
-                send(m)
+/// Runs `send`; when the in-flight limit refuses it, first forgets the
+/// calls whose callers gave up (dropped their future), then tries once
+/// more.
+fn retry<M: Requester, T>(
+    waiters: &mut Waiters,
+    m: &mut M,
+    mut send: impl FnMut(&mut M) -> Result<T, sansrpc::UsageError>,
+) -> Result<T, sansrpc::UsageError> {
+    match send(m) {
+        Err(sansrpc::UsageError::TooManyInFlight(_)) => {
+            for id in waiters.forget_gone(Sender::is_closed, Sender::is_closed) {
+                m.cancel(&id);
             }
-            other => other,
+            send(m)
         }
-    }
-
-    fn on_event(&mut self, event: ClientEvent) {
-        if let Some(settled) = self.0.on_event(event) {
-            deliver(settled);
-        }
+        other => other,
     }
 }
 
@@ -327,16 +311,19 @@ fn failure(f: CallFailure) -> ClientError {
     }
 }
 
+/// A wait that an event or a command settled, if any.
+type Settling = Option<Settled<Reply<Box<RawValue>>, Reply<Vec<Option<Outcome>>>>>;
+
 /// Sends a settled wait's result to its caller (who may have gone away).
-fn deliver(settled: Settled<Reply<Box<RawValue>>, Reply<Vec<Option<Outcome>>>>) {
+fn deliver(settled: Settling) {
     match settled {
-        Settled::Call(reply, fate) => {
+        Some(Settled::Call(reply, fate)) => {
             let _ = reply.try_send(fate.map_err(failure).and_then(|o| o.map_err(ClientError::Rpc)));
         }
-        Settled::Batch(reply, fate) => {
+        Some(Settled::Batch(reply, fate)) => {
             let _ = reply.try_send(fate.map_err(failure));
         }
-        Settled::Unexpected(e) => tracing::debug!("ignoring unexpected message: {e}"),
+        Some(Settled::Unexpected(e)) => tracing::debug!("ignoring unexpected message: {e}"),
         _ => {}
     }
 }
@@ -356,12 +343,12 @@ impl<F: Framer + Send> Side for ClientSide<F> {
         let mut took = false;
         while let Some(event) = self.conn.poll_event() {
             took = true;
-            self.waiters.on_event(event);
+            deliver(self.waiters.on_event(event));
         }
         took
     }
     fn on_command(&mut self, command: Command) {
-        self.waiters.command(&mut self.conn, command);
+        run_command(&mut self.waiters, &mut self.conn, command);
     }
     fn can_send(&self) -> bool {
         !self.conn.is_output_full()
@@ -412,7 +399,7 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F>
                 Ok(Ran::Answered(ticket, outcome)) => log_misuse(conn.respond(ticket, outcome)),
                 Ok(Ran::Background) => conn.notification_started(),
                 Ok(Ran::Nothing) => {}
-                Err(answer) => waiters.on_event(answer),
+                Err(answer) => deliver(waiters.on_event(answer)),
             }
             true
         };
@@ -425,7 +412,7 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F>
         }
     }
     fn on_command(&mut self, command: Command) {
-        self.waiters.command(&mut self.conn, command);
+        run_command(&mut self.waiters, &mut self.conn, command);
     }
     fn can_send(&self) -> bool {
         !self.conn.is_output_full()
