@@ -480,13 +480,63 @@ fn parse_with<'a>(
         }
     };
     let text = text.strip_prefix(BOM).unwrap_or(text);
-    if let Err(depth) = check_depth(text.as_bytes(), limits.max_depth) {
-        return Parsed::Other(Message::Rejected(Error::invalid_request().with_reason(
-            format_args!("nesting deeper than {depth} levels (limit {})", limits.max_depth),
-        )));
+    let first = text.trim_start_matches(is_ws).as_bytes().first().copied();
+    // The reader's pass, when it reads the whole message within the depth
+    // limit, also stands for the nesting count (the same count over valid
+    // JSON); anything else is counted first, as before.
+    let mut depth_checked = false;
+    let mut batch = None;
+    let mut likely_invalid = false;
+    if path == Path::Reader {
+        match first {
+            Some(b'{') => match reader::read_object(text) {
+                Ok(read) if read.deepest <= limits.max_depth => {
+                    depth_checked = true;
+                    // A 2.0 object read whole (and, for a response, only
+                    // where it is refused as one): the same rules as the
+                    // full parse, from the same members.
+                    if let Some(head) = read.head.filter(|head| {
+                        (limits.version == Version::V2
+                            || (limits.version == Version::Auto && head.jsonrpc.is_some()))
+                            && (accept == Accept::Requests || !head.is_response)
+                    }) {
+                        return match entry_from_head(frame, head, accept, |id, _| {
+                            invalid_because_id(id, "expected a request, got a response")
+                        }) {
+                            Entry::Request(request) => Parsed::Request(request),
+                            Entry::Other(incoming) => Parsed::Other(Message::Single(incoming)),
+                        };
+                    }
+                }
+                Ok(_) => {}
+                Err(stop) => likely_invalid = stop == Stop::Invalid,
+            },
+            Some(b'[') => {
+                let guess = batch_guess(text, limits.max_batch_len);
+                match reader::read_batch(text, limits.max_batch_len, guess) {
+                    Ok(read) if read.deepest <= limits.max_depth => {
+                        depth_checked = true;
+                        batch = Some(BatchEntries {
+                            entries: read.entries,
+                            total: read.total,
+                            read: true,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
     }
-    let message = match text.trim_start_matches(is_ws).as_bytes().first() {
-        Some(b'[') => match read_or_parse_batch(text, limits.max_batch_len, path) {
+    if !depth_checked {
+        if let Err(depth) = check_depth(text.as_bytes(), limits.max_depth) {
+            return Parsed::Other(Message::Rejected(Error::invalid_request().with_reason(
+                format_args!("nesting deeper than {depth} levels (limit {})", limits.max_depth),
+            )));
+        }
+    }
+    let message = match first {
+        Some(b'[') => match batch.map_or_else(|| parse_batch(text, limits.max_batch_len), Ok) {
             Err(e) => Message::Rejected(not_json(&e)),
             Ok(_) if limits.version == Version::V1 => {
                 Message::Rejected(Error::invalid_request().with_reason("JSON-RPC 1.0 has no batches"))
@@ -509,7 +559,9 @@ fn parse_with<'a>(
                         // request.
                         let head = match (read, path) {
                             (true, _) => head,
-                            (false, Path::Reader) => reader::read_object(text).ok().flatten(),
+                            (false, Path::Reader) => {
+                                reader::read_object(text).ok().and_then(|read| read.head)
+                            }
                             (false, Path::Serde) => None,
                         };
                         if let Some(head) = head.filter(|h| accept == Accept::Requests || !h.is_response) {
@@ -526,35 +578,13 @@ fn parse_with<'a>(
                     .collect(),
             ),
         },
-        // One pass over a single object; only when it does not fit the
-        // request shape is the text checked again, to tell -32700 from -32600.
         Some(b'{') => {
-            if path == Path::Reader {
-                match reader::read_object(text) {
-                    // A 2.0 object the reader read whole (and, for a
-                    // response, only where it is refused as one): the same
-                    // rules as below, from the same members.
-                    Ok(Some(head))
-                        if (limits.version == Version::V2
-                            || (limits.version == Version::Auto && head.jsonrpc.is_some()))
-                            && (accept == Accept::Requests || !head.is_response) =>
-                    {
-                        return match entry_from_head(frame, head, accept, |id, _| {
-                            invalid_because_id(id, "expected a request, got a response")
-                        }) {
-                            Entry::Request(request) => Parsed::Request(request),
-                            Entry::Other(incoming) => Parsed::Other(Message::Single(incoming)),
-                        };
-                    }
-                    // Not JSON, most likely: serde_json's account of it is
-                    // what the pass below ends with; when that pass finds
-                    // it is JSON after all, the full parse decides.
-                    Err(Stop::Invalid) => {
-                        if let Err(e) = serde_json::from_str::<IdScan<'_>>(text) {
-                            return Parsed::Other(Message::Rejected(not_json(&e)));
-                        }
-                    }
-                    _ => {}
+            // Not JSON, most likely: serde_json's account of it is what the
+            // full parse ends with; when this pass finds it is JSON after
+            // all, the full parse decides.
+            if likely_invalid {
+                if let Err(e) = serde_json::from_str::<IdScan<'_>>(text) {
+                    return Parsed::Other(Message::Rejected(not_json(&e)));
                 }
             }
             return single_by_serde(frame, text, limits, accept);
@@ -602,23 +632,11 @@ struct BatchEntries<'a> {
     read: bool,
 }
 
-/// The batch by the hand-written reader when it reads it whole, else by
-/// [`parse_batch`] (which also gives the error account of broken JSON).
-fn read_or_parse_batch(text: &str, limit: usize, path: Path) -> Result<BatchEntries<'_>, serde_json::Error> {
-    // A guess at the entry count (a request of ordinary shape is longer
-    // than 48 bytes), so that the vector seldom grows; never more than the
-    // limit, and at most a third of the text's size.
-    let guess = (text.len() / 48).min(limit);
-    if path == Path::Reader {
-        if let Ok(batch) = reader::read_batch(text, limit, guess) {
-            return Ok(BatchEntries {
-                entries: batch.entries,
-                total: batch.total,
-                read: true,
-            });
-        }
-    }
-    parse_batch(text, limit, guess)
+/// A guess at a batch's entry count (a request of ordinary shape is
+/// longer than 48 bytes), so that the vector seldom grows; never more than
+/// the limit, and at most a third of the text's size.
+fn batch_guess(text: &str, limit: usize) -> usize {
+    (text.len() / 48).min(limit)
 }
 
 /// Reads a batch array keeping at most `limit` entries: past the limit the
@@ -626,8 +644,9 @@ fn read_or_parse_batch(text: &str, limit: usize, path: Path) -> Result<BatchEntr
 /// batch of tiny entries never builds a vector of its length, while the
 /// answer (its count, or serde_json's error for JSON broken further on)
 /// stays what reading it whole would give.
-fn parse_batch(text: &str, limit: usize, guess: usize) -> Result<BatchEntries<'_>, serde_json::Error> {
+fn parse_batch(text: &str, limit: usize) -> Result<BatchEntries<'_>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
+    let guess = batch_guess(text, limit);
     let batch = de.deserialize_seq(BatchVisitor { limit, guess })?;
     de.end()?;
     Ok(batch)
@@ -1206,10 +1225,10 @@ mod batch_limit_tests {
 
     /// The batch by serde_json, checked to be what the reader splits too.
     fn split(text: &str, limit: usize) -> BatchEntries<'_> {
-        let serde = parse_batch(text, limit, 0).unwrap();
-        let read = read_or_parse_batch(text, limit, Path::Reader).unwrap();
-        assert!(read.read, "{text}");
-        assert_eq!((kept(&read), read.total), (kept(&serde), serde.total), "{text}");
+        let serde = parse_batch(text, limit).unwrap();
+        let read = reader::read_batch(text, limit, 0).unwrap();
+        let read_kept: Vec<String> = read.entries.iter().map(|(e, _)| (*e).to_owned()).collect();
+        assert_eq!((read_kept, read.total), (kept(&serde), serde.total), "{text}");
         serde
     }
 
@@ -1244,7 +1263,7 @@ mod batch_limit_tests {
         ] {
             let whole = serde_json::from_str::<Vec<&RawValue>>(text).map(|v| v.len());
             assert!(reader::read_batch(text, 2, 0).is_err(), "{text}");
-            let limited = read_or_parse_batch(text, 2, Path::Reader).map(|b| b.total);
+            let limited = parse_batch(text, 2).map(|b| b.total);
             assert_eq!(
                 limited.map_err(|e| e.to_string()),
                 whole.map_err(|e| e.to_string()),
@@ -1282,7 +1301,7 @@ mod scan_tests {
             let frame = Bytes::copy_from_slice(text.as_bytes());
             let text = std::str::from_utf8(&frame).unwrap();
             let head = match reader::read_object(text) {
-                Ok(Some(head)) => head,
+                Ok(reader::ReadObject { head: Some(head), .. }) => head,
                 other => panic!("not read: {text}: {:?}", other.err()),
             };
             let frame = Frame::Shared(&frame);
@@ -1304,7 +1323,13 @@ mod scan_tests {
             r#"[1]"#,
             r#"1"#,
         ] {
-            assert!(!matches!(reader::read_object(text), Ok(Some(_))), "{text}");
+            assert!(
+                !matches!(
+                    reader::read_object(text),
+                    Ok(reader::ReadObject { head: Some(_), .. })
+                ),
+                "{text}"
+            );
         }
     }
 }

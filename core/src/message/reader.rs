@@ -27,7 +27,18 @@ type Read<T> = Result<T, Stop>;
 
 /// The deepest nesting the reader follows: one bit per level of a `u64`
 /// says whether that level is an object.
-const MAX_NESTING: u32 = 64;
+const MAX_NESTING: usize = 64;
+
+/// A lone object as the reader found it.
+pub(super) struct ReadObject<'a> {
+    /// Its members, or `None` for valid JSON the reader leaves to the full
+    /// parse (a member name with an escape, a member the rules read given
+    /// twice).
+    pub(super) head: Option<Head<'a>>,
+    /// The deepest nesting in the text (the object itself is 1), as
+    /// `check_depth` counts it.
+    pub(super) deepest: usize,
+}
 
 /// A batch array as the reader found it.
 pub(super) struct ReadBatch<'a> {
@@ -36,14 +47,14 @@ pub(super) struct ReadBatch<'a> {
     pub(super) entries: Vec<(&'a str, Option<Head<'a>>)>,
     /// Every entry, kept or not.
     pub(super) total: usize,
+    /// The deepest nesting in the text (the array itself is 1).
+    pub(super) deepest: usize,
 }
 
 /// Reads a text that opens (after whitespace) with `{` and must be exactly
-/// one object: `Ok(Some(head))` when it was read without surprises,
-/// `Ok(None)` for valid JSON the reader leaves to the full parse (a member
-/// name with an escape, a member the rules read given twice).
-pub(super) fn read_object(text: &str) -> Read<Option<Head<'_>>> {
-    let mut r = Reader { text, i: 0 };
+/// one object.
+pub(super) fn read_object(text: &str) -> Read<ReadObject<'_>> {
+    let mut r = Reader::new(text);
     r.ws();
     if r.peek() != Some(b'{') {
         return Err(Stop::Unusual);
@@ -53,23 +64,29 @@ pub(super) fn read_object(text: &str) -> Read<Option<Head<'_>>> {
     if r.i != text.len() {
         return Err(Stop::Invalid);
     }
-    Ok(head)
+    Ok(ReadObject {
+        head,
+        deepest: r.deepest,
+    })
 }
 
 /// Reads a batch array (the text opens with `[` after whitespace), keeping
 /// at most `limit` entries and counting the rest, as `parse_batch` does.
 /// `guess` sizes the vector.
 pub(super) fn read_batch(text: &str, limit: usize, guess: usize) -> Read<ReadBatch<'_>> {
-    let mut r = Reader { text, i: 0 };
+    let mut r = Reader::new(text);
     r.ws();
     if r.peek() != Some(b'[') {
         return Err(Stop::Unusual);
     }
     r.i += 1;
+    r.level = 1;
+    r.deepest = 1;
     r.ws();
     let mut batch = ReadBatch {
         entries: Vec::with_capacity(guess),
         total: 0,
+        deepest: 0,
     };
     if r.peek() == Some(b']') {
         r.i += 1;
@@ -105,6 +122,7 @@ pub(super) fn read_batch(text: &str, limit: usize, guess: usize) -> Read<ReadBat
     if r.i != text.len() {
         return Err(Stop::Invalid);
     }
+    batch.deepest = r.deepest;
     Ok(batch)
 }
 
@@ -112,9 +130,22 @@ struct Reader<'a> {
     text: &'a str,
     /// The next byte to read.
     i: usize,
+    /// How many containers are open around the value being read.
+    level: usize,
+    /// The deepest nesting seen so far.
+    deepest: usize,
 }
 
 impl<'a> Reader<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            i: 0,
+            level: 0,
+            deepest: 0,
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.i).copied()
     }
@@ -130,10 +161,13 @@ impl<'a> Reader<'a> {
     /// but not for the reader to decide.
     fn object(&mut self) -> Read<Option<Head<'a>>> {
         self.i += 1;
+        self.level += 1;
+        self.deepest = self.deepest.max(self.level);
         self.ws();
         let mut head = Head::default();
         if self.peek() == Some(b'}') {
             self.i += 1;
+            self.level -= 1;
             return Ok(Some(head));
         }
         let (mut result, mut error) = (None, None);
@@ -186,6 +220,7 @@ impl<'a> Reader<'a> {
                 _ => return Err(Stop::Invalid),
             }
         }
+        self.level -= 1;
         head.is_response = head.method.is_none() && (result.is_some() || error.is_some());
         Ok(plain.then_some(head))
     }
@@ -205,7 +240,8 @@ impl<'a> Reader<'a> {
     fn value(&mut self) -> Read<()> {
         // Bit `n` of `objects`: whether the container `n` levels up is an object.
         let mut objects: u64 = 0;
-        let mut depth: u32 = 0;
+        let mut depth: usize = 0;
+        let level = self.level + 1;
         loop {
             match self.peek() {
                 Some(b'"') => {
@@ -220,6 +256,7 @@ impl<'a> Reader<'a> {
                         return Err(Stop::Unusual);
                     }
                     let object = open == b'{';
+                    self.deepest = self.deepest.max(level + depth);
                     self.i += 1;
                     self.ws();
                     let close = if object { b'}' } else { b']' };
