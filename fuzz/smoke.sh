@@ -18,7 +18,7 @@ if [ "${CI:-}" = "true" ]; then
 fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(framers parse_message differential server client params router)
+    targets=(framers parse_message parse_reader differential server client params router)
 fi
 
 if ! command -v rustup >/dev/null 2>&1 || ! rustup run nightly rustc --version >/dev/null 2>&1; then

@@ -19,6 +19,7 @@ pub mod framers;
 mod json;
 pub mod params;
 pub mod parse;
+pub mod parse_reader;
 pub mod router;
 pub mod server;
 mod spy;
@@ -46,6 +47,7 @@ pub type Target = (&'static str, fn(&[u8]));
 pub const TARGETS: &[Target] = &[
     ("framers", framers::check),
     ("parse_message", parse::check),
+    ("parse_reader", parse_reader::check),
     ("differential", differential::check),
     ("server", server::check),
     ("client", client::check),

@@ -132,6 +132,7 @@ fn stream(kind: u8, msgs: &[&[u8]]) -> Vec<u8> {
 fn generate() {
     for (name, m) in MESSAGES {
         write("parse_message", name, m);
+        write("parse_reader", name, m);
         write("differential", name, m);
     }
     for (name, p) in PARAMS {
