@@ -137,19 +137,19 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         }));
     }
 
-    /// Runs `conn`'s events with `event` (false: none left) and hands the
+    /// Runs `conn`'s events with `event` (`None`: none left) and hands the
     /// refusals `refusal` yields to the router's hooks, again while there
     /// were any (parsing pauses while refusals wait); returns whether there
     /// was anything.
     fn serve<C>(
         &self,
         conn: &mut C,
-        mut event: impl FnMut(&mut C) -> bool,
+        mut event: impl FnMut(&mut C) -> Option<()>,
         refusal: fn(&mut C) -> Option<Refusal>,
     ) -> bool {
         let mut took = false;
         loop {
-            while event(conn) {
+            while event(conn).is_some() {
                 took = true;
             }
             let mut refused = false;
@@ -223,9 +223,7 @@ impl<S: Clone + Send + Sync + 'static> Side for ServerSide<S> {
     fn step(&mut self) -> bool {
         let d = &self.dispatcher;
         let event = |conn: &mut Self::M| {
-            let Some(event) = conn.poll_event() else {
-                return false;
-            };
+            let event = conn.poll_event()?;
             // A plain `fn` handler is answered at once, straight into the
             // connection's output: nothing is left to run.
             let work = d.router.dispatch_on(conn, event, &d.context);
@@ -235,7 +233,7 @@ impl<S: Clone + Send + Sync + 'static> Side for ServerSide<S> {
                 Ok(_) => {}
                 Err(e) => log_misuse(Err(e)),
             }
-            true
+            Some(())
         };
         d.serve(&mut self.conn, event, ServerConnection::poll_refusal)
     }
@@ -392,16 +390,14 @@ impl<S: Clone + Send + Sync + 'static, F: Framer + Send> Side for PeerSide<S, F>
     fn step(&mut self) -> bool {
         let (d, waiters) = (&self.dispatcher, &mut self.waiters);
         let event = |conn: &mut Self::M| {
-            let Some(event) = conn.poll_event() else {
-                return false;
-            };
+            let event = conn.poll_event()?;
             match event.into_event().map(|event| d.run(event)) {
                 Ok(Ran::Answered(ticket, outcome)) => log_misuse(conn.respond(ticket, outcome)),
                 Ok(Ran::Background) => conn.notification_started(),
                 Ok(Ran::Nothing) => {}
                 Err(answer) => deliver(waiters.on_event(answer)),
             }
-            true
+            Some(())
         };
         d.serve(&mut self.conn, event, Peer::poll_refusal)
     }
