@@ -43,6 +43,13 @@ pub struct CallParts<S> {
     note = "to take the call's params as `{Self}`, write `Params(x): Params<{Self}>`, or `Params((a, b)): Params<(A, B)>` for several positional params"
 )]
 pub trait FromCall<S>: Sized {
+    /// Whether the argument may read the request's headers (through
+    /// [`CallParts::context`]). The router asks its handlers
+    /// ([`Router::reads_request_headers`](crate::Router::reads_request_headers))
+    /// so that an HTTP endpoint skips copying headers no handler reads; an
+    /// extractor of yours that never reads them may say `false`.
+    const READS_HEADERS: bool = true;
+
     /// Extracts the argument.
     fn from_call(parts: &CallParts<S>) -> Result<Self, Error>;
 }
@@ -64,6 +71,8 @@ pub trait FromCall<S>: Sized {
 pub struct Params<T>(pub T);
 
 impl<S, T: DeserializeOwned> FromCall<S> for Params<T> {
+    const READS_HEADERS: bool = false;
+
     fn from_call(parts: &CallParts<S>) -> Result<Self, Error> {
         parts.params.parse().map(Params)
     }
@@ -74,6 +83,8 @@ impl<S, T: DeserializeOwned> FromCall<S> for Params<T> {
 pub struct State<S>(pub S);
 
 impl<S: Clone> FromCall<S> for State<S> {
+    const READS_HEADERS: bool = false;
+
     fn from_call(parts: &CallParts<S>) -> Result<Self, Error> {
         Ok(State(parts.state.clone()))
     }
@@ -84,6 +95,8 @@ impl<S: Clone> FromCall<S> for State<S> {
 pub struct MethodName(pub String);
 
 impl<S> FromCall<S> for MethodName {
+    const READS_HEADERS: bool = false;
+
     fn from_call(parts: &CallParts<S>) -> Result<Self, Error> {
         Ok(MethodName(parts.method.clone()))
     }
@@ -96,12 +109,16 @@ impl<S> FromCall<S> for Context {
 }
 
 impl<S> FromCall<S> for ConnectionState {
+    const READS_HEADERS: bool = false;
+
     fn from_call(parts: &CallParts<S>) -> Result<Self, Error> {
         Ok(parts.context.connection().clone())
     }
 }
 
 impl<S> FromCall<S> for RawParams {
+    const READS_HEADERS: bool = false;
+
     fn from_call(parts: &CallParts<S>) -> Result<Self, Error> {
         Ok(parts.params.clone())
     }
@@ -113,6 +130,10 @@ impl<S> FromCall<S> for RawParams {
 pub struct Extension<T>(pub T);
 
 impl<S, T: Clone + Send + Sync + 'static> FromCall<S> for Extension<T> {
+    // An extension is the adapter's or the application's value, not the
+    // request's headers.
+    const READS_HEADERS: bool = false;
+
     fn from_call(parts: &CallParts<S>) -> Result<Self, Error> {
         parts
             .context
@@ -274,6 +295,10 @@ pub(crate) use markers::{AsyncFn, SyncFn};
     note = "an argument that is not an extractor, e.g. `|s: String|`, must be wrapped: `|Params(s): Params<String>|` or `|Params((s,)): Params<(String,)>|`"
 )]
 pub trait Handler<M, S>: Clone + Send + Sync + 'static {
+    /// Whether the handler may read the request's headers: `true` when
+    /// one of its arguments may ([`FromCall::READS_HEADERS`]).
+    const READS_HEADERS: bool = true;
+
     /// Runs the handler on a call. Panics inside it become `-32603`.
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
 
@@ -304,6 +329,8 @@ macro_rules! impl_handler {
             S: Send + 'static,
             $($t: FromCall<S>,)*
         {
+            const READS_HEADERS: bool = false $(|| $t::READS_HEADERS)*;
+
             fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome> {
                 let run = AssertUnwindSafe(|| -> Outcome {
                     $(let $t = $t::from_call(&parts)?;)*
@@ -332,6 +359,8 @@ macro_rules! impl_handler {
             S: Send + 'static,
             $($t: FromCall<S>,)*
         {
+            const READS_HEADERS: bool = false $(|| $t::READS_HEADERS)*;
+
             fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome> {
                 let start = AssertUnwindSafe(|| -> Result<Fut, Error> {
                     $(let $t = $t::from_call(&parts)?;)*

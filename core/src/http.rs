@@ -136,10 +136,10 @@ pub fn is_json_content_type(value: &str) -> bool {
 /// assert_eq!(check_head(&Method::POST, &h, 1024), Err(HttpReject::PayloadTooLarge));
 /// ```
 pub fn check_head(method: &Method, headers: &HeaderMap, max_body: usize) -> Result<(), HttpReject> {
-    check_head_of(method, headers, max_body)
+    check_head_of(method, &Owned(headers), max_body)
 }
 
-fn check_head_of<H: RequestHeaders>(method: &Method, headers: &H, max_body: usize) -> Result<(), HttpReject> {
+fn check_head_of(method: &Method, headers: &impl HeaderView, max_body: usize) -> Result<(), HttpReject> {
     if method != Method::POST {
         return Err(HttpReject::MethodNotAllowed);
     }
@@ -233,11 +233,26 @@ pub trait RequestHeaders: Send + Sized + 'static {
     }
 }
 
+/// Up to this many headers, [`HeaderMap`]'s [`RequestHeaders::get_all`]
+/// scans the pairs rather than hashing the name.
+const SCAN_MAX: usize = 16;
+
 impl RequestHeaders for HeaderMap {
     fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
-        HeaderMap::get_all(self, name)
+        // A request has a few headers: comparing each name (standard names
+        // by their tag) costs less than hashing the one asked for. The
+        // pairs of one name are listed together, in order, as `get_all`
+        // gives them.
+        let scan = self.len() <= SCAN_MAX;
+        let scanned = scan
+            .then(|| self.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v))
             .into_iter()
-            .map(HeaderValue::as_bytes)
+            .flatten();
+        let hashed = (!scan)
+            .then(|| HeaderMap::get_all(self, name).into_iter())
+            .into_iter()
+            .flatten();
+        scanned.chain(hashed).map(HeaderValue::as_bytes)
     }
 
     fn into_header_map(self) -> HeaderMap {
@@ -247,6 +262,74 @@ impl RequestHeaders for HeaderMap {
     /// Already `http` 1: moved in as it is.
     fn attach(self, context: crate::ContextBuilder) -> crate::ContextBuilder {
         context.headers(self)
+    }
+}
+
+/// Headers an endpoint keeps only when the router's handlers or hooks may
+/// read them ([`Endpoint::begin_view`]); `None` reads as no headers, and
+/// gives the calls' [`Context`](crate::Context) none.
+impl<H: RequestHeaders> RequestHeaders for Option<H> {
+    fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter().flat_map(move |h| h.get_all(name))
+    }
+
+    fn into_header_map(self) -> HeaderMap {
+        self.map(RequestHeaders::into_header_map).unwrap_or_default()
+    }
+
+    fn attach(self, context: crate::ContextBuilder) -> crate::ContextBuilder {
+        match self {
+            Some(headers) => headers.attach(context),
+            None => context,
+        }
+    }
+}
+
+/// A request's headers, borrowed from the framework while
+/// [`Endpoint::begin_view`] decides on them: for a framework whose request
+/// cannot be kept (actix-web's is not `Send`), so that they are copied only
+/// when a handler or hook may read them.
+///
+/// ```
+/// use sansrpc::http::{Begin, Endpoint, HeaderView, HttpMethod};
+///
+/// /// Headers as the framework holds them: pairs with lowercase names.
+/// struct Pairs<'a>(&'a [(&'a str, &'a [u8])]);
+///
+/// impl HeaderView for Pairs<'_> {
+///     fn get_all<'a>(&'a self, name: &'a http::HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+///         self.0.iter().filter(move |(n, _)| *n == name.as_str()).map(|(_, v)| *v)
+///     }
+/// }
+///
+/// let mut router = sansrpc::Router::new();
+/// router.method("ping", || "pong").unwrap();
+/// let endpoint = Endpoint::from(router);
+/// let pairs = [("content-type", &b"text/plain"[..])];
+/// let begin = endpoint.begin_view(&HttpMethod::POST, "", None, &Pairs(&pairs), |_| http::HeaderMap::new());
+/// let Begin::Respond(reply) = begin else { panic!() };
+/// assert_eq!(reply.status, 415);
+/// ```
+pub trait HeaderView {
+    /// Every value of the header `name`, in order.
+    fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a;
+
+    /// The first value of the header `name`.
+    fn get<'a>(&'a self, name: &'a HeaderName) -> Option<&'a [u8]> {
+        self.get_all(name).next()
+    }
+}
+
+/// [`RequestHeaders`] read in place by [`Endpoint::begin`].
+struct Owned<'h, H>(&'h H);
+
+impl<H: RequestHeaders> HeaderView for Owned<'_, H> {
+    fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.0.get_all(name)
+    }
+
+    fn get<'a>(&'a self, name: &'a HeaderName) -> Option<&'a [u8]> {
+        self.0.get(name)
     }
 }
 
@@ -1361,6 +1444,18 @@ impl Answering {
     }
 }
 
+/// What [`Endpoint::begin`] decided, before it knows which headers it keeps.
+enum Decided {
+    /// Answer with this now.
+    Respond(Reply),
+    /// Answer with this `413` now, and tell the hooks.
+    Oversize(Reply),
+    /// Read the body.
+    ReadBody(Answering, BodyReader),
+    /// Run this JSONP message.
+    Run(Answering, bytes::Bytes),
+}
+
 /// An HTTP JSON-RPC endpoint: a router, its [`HttpOptions`] and the
 /// counter of its background notifications. Every HTTP decision is made
 /// here; an adapter converts its framework's request into
@@ -1455,6 +1550,47 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         query: Option<&str>,
         headers: H,
     ) -> Begin<H> {
+        let decided = self.decide(method, tail, query, &Owned(&headers));
+        self.begun(decided, headers)
+    }
+
+    /// [`Endpoint::begin`] on headers borrowed from the framework
+    /// ([`HeaderView`]): `keep` makes the copy the calls'
+    /// [`Context`](crate::Context) gets, called only when the request is to
+    /// be run and the router's handlers or hooks may read headers
+    /// ([`Router::reads_request_headers`](crate::Router::reads_request_headers));
+    /// otherwise the exchange holds `None` and the calls see no headers.
+    pub fn begin_view<V: HeaderView, H: RequestHeaders>(
+        &self,
+        method: &Method,
+        tail: &str,
+        query: Option<&str>,
+        view: &V,
+        keep: impl FnOnce(&V) -> H,
+    ) -> Begin<Option<H>> {
+        let decided = self.decide(method, tail, query, view);
+        let kept = match decided {
+            Decided::Respond(_) => None,
+            _ => self.router.reads_request_headers().then(|| keep(view)),
+        };
+        self.begun(decided, kept)
+    }
+
+    /// The [`Begin`] of a decision, with the headers it keeps.
+    fn begun<H: RequestHeaders>(&self, decided: Decided, headers: H) -> Begin<H> {
+        match decided {
+            Decided::Respond(reply) => Begin::Respond(reply),
+            Decided::Oversize(reply) => {
+                self.tell_oversize(headers, None);
+                Begin::Respond(reply)
+            }
+            Decided::ReadBody(answer, reader) => Begin::ReadBody(Exchange { headers, answer }, reader),
+            Decided::Run(answer, message) => Begin::Run(Exchange { headers, answer }, message),
+        }
+    }
+
+    /// What [`Endpoint::begin`] decides from the head.
+    fn decide(&self, method: &Method, tail: &str, query: Option<&str>, headers: &impl HeaderView) -> Decided {
         let cors_policy = self.options.cors.as_ref();
         // Only a CORS policy looks at the origin.
         let origin = cors_policy
@@ -1486,7 +1622,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         }
         let refuse = |exchange: &Answering, mut reply: Reply| {
             exchange.finish_headers(&mut reply.headers, false);
-            Begin::Respond(reply)
+            Decided::Respond(reply)
         };
 
         let jsonp_path = !tail.is_empty();
@@ -1501,7 +1637,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         };
         if *method == Method::OPTIONS {
             if let Some(cors) = cors_policy {
-                return Begin::Respond(self.options_reply(&exchange, cors, allow, &headers, allowed_origin));
+                return Decided::Respond(self.options_reply(&exchange, cors, allow, headers, allowed_origin));
             }
         }
         let wanted = if jsonp_path { Method::GET } else { Method::POST };
@@ -1510,43 +1646,31 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             reply
                 .headers
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
-            return Begin::Respond(reply);
+            return Decided::Respond(reply);
         }
         let max = self.router.limits().max_message_bytes;
         if jsonp_path {
             return match jsonp_request(tail, query.unwrap_or(""), max, self.router.limits().version) {
                 Ok((callback, message)) => {
                     exchange.jsonp = Some(callback);
-                    Begin::Run(
-                        Exchange {
-                            headers,
-                            answer: exchange,
-                        },
-                        message.into(),
-                    )
+                    Decided::Run(exchange, message.into())
                 }
                 Err(reject) => refuse(&exchange, reject.reply()),
             };
         }
-        if let Err(reject) = check_head_of(method, &headers, max) {
+        if let Err(reject) = check_head_of(method, headers, max) {
             let mut reply = exchange.reject(reject);
             if reject == HttpReject::PayloadTooLarge {
                 reply.body = self.too_large_text();
-                self.tell_oversize(headers, None);
+                return Decided::Oversize(reply);
             }
-            return Begin::Respond(reply);
+            return Decided::Respond(reply);
         }
-        let gzip = match content_encoding(&headers) {
+        let gzip = match content_encoding(headers) {
             Ok(gzip) => gzip,
-            Err(reject) => return Begin::Respond(exchange.reject(reject)),
+            Err(reject) => return Decided::Respond(exchange.reject(reject)),
         };
-        Begin::ReadBody(
-            Exchange {
-                headers,
-                answer: exchange,
-            },
-            BodyReader::new(max, gzip),
-        )
+        Decided::ReadBody(exchange, BodyReader::new(max, gzip))
     }
 
     fn options_reply(
@@ -1554,7 +1678,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         exchange: &Answering,
         cors: &Cors,
         allow: &'static str,
-        headers: &impl RequestHeaders,
+        headers: &impl HeaderView,
         allowed_origin: bool,
     ) -> Reply {
         let preflight = headers.get(&header::ORIGIN).is_some()
@@ -1661,7 +1785,12 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             headers,
             answer: exchange,
         } = exchange;
-        let mut context = headers.attach(crate::Context::builder(crate::Transport::Http));
+        let mut context = crate::Context::builder(crate::Transport::Http);
+        // Handed over only when a handler or hook may read them: a lazy
+        // source is then neither boxed nor dropped.
+        if self.router.reads_request_headers() {
+            context = headers.attach(context);
+        }
         if let Some(peer) = peer {
             context = context.peer_addr(peer);
         }
@@ -1729,7 +1858,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
 
 /// `Content-Encoding` of a request body: `Ok(true)` for gzip, `Ok(false)`
 /// for none (or `identity`), `UnsupportedEncoding` for anything else.
-fn content_encoding(headers: &impl RequestHeaders) -> Result<bool, HttpReject> {
+fn content_encoding(headers: &impl HeaderView) -> Result<bool, HttpReject> {
     let mut gzip = false;
     for value in headers.get_all(&header::CONTENT_ENCODING) {
         let value = visible_ascii(value).ok_or(HttpReject::UnsupportedEncoding)?;
@@ -1751,7 +1880,7 @@ pub const JAVASCRIPT_CONTENT_TYPE: &str = "application/javascript";
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::task::Poll;
 
     use bytes::Bytes;
@@ -1947,6 +2076,199 @@ mod tests {
         let reply = call(br#"{"jsonrpc":"2.0","method":"agent","id":1}"#);
         assert_eq!(reply.body, r#"{"jsonrpc":"2.0","result":"t/1","id":1}"#);
         assert_eq!(made.load(Ordering::SeqCst), 1);
+    }
+
+    /// An extractor of the application's that says nothing of headers.
+    struct Custom;
+
+    impl<S> crate::FromCall<S> for Custom {
+        fn from_call(_: &crate::CallParts<S>) -> Result<Self, crate::Error> {
+            Ok(Custom)
+        }
+    }
+
+    #[test]
+    fn routers_know_whether_anything_reads_request_headers() {
+        let mut router = Router::new();
+        router
+            .method("a", |Params((a,)): Params<(i64,)>, _: crate::State<()>| a)
+            .unwrap()
+            .method(
+                "b",
+                |_: crate::MethodName, _: crate::RawParams, _: crate::ConnectionState| (),
+            )
+            .unwrap()
+            .method("c", |_: crate::Extension<u8>| async {})
+            .unwrap();
+        assert!(!router.reads_request_headers());
+        // A failed registration changes nothing.
+        assert!(router.method("a", |_: crate::Context| ()).is_err());
+        assert!(!router.reads_request_headers());
+
+        let reads = |register: &dyn Fn(&mut Router)| {
+            let mut r = Router::new();
+            r.method("p", || "pong").unwrap();
+            register(&mut r);
+            r.reads_request_headers()
+        };
+        assert!(reads(&|r| {
+            r.method("ctx", |_: crate::Context| ()).unwrap();
+        }));
+        assert!(reads(&|r| {
+            r.method("ctx", |_: Params<()>, _: crate::Context| async {})
+                .unwrap();
+        }));
+        assert!(reads(&|r| {
+            r.method("custom", |_: Custom| ()).unwrap();
+        }));
+        assert!(reads(&|r| {
+            r.hook(crate::Stats::new());
+        }));
+        let mut inner = Router::new();
+        inner.method("ctx", |_: crate::Context| ()).unwrap();
+        router.nest("n", inner).unwrap();
+        assert!(router.reads_request_headers());
+    }
+
+    /// actix-web's case: headers borrowed for the decisions, copied for the
+    /// calls only when something may read them.
+    struct View(Vec<(HeaderName, HeaderValue)>);
+
+    impl HeaderView for View {
+        fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+            self.0
+                .iter()
+                .filter(move |(n, _)| n == name)
+                .map(|(_, v)| v.as_bytes())
+        }
+    }
+
+    fn view_call(endpoint: &Endpoint, view: &View, copies: &AtomicUsize, body: &'static [u8]) -> Reply {
+        let keep = |v: &View| {
+            copies.fetch_add(1, Ordering::SeqCst);
+            v.0.iter().cloned().collect::<HeaderMap>()
+        };
+        match endpoint.begin_view(&Method::POST, "", None, view, keep) {
+            Begin::ReadBody(exchange, mut reader) => {
+                reader.push_bytes(Bytes::from_static(body)).unwrap();
+                match reader.finish() {
+                    Ok(message) => endpoint
+                        .run(exchange, message, None, |_| {})
+                        .now_or_never()
+                        .unwrap(),
+                    Err(reject) => endpoint.reject(exchange, reject, None),
+                }
+            }
+            Begin::Respond(reply) => reply,
+            Begin::Run(..) => panic!("not a JSONP call"),
+        }
+    }
+
+    #[test]
+    fn borrowed_headers_are_copied_only_for_routers_that_read_them() {
+        let view = View(vec![
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::COOKIE, HeaderValue::from_static("a=1")),
+            (HeaderName::from_static("x-tag"), HeaderValue::from_static("t1")),
+            (header::COOKIE, HeaderValue::from_static("b=2")),
+        ]);
+        let ping = br#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
+        let pong = r#"{"jsonrpc":"2.0","result":"pong","id":1}"#;
+
+        // Nothing reads headers: never copied, answered as ever.
+        let copies = AtomicUsize::new(0);
+        let endpoint = Endpoint::new(crate::reference::router());
+        let reply = view_call(&endpoint, &view, &copies, ping);
+        assert_eq!((reply.status, &reply.body[..]), (StatusCode::OK, pong.as_bytes()));
+        assert_eq!(reply.headers.get("content-type").unwrap(), "application/json");
+        assert_eq!(copies.load(Ordering::SeqCst), 0);
+        // The head is still read: a JSON content type is required.
+        let text = View(vec![(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain"),
+        )]);
+        let reply = view_call(&endpoint, &text, &copies, ping);
+        assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(copies.load(Ordering::SeqCst), 0);
+
+        // A handler that reads them sees every one, in order.
+        let mut router = crate::reference::router();
+        router
+            .method("seen", |ctx: crate::Context| {
+                let cookies: Vec<_> = ctx
+                    .cookies()
+                    .into_iter()
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect();
+                (
+                    ctx.header("x-tag").map(str::to_owned),
+                    cookies,
+                    ctx.headers().len(),
+                )
+            })
+            .unwrap();
+        let endpoint = Endpoint::new(router);
+        let reply = view_call(
+            &endpoint,
+            &view,
+            &copies,
+            br#"{"jsonrpc":"2.0","method":"seen","id":1}"#,
+        );
+        assert_eq!(
+            reply.body,
+            r#"{"jsonrpc":"2.0","result":["t1",["a=1","b=2"],4],"id":1}"#
+        );
+        assert_eq!(copies.load(Ordering::SeqCst), 1);
+        // The copy is made per request, whichever method it calls.
+        let reply = view_call(&endpoint, &view, &copies, ping);
+        assert_eq!(reply.body, pong);
+        assert_eq!(copies.load(Ordering::SeqCst), 2);
+        // A request refused from its head is not copied.
+        let _ = view_call(&endpoint, &text, &copies, ping);
+        assert_eq!(copies.load(Ordering::SeqCst), 2);
+
+        // A hook reads them too, also for a call it refuses.
+        struct Tagged;
+        impl crate::Hook for Tagged {
+            fn before(&self, call: &crate::CallInfo) -> Result<(), crate::Error> {
+                match call.context.header("x-tag") {
+                    Some("t1") => Ok(()),
+                    _ => Err(crate::Error::new(-32001, "untagged")),
+                }
+            }
+        }
+        let mut router = crate::reference::router();
+        router.hook(Tagged);
+        let endpoint = Endpoint::new(router);
+        let reply = view_call(&endpoint, &view, &copies, ping);
+        assert_eq!(reply.body, pong);
+        assert_eq!(copies.load(Ordering::SeqCst), 3);
+        let untagged = View(vec![(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )]);
+        let reply = view_call(&endpoint, &untagged, &copies, ping);
+        assert_eq!(
+            reply.body,
+            r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"untagged"},"id":1}"#
+        );
+    }
+
+    #[test]
+    fn header_map_lookups_scan_or_hash_alike() {
+        for n in [1, SCAN_MAX - 1, SCAN_MAX, SCAN_MAX + 1, 3 * SCAN_MAX] {
+            let mut map = HeaderMap::new();
+            for i in 0..n {
+                let name = HeaderName::try_from(format!("x-{}", i % 5)).unwrap();
+                map.append(name, HeaderValue::from(i));
+            }
+            for name in ["x-0", "x-3", "x-9"] {
+                let name = HeaderName::from_static(name);
+                let got: Vec<_> = RequestHeaders::get_all(&map, &name).collect();
+                let want: Vec<_> = map.get_all(&name).iter().map(HeaderValue::as_bytes).collect();
+                assert_eq!(got, want, "{n} headers, {name}");
+            }
+        }
     }
 
     #[test]

@@ -376,6 +376,8 @@ pub struct Router<S = ()> {
     hooks: Arc<Vec<AnyHook>>,
     /// Whether any hook is an [`AsyncHook`] (the call path awaits then).
     async_hooks: bool,
+    /// Whether a registered handler may read the request's headers.
+    handlers_read_headers: bool,
     state: S,
     limits: Limits,
 }
@@ -423,6 +425,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             methods: HashMap::default(),
             hooks: Arc::new(Vec::new()),
             async_hooks: false,
+            handlers_read_headers: false,
             state,
             limits: Limits::default(),
         }
@@ -452,7 +455,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 handler,
                 _marker: std::marker::PhantomData,
             }),
-        )
+        )?;
+        self.handlers_read_headers |= H::READS_HEADERS;
+        Ok(self)
     }
 
     /// Makes `alias` call the handler registered as `target`.
@@ -478,6 +483,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 
     fn nest_inner(&mut self, prefix: Option<&str>, other: Router<S>) -> Result<&mut Self, RegistrationError> {
+        self.handlers_read_headers |= other.handlers_read_headers;
         let mut names: Vec<_> = other.methods.into_iter().collect();
         names.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, h) in names {
@@ -509,6 +515,16 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// [`ServerConnection::set_report_refusals`]).
     pub fn has_hooks(&self) -> bool {
         !self.hooks.is_empty()
+    }
+
+    /// Whether anything this router runs may read a request's headers: a
+    /// hook, or a handler with an argument that may
+    /// ([`FromCall::READS_HEADERS`](crate::FromCall::READS_HEADERS): a
+    /// [`Context`] does, `Params`, `State` and the other extractors of this
+    /// crate do not). When none may, an HTTP endpoint does not hand the
+    /// headers to the calls' [`Context`].
+    pub fn reads_request_headers(&self) -> bool {
+        self.handlers_read_headers || !self.hooks.is_empty()
     }
 
     /// Tells the hooks about a message the protocol layer refused by itself

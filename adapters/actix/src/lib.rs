@@ -163,7 +163,7 @@ use actix_web::http::header::{HeaderName as ActixName, HeaderValue as ActixValue
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use futures_util::StreamExt;
 use sansrpc::Router;
-use sansrpc::http::{Begin, BodyReader, HttpReject, Reply, RequestHeaders};
+use sansrpc::http::{Begin, BodyReader, HeaderView, HttpReject, Reply, RequestHeaders};
 
 mod ws;
 
@@ -250,16 +250,18 @@ pub async fn respond<S>(endpoint: &Endpoint<S>, req: &HttpRequest, payload: web:
 where
     S: Clone + Send + Sync + 'static,
 {
-    // Read in place by the endpoint; converted to `http` 1 only for a
-    // handler that reads them.
-    let headers = ActixHeaders::of(req.headers());
+    // Read in place by the endpoint; copied only when a handler or hook
+    // of the router may read them (actix-web's request is not `Send`, so
+    // the calls cannot borrow it), converted to `http` 1 only when one
+    // does.
+    let view = ActixView(req.headers());
     // The raw segment: the core decodes it, as it does for warp.
     let tail = match req.match_info().get("method") {
         Some(_) => req.uri().path().rsplit('/').next().unwrap_or(""),
         None => "",
     };
     let method = convert_method(req.method());
-    let reply = match endpoint.begin(&method, tail, req.uri().query(), headers) {
+    let reply = match endpoint.begin_view(&method, tail, req.uri().query(), &view, ActixView::copy) {
         Begin::Respond(reply) => reply,
         Begin::Run(exchange, message) => endpoint.run(exchange, message, req.peer_addr(), spawn).await,
         Begin::ReadBody(exchange, reader) => {
@@ -338,8 +340,31 @@ fn convert_method(method: &actix_web::http::Method) -> http::Method {
     http::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(http::Method::GET)
 }
 
-/// actix-web's request headers, as the endpoint reads them: the pairs in
-/// actix-web's order, each a shared (reference-counted) copy.
+/// actix-web's request headers, borrowed while the endpoint decides on
+/// them.
+struct ActixView<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl ActixView<'_> {
+    /// The copy handlers get.
+    fn copy(&self) -> ActixHeaders {
+        ActixHeaders::of(self.0)
+    }
+}
+
+impl HeaderView for ActixView<'_> {
+    fn get_all<'a>(&'a self, name: &'a http::HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+        // Looked up by hash: walking actix-web's map costs more than
+        // naming the header in its type.
+        let values = match actix_name(name) {
+            Some(name) => self.0.get_all(&name),
+            None => [].iter(),
+        };
+        values.map(ActixValue::as_bytes)
+    }
+}
+
+/// actix-web's request headers, as the calls' context gets them: the pairs
+/// in actix-web's order, each a shared (reference-counted) copy.
 #[derive(Debug)]
 struct ActixHeaders(Vec<(ActixName, ActixValue)>);
 
@@ -380,14 +405,24 @@ impl RequestHeaders for ActixHeaders {
 /// and writes without parsing them again.
 fn actix_name(name: &http::HeaderName) -> Option<ActixName> {
     use actix_web::http::header as a;
-    Some(match name.as_str() {
-        "content-type" => a::CONTENT_TYPE,
-        "content-length" => a::CONTENT_LENGTH,
-        "content-encoding" => a::CONTENT_ENCODING,
-        "accept-encoding" => a::ACCEPT_ENCODING,
-        "origin" => a::ORIGIN,
-        "vary" => a::VARY,
-        other => return ActixName::from_bytes(other.as_bytes()).ok(),
+    use http::header as h;
+    // Standard names compare by their tag, without reading the text.
+    Some(if *name == h::CONTENT_TYPE {
+        a::CONTENT_TYPE
+    } else if *name == h::CONTENT_LENGTH {
+        a::CONTENT_LENGTH
+    } else if *name == h::CONTENT_ENCODING {
+        a::CONTENT_ENCODING
+    } else if *name == h::ACCEPT_ENCODING {
+        a::ACCEPT_ENCODING
+    } else if *name == h::ORIGIN {
+        a::ORIGIN
+    } else if *name == h::VARY {
+        a::VARY
+    } else if *name == h::ACCESS_CONTROL_REQUEST_METHOD {
+        a::ACCESS_CONTROL_REQUEST_METHOD
+    } else {
+        return ActixName::from_bytes(name.as_str().as_bytes()).ok();
     })
 }
 
