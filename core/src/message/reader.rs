@@ -126,6 +126,21 @@ pub(super) fn read_batch(text: &str, limit: usize, guess: usize) -> Read<ReadBat
     Ok(batch)
 }
 
+/// A member name of an object the reader reads.
+#[derive(Clone, Copy)]
+enum Name {
+    Jsonrpc,
+    Method,
+    Params,
+    Id,
+    Result,
+    Error,
+    /// A name the rules do not read.
+    Other,
+    /// A name with an escape: which one it is, serde_json decides.
+    Escaped,
+}
+
 struct Reader<'a> {
     text: &'a str,
     /// The next byte to read.
@@ -173,39 +188,36 @@ impl<'a> Reader<'a> {
         let (mut result, mut error) = (None, None);
         let mut plain = true;
         loop {
-            if self.peek() != Some(b'"') {
-                return Err(Stop::Invalid);
-            }
-            let name_start = self.i + 1;
-            let escaped = self.string()?;
-            // The closing quote is the byte before `i`.
-            let name = self
-                .text
-                .as_bytes()
-                .get(name_start..self.i.saturating_sub(1))
-                .ok_or(Stop::Unusual)?;
+            let name = self.member_name()?;
             self.ws();
             self.colon()?;
             let start = self.i;
-            self.value()?;
-            let value = self.text.get(start..self.i).ok_or(Stop::Unusual)?;
-            if escaped {
-                // The name may still be one the rules read (`meth\u006fd`).
-                plain = false;
-            } else {
-                let slot = match name {
-                    b"jsonrpc" => Some(&mut head.jsonrpc),
-                    b"method" => Some(&mut head.method),
-                    b"params" => Some(&mut head.params),
-                    b"id" => Some(&mut head.id),
-                    b"result" => Some(&mut result),
-                    b"error" => Some(&mut error),
-                    _ => None,
-                };
-                // A member the rules read, given twice: serde names it.
-                if slot.is_some_and(|slot| slot.replace(value).is_some()) {
-                    plain = false;
+            // A scalar is read directly; a container by the skipper.
+            match self.peek() {
+                Some(b'"') => {
+                    self.string()?;
                 }
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                _ => self.value()?,
+            }
+            let value = self.text.get(start..self.i).ok_or(Stop::Unusual)?;
+            let slot = match name {
+                Name::Jsonrpc => Some(&mut head.jsonrpc),
+                Name::Method => Some(&mut head.method),
+                Name::Params => Some(&mut head.params),
+                Name::Id => Some(&mut head.id),
+                Name::Result => Some(&mut result),
+                Name::Error => Some(&mut error),
+                Name::Other => None,
+                // The name may still be one the rules read (`meth\u006fd`).
+                Name::Escaped => {
+                    plain = false;
+                    None
+                }
+            };
+            // A member the rules read, given twice: serde names it.
+            if slot.is_some_and(|slot| slot.replace(value).is_some()) {
+                plain = false;
             }
             self.ws();
             match self.peek() {
@@ -223,6 +235,35 @@ impl<'a> Reader<'a> {
         self.level -= 1;
         head.is_response = head.method.is_none() && (result.is_some() || error.is_some());
         Ok(plain.then_some(head))
+    }
+
+    /// Reads a member name (at its opening quote, or refuses): the names
+    /// the rules read are matched with their quotes in place, any other
+    /// is read as a string.
+    fn member_name(&mut self) -> Read<Name> {
+        let bytes = self.text.as_bytes();
+        let rest = bytes.get(self.i..).unwrap_or_default();
+        let known = match rest.get(1) {
+            Some(b'j') if rest.starts_with(b"\"jsonrpc\"") => Some((Name::Jsonrpc, 9)),
+            Some(b'm') if rest.starts_with(b"\"method\"") => Some((Name::Method, 8)),
+            Some(b'p') if rest.starts_with(b"\"params\"") => Some((Name::Params, 8)),
+            Some(b'i') if rest.starts_with(b"\"id\"") => Some((Name::Id, 4)),
+            Some(b'r') if rest.starts_with(b"\"result\"") => Some((Name::Result, 8)),
+            Some(b'e') if rest.starts_with(b"\"error\"") => Some((Name::Error, 7)),
+            _ => None,
+        };
+        if let Some((name, len)) = known {
+            self.i += len;
+            return Ok(name);
+        }
+        if rest.first() != Some(&b'"') {
+            return Err(Stop::Invalid);
+        }
+        Ok(if self.string()? {
+            Name::Escaped
+        } else {
+            Name::Other
+        })
     }
 
     /// After a member name: `:` and the whitespace around it.
@@ -318,12 +359,13 @@ impl<'a> Reader<'a> {
         self.i += 1;
         let mut escaped = false;
         loop {
-            let rest = bytes.get(self.i..).ok_or(Stop::Invalid)?;
-            let n = rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                .ok_or(Stop::Invalid)?;
-            self.i += n;
+            // The bytes a string holds as they are.
+            while bytes
+                .get(self.i)
+                .is_some_and(|&c| !matches!(c, b'"' | b'\\' | 0x00..=0x1f))
+            {
+                self.i += 1;
+            }
             match bytes.get(self.i) {
                 Some(b'"') => {
                     self.i += 1;
