@@ -312,6 +312,19 @@ pub trait Handler<M, S>: Clone + Send + Sync + 'static {
         let _ = out;
         Err(parts)
     }
+
+    /// [`call_now`](Self::call_now) on borrowed parts, which stay the
+    /// caller's: `Some` with what `call_now` returns in `Ok`, `None` when
+    /// the handler must be awaited. The router calls this one, so that it
+    /// can reuse the parts' buffers. The default clones the parts for
+    /// `call_now`; the handlers made of functions answer from the borrowed
+    /// parts.
+    fn call_now_ref(&self, parts: &CallParts<S>, out: &mut Vec<u8>) -> Option<Result<(), Error>>
+    where
+        S: Clone,
+    {
+        self.call_now(parts.clone(), out).ok()
+    }
 }
 
 pub(crate) fn panicked() -> Error {
@@ -347,6 +360,17 @@ macro_rules! impl_handler {
                 });
                 Ok(std::panic::catch_unwind(run).unwrap_or_else(|_| Err(panicked())))
             }
+
+            fn call_now_ref(&self, parts: &CallParts<S>, out: &mut Vec<u8>) -> Option<Result<(), Error>>
+            where
+                S: Clone,
+            {
+                let run = AssertUnwindSafe(|| -> Result<(), Error> {
+                    $(let $t = $t::from_call(parts)?;)*
+                    (self)($($t),*).write_outcome(out)
+                });
+                Some(std::panic::catch_unwind(run).unwrap_or_else(|_| Err(panicked())))
+            }
         }
 
         #[allow(non_snake_case, unused_variables)]
@@ -375,6 +399,13 @@ macro_rules! impl_handler {
                             .map(|r| r.map_or_else(|_| Err(panicked()), IntoOutcome::into_outcome)),
                     ),
                 }
+            }
+
+            fn call_now_ref(&self, _: &CallParts<S>, _: &mut Vec<u8>) -> Option<Result<(), Error>>
+            where
+                S: Clone,
+            {
+                None
             }
         }
     };

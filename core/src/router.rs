@@ -25,7 +25,7 @@ use crate::server::{Event, ServerConnection, Ticket, write_response_with};
 
 trait ErasedHandlerFn<S>: Send + Sync {
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
-    fn call_now(&self, parts: CallParts<S>, out: &mut Vec<u8>) -> Result<Result<(), Error>, CallParts<S>>;
+    fn call_now(&self, parts: &CallParts<S>, out: &mut Vec<u8>) -> Option<Result<(), Error>>;
 }
 
 struct ErasedHandler<H, M> {
@@ -33,13 +33,13 @@ struct ErasedHandler<H, M> {
     _marker: std::marker::PhantomData<fn() -> M>,
 }
 
-impl<H: Handler<M, S>, M: 'static, S> ErasedHandlerFn<S> for ErasedHandler<H, M> {
+impl<H: Handler<M, S>, M: 'static, S: Clone> ErasedHandlerFn<S> for ErasedHandler<H, M> {
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome> {
         self.handler.call(parts)
     }
 
-    fn call_now(&self, parts: CallParts<S>, out: &mut Vec<u8>) -> Result<Result<(), Error>, CallParts<S>> {
-        self.handler.call_now(parts, out)
+    fn call_now(&self, parts: &CallParts<S>, out: &mut Vec<u8>) -> Option<Result<(), Error>> {
+        self.handler.call_now_ref(parts, out)
     }
 }
 
@@ -333,6 +333,31 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         SCRATCH.with_borrow_mut(|kept| *kept = out);
     }
     r
+}
+
+thread_local! {
+    /// The method name of a call [`Router::handle_message`] answers at
+    /// once: a buffer kept for the next call, not a `String` allocated and
+    /// freed per call.
+    static METHOD: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The longest method name buffer [`METHOD`] keeps.
+const METHOD_KEEP: usize = 256;
+
+/// `name` in this thread's method buffer (a fresh one when it is in use).
+fn method_buffer(name: &str) -> String {
+    let mut method = METHOD.with_borrow_mut(std::mem::take);
+    method.clear();
+    method.push_str(name);
+    method
+}
+
+/// Gives back a buffer from [`method_buffer`] for the next call.
+fn keep_method_buffer(method: String) {
+    if method.capacity() <= METHOD_KEEP {
+        METHOD.with_borrow_mut(|kept| *kept = method);
+    }
 }
 
 /// `out`, as it goes on the wire.
@@ -738,22 +763,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                     context: context.clone(),
                     state: self.state.clone(),
                 };
-                let mut later = None;
-                let kept = conn.respond_with(ticket, |out| match handler.call_now(parts, out) {
-                    Ok(written) => Some(written),
-                    Err(parts) => {
-                        later = Some(parts);
-                        None
-                    }
-                })?;
-                Ok(kept.map(|ticket| {
-                    let run = match later {
-                        Some(parts) => handler.call(parts),
-                        // `kept` is `Some` only when the handler handed the call back.
-                        None => Box::pin(std::future::ready(Err(Error::internal_error()))),
-                    };
-                    Dispatch::Call(ticket, run)
-                }))
+                let kept = conn.respond_with(ticket, |out| handler.call_now(&parts, out))?;
+                Ok(kept.map(|ticket| Dispatch::Call(ticket, handler.call(parts))))
             }
             Event::Notification { method, params } => {
                 let Some(handler) = self.methods.get(method.as_str()) else {
@@ -766,10 +777,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                     state: self.state.clone(),
                 };
                 // What a notification's handler returns is never sent.
-                let mut discard = Vec::new();
-                Ok(match handler.call_now(parts, &mut discard) {
-                    Ok(_) => None,
-                    Err(parts) => Some(Dispatch::Notification(Box::pin(handler.call(parts).map(|_| ())))),
+                Ok(match with_scratch(|discard| handler.call_now(&parts, discard)) {
+                    Some(_) => None,
+                    None => Some(Dispatch::Notification(Box::pin(handler.call(parts).map(|_| ())))),
                 })
             }
         }
@@ -823,14 +833,17 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                     };
                     let parts = CallParts {
                         params: request.params(&frame),
-                        method: request.method.into_owned(),
+                        method: method_buffer(&request.method),
                         context: context.clone(),
                         state: self.state.clone(),
                     };
                     // What a notification's handler returns is never sent.
-                    return match handler.call_now(parts, &mut Vec::new()) {
-                        Ok(_) => OneShot::Answered(None),
-                        Err(parts) => OneShot::Notification(Box::pin(handler.call(parts).map(|_| ()))),
+                    return match with_scratch(|discard| handler.call_now(&parts, discard)) {
+                        Some(_) => {
+                            keep_method_buffer(parts.method);
+                            OneShot::Answered(None)
+                        }
+                        None => OneShot::Notification(Box::pin(handler.call(parts).map(|_| ()))),
                     };
                 };
                 let Some(handler) = self.methods.get(request.method.as_ref()) else {
@@ -838,32 +851,20 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 };
                 let parts = CallParts {
                     params: request.params(&frame),
-                    method: request.method.into_owned(),
+                    method: method_buffer(&request.method),
                     context: context.clone(),
                     state: self.state.clone(),
                 };
                 let answer = with_scratch(|out| {
-                    let mut later = None;
-                    let done = write_response_with(
-                        id.as_bytes(),
-                        false,
-                        |out| match handler.call_now(parts, out) {
-                            Ok(written) => Some(written),
-                            Err(parts) => {
-                                later = Some(parts);
-                                None
-                            }
-                        },
-                        out,
-                    );
-                    match later {
-                        Some(parts) if !done => Err(parts),
-                        _ => Ok(sent(out)),
-                    }
+                    write_response_with(id.as_bytes(), false, |out| handler.call_now(&parts, out), out)
+                        .then(|| sent(out))
                 });
                 match answer {
-                    Ok(answer) => OneShot::Answered(Some(answer)),
-                    Err(parts) => OneShot::Call(
+                    Some(answer) => {
+                        keep_method_buffer(parts.method);
+                        OneShot::Answered(Some(answer))
+                    }
+                    None => OneShot::Call(
                         Id::from_valid_json(&frame, id).unwrap_or_else(Id::null),
                         handler.call(parts),
                     ),
