@@ -115,6 +115,10 @@ struct BatchState {
 /// The most a batch's answer reserves ahead, guessed from its first entry.
 const FIRST_RESERVE: usize = 64 * 1024;
 
+/// A guess of the size of a batch entry's answer besides its id, for the
+/// room reserved ahead (`{"jsonrpc":"2.0","result":19,"id":}` is 35).
+const ENTRY_GUESS: usize = 40;
+
 impl BatchState {
     /// Starts the next entry of `joined`.
     fn separate(&mut self) {
@@ -444,6 +448,9 @@ impl Responder {
                 let new_slots = n.saturating_sub(self.free.len());
                 self.pending.reserve(new_slots);
                 self.charges.reserve(new_slots);
+                // Every slot may come back to the free list.
+                let slots = self.pending.len() + new_slots;
+                self.free.reserve(slots.saturating_sub(self.free.len()));
                 for entry in entries {
                     match entry {
                         Incoming::Call { id, method, params } => {
@@ -542,16 +549,30 @@ impl Responder {
         };
         if let Some((state, id)) = in_order {
             let mark = state.joined.len();
+            if mark == 0 {
+                // Room for every answer at a guess of their size, up to a
+                // bound: one allocation instead of a regrowing one.
+                let per_entry = id.json_bytes().len() + ENTRY_GUESS;
+                state
+                    .joined
+                    .reserve(per_entry.saturating_mul(state.entries.len()).min(FIRST_RESERVE) + 1);
+            }
             state.separate();
             if !write_response_with(id.json_bytes(), false, write, &mut state.joined) {
                 state.joined.truncate(mark);
                 return Ok(Err(ticket));
             }
             state.next += 1;
+            state.remaining = state.remaining.saturating_sub(1);
+            let done = state.remaining == 0;
             let Some(Slot::Batch { batch, .. }) = self.take(&ticket) else {
                 return Err(UsageError::UnknownTicket);
             };
-            return Ok(Ok(self.count_batch_answer(batch)));
+            return Ok(Ok(if done {
+                self.batches.remove(&batch).map(BatchState::finish)
+            } else {
+                None
+            }));
         }
         let (id, v1) = match slot {
             Slot::Single(id) | Slot::Batch { id, .. } => (id, false),
