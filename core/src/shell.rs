@@ -128,9 +128,9 @@ impl<F: Framer> Shell<F> {
     /// Queues `message`, framed; its buffer is kept for the next answer
     /// ([`Shell::take_spare`]) when it is small.
     pub(crate) fn push_out(&mut self, message: Vec<u8>) {
-        if self.frames.is_empty() && self.out.capacity() < message.len() {
-            // Nothing queued and no room: the message's own buffer becomes
-            // the output (no copy of a large answer).
+        if self.frames.is_empty() {
+            // Nothing queued: the message's own buffer becomes the output
+            // (no copy), and the output's emptied one the spare.
             let framed = self.framer.encode_owned(message);
             self.out_start = 0;
             self.out_bytes = framed.len();
