@@ -977,7 +977,10 @@ fn entry_from_head<'a>(
     // The id as an `Id`, made only for an answer other than a request.
     let id = || id_raw.and_then(|raw| Id::from_valid_json(frame, raw));
     let invalid = |why: &'static str| Entry::Other(invalid_because_id(id(), why));
-    let version_ok = wire.jsonrpc.and_then(string_value).is_some_and(|v| v == "2.0");
+    // `"2.0"` as sent is the common spelling; an escaped one is decoded.
+    let version_ok = wire
+        .jsonrpc
+        .is_some_and(|v| v == "\"2.0\"" || string_value(v).is_some_and(|v| v == "2.0"));
 
     let is_response = wire.is_response;
     if is_response && accept != Accept::Requests {
