@@ -17,7 +17,7 @@ const SPARE_KEEP: usize = 4 * 1024;
 
 /// The largest emptied output buffer a connection keeps (one handed back by
 /// the transport in [`Shell::poll_transmit`]).
-const OUT_KEEP: usize = 64 * 1024;
+const OUT_KEEP: usize = 16 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct Shell<F> {
