@@ -49,6 +49,9 @@ pub(crate) trait Transport {
     fn handle_timeout(&mut self, _now: Instant) {}
     /// The connection has nothing to do: give back large buffers.
     fn on_idle(&mut self) {}
+    /// The driver's task was polled again: a read that was pending may
+    /// have something now.
+    fn woken(&mut self) {}
 }
 
 /// How the loop ended.
@@ -98,9 +101,24 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
 ) -> io::Result<End> {
     let mut commands = commands.map(Box::pin);
     let mut timer: Option<Pin<Box<dyn AsyncTimer>>> = None;
+    // The deadline the timer is set to: moved only to an earlier one. A
+    // later deadline (each request moves the idle deadline a little) is
+    // left to the timer firing early, when the core is asked again.
     let mut armed: Option<Instant> = None;
     let mut eof = false;
     poll_fn(|cx| {
+        // The signals once per wake-up, not every turn: a signal that fires
+        // later wakes the task. The abort follows the shutdown (the server
+        // drops the abort sender after the shutdown one), so it is polled
+        // only once the shutdown fired (or when there is none).
+        if fired(&mut signals.shutdown, cx) {
+            signals.draining = true;
+            side.machine().close_input();
+        }
+        if signals.shutdown.is_none() && fired(&mut signals.abort, cx) {
+            return Poll::Ready(Ok(End::Aborted));
+        }
+        transport.woken();
         // Turns with progress before yielding to the executor, so one busy
         // connection cannot starve the others on a runtime without a
         // cooperative budget.
@@ -124,9 +142,9 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
                 }
                 progress = true;
             }
-            progress |= side.step();
+            // Read, run what was read, write the answers: one turn per
+            // request that is answered at once.
             let m = side.machine();
-            progress |= transport.poll_write(cx, m)?;
             if !eof && !m.is_timed_out() {
                 match transport.poll_read(cx, m)? {
                     Poll::Ready(Read::Data) => progress = true,
@@ -139,18 +157,13 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
                     Poll::Pending => {}
                 }
             }
+            progress |= side.step();
+            let m = side.machine();
+            progress |= transport.poll_write(cx, m)?;
             if eof || !m.wants_input() {
                 if let Some(Poll::Ready(e)) = signals.watch.as_mut().map(|w| w.as_mut().poll(cx)) {
                     return Poll::Ready(Err(e));
                 }
-            }
-            if fired(&mut signals.abort, cx) {
-                return Poll::Ready(Ok(End::Aborted));
-            }
-            if fired(&mut signals.shutdown, cx) {
-                signals.draining = true;
-                m.close_input();
-                progress = true;
             }
             if progress {
                 budget -= 1;
@@ -176,7 +189,7 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
                 return Poll::Pending;
             };
             let t = timer.get_or_insert_with(|| R::timer(at));
-            if armed != Some(at) {
+            if armed.is_none_or(|armed| at < armed) {
                 t.as_mut().reset(at);
                 armed = Some(at);
             }
@@ -239,6 +252,9 @@ pub(crate) struct ByteStream<IO> {
     out: Vec<u8>,
     written: usize,
     unflushed: bool,
+    /// The stream's read was pending in this poll of the task: it holds
+    /// the waker, so it is not read again until the task is woken.
+    blocked: bool,
 }
 
 impl<IO: AsyncRead + AsyncWrite> ByteStream<IO> {
@@ -252,6 +268,7 @@ impl<IO: AsyncRead + AsyncWrite> ByteStream<IO> {
             out: Vec::new(),
             written: 0,
             unflushed: false,
+            blocked: false,
         }
     }
 }
@@ -264,8 +281,11 @@ impl<IO: AsyncRead + AsyncWrite> Transport for ByteStream<IO> {
         } else if self.unwanted >= self.max_buf {
             return Ok(Poll::Pending);
         }
+        if self.blocked {
+            return Ok(Poll::Pending);
+        }
         let len = self.read_len;
-        let io = &mut self.io;
+        let (io, blocked) = (&mut self.io, &mut self.blocked);
         let mut n = 0;
         let read = with_read_buffer(len, |buf| {
             n = match io.as_mut().poll_read(cx, buf) {
@@ -275,7 +295,10 @@ impl<IO: AsyncRead + AsyncWrite> Transport for ByteStream<IO> {
                     return Ok(Poll::Ready(Read::Data));
                 }
                 Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Ok(Poll::Pending),
+                Poll::Pending => {
+                    *blocked = true;
+                    return Ok(Poll::Pending);
+                }
             };
             // Cannot fail: input is only fed before EOF.
             let _ = conn.handle_input(buf.get(..n).unwrap_or_default());
@@ -333,6 +356,10 @@ impl<IO: AsyncRead + AsyncWrite> Transport for ByteStream<IO> {
 
     fn holds_output(&self) -> bool {
         self.written < self.out.len() || self.unflushed
+    }
+
+    fn woken(&mut self) {
+        self.blocked = false;
     }
 
     fn on_idle(&mut self) {
