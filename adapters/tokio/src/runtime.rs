@@ -59,13 +59,38 @@ fn retry<T>(
     }
 }
 
+/// Whether the I/O driver is edge-triggered (epoll), so that a read
+/// shorter than asked shows the socket's buffer was emptied, as tokio's
+/// own `TcpStream` takes it.
+const SHORT_READ_DRAINS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
 impl AsyncRead for TcpIo {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let s = &self.0;
+        let dst = buf.initialize_unfilled();
+        let len = dst.len();
         let n = ready!(retry(
             cx,
             |cx| s.poll_read_ready(cx),
-            || s.try_read(buf.initialize_unfilled())
+            || {
+                let mut got = 0;
+                // A short read clears the readiness it was made under (the
+                // WouldBlock below does, in `try_io`), so the next read
+                // waits for the next event instead of asking the kernel
+                // for an EAGAIN; data that came in meanwhile brought an
+                // event of its own, which that does not clear.
+                let read = s.try_io(Interest::READABLE, || {
+                    got = s.try_read(&mut *dst)?;
+                    match got {
+                        n if SHORT_READ_DRAINS && n > 0 && n < len => Err(io::ErrorKind::WouldBlock.into()),
+                        n => Ok(n),
+                    }
+                });
+                match read {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+                    read => read,
+                }
+            }
         ))?;
         buf.advance(n);
         Poll::Ready(Ok(()))
