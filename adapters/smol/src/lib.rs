@@ -47,14 +47,16 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 use std::future::Future;
-use std::io;
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context as TaskContext, Poll};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, ready};
 use std::time::{Duration, Instant};
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use sansrpc_io::{AsyncTimer, Connect, Listen, Runtime, Task, Watch, Wrap};
+use smol::Async;
 use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 
 pub use sansrpc_io::{ClientError, DEFAULT_READ_BUFFER, DEFAULT_TIMEOUT};
@@ -85,19 +87,78 @@ impl Runtime for Smol {
     }
 }
 
+/// An accepted TCP stream, read and written as smol's `TcpStream` does
+/// (async-io's readiness), except that a read shorter than asked is taken
+/// to have emptied the socket's buffer, as tokio does on epoll: the next
+/// read waits for readiness first instead of asking the kernel for an
+/// `EAGAIN`. async-io re-arms the socket's interest when it is polled for
+/// readiness, and that reports input already there.
+#[derive(Debug)]
+pub struct TcpIo {
+    socket: Arc<Async<std::net::TcpStream>>,
+    /// The last read emptied the socket's buffer (or found it empty).
+    drained: bool,
+}
+
+/// Whether a read shorter than asked shows the socket's buffer was emptied
+/// (a TCP socket on Linux copies all it holds, up to the length asked).
+const SHORT_READ_DRAINS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+impl AsyncRead for TcpIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        loop {
+            if this.drained {
+                ready!(this.socket.poll_readable(cx))?;
+                this.drained = false;
+            }
+            match (&mut this.socket.get_ref()).read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => this.drained = true,
+                read => {
+                    this.drained = SHORT_READ_DRAINS && matches!(read, Ok(n) if n > 0 && n < buf.len());
+                    return Poll::Ready(read);
+                }
+            }
+        }
+    }
+}
+
+impl AsyncWrite for TcpIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self.socket).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self.socket).poll_flush(cx)
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.socket.get_ref().shutdown(std::net::Shutdown::Write))
+    }
+}
+
 impl Listen<TcpListener> for Smol {
-    type Io = TcpStream;
-    async fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
-        let accepted = listener.accept().await?;
-        let _ = accepted.0.set_nodelay(true);
-        Ok(accepted)
+    type Io = TcpIo;
+    async fn accept(listener: &TcpListener) -> io::Result<(TcpIo, SocketAddr)> {
+        let (stream, addr) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let socket = stream.into();
+        Ok((
+            TcpIo {
+                socket,
+                drained: false,
+            },
+            addr,
+        ))
     }
     /// async-io reports readability only, which queued input always has,
     /// so this probes the socket every second instead (only while
     /// the driver polls it): `SO_ERROR`, then the peer address (gone once
     /// the connection is closed); neither reads, and a FIN fails neither.
-    fn watch(io: &TcpStream) -> Option<Watch> {
-        let socket: std::sync::Arc<smol::Async<std::net::TcpStream>> = io.clone().into();
+    fn watch(io: &TcpIo) -> Option<Watch> {
+        let socket = io.socket.clone();
         Some(Box::pin(async move {
             loop {
                 smol::Timer::after(RESET_PROBE).await;
