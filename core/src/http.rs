@@ -1404,8 +1404,10 @@ pub struct Exchange<H = HeaderMap> {
 /// What an answer's headers depend on.
 #[derive(Debug)]
 struct Answering {
-    /// CORS headers for every answer (`Vary: Origin` included).
-    cors: HeaderMap,
+    /// CORS headers for every answer (`Vary: Origin` included), in the
+    /// order they are sent: a list, not a map, so that the request's
+    /// future stays small (two names at most, each once).
+    cors: Vec<(HeaderName, HeaderValue)>,
     vary_origin: bool,
     accept_gzip: bool,
     jsonp: Option<String>,
@@ -1601,7 +1603,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             _ => false,
         };
         let mut exchange = Answering {
-            cors: HeaderMap::new(),
+            cors: Vec::new(),
             vary_origin: cors_policy.is_some_and(Cors::varies),
             accept_gzip: headers
                 .get(&header::ACCEPT_ENCODING)
@@ -1612,12 +1614,12 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         if let (Some(cors), Some(origin), true) = (cors_policy, &origin, allowed_origin) {
             exchange
                 .cors
-                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, cors.allow_origin(origin));
+                .push((header::ACCESS_CONTROL_ALLOW_ORIGIN, cors.allow_origin(origin)));
             if cors.credentials {
-                exchange.cors.insert(
+                exchange.cors.push((
                     header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
                     HeaderValue::from_static("true"),
-                );
+                ));
             }
         }
         let refuse = |exchange: &Answering, mut reply: Reply| {
@@ -1774,17 +1776,45 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
     /// adapter's runtime; when every slot is taken it runs here and the
     /// answer waits for it. Headers set by a notification after its first
     /// poll are not sent.
-    pub async fn run<H: RequestHeaders>(
+    pub fn run<H: RequestHeaders>(
         &self,
         exchange: Exchange<H>,
         message: bytes::Bytes,
         peer: Option<std::net::SocketAddr>,
         spawn: impl Fn(crate::BoxFuture<()>),
-    ) -> Reply {
-        let Exchange {
-            headers,
-            answer: exchange,
-        } = exchange;
+    ) -> impl Future<Output = Reply> {
+        // Made before the future, which keeps only what the answer needs
+        // across the wait (an `async fn` would also keep its arguments).
+        let (context, answering) = self.context_of(exchange, peer);
+        async move {
+            // Boxed: inline, the router's future (about 1 KB) would make the
+            // adapter's request future too large for the allocator's fast
+            // path (actix-web boxes it whole) and costly to move (warp's
+            // filter chain moves it).
+            let answer = Box::pin(
+                self.router
+                    .handle_message_detached(&message, context.clone(), |run| {
+                        match self.background.try_hold(run) {
+                            Ok(held) => {
+                                spawn(held);
+                                None
+                            }
+                            Err(run) => Some(run),
+                        }
+                    }),
+            )
+            .await;
+            self.answer(answer, &context, &answering)
+        }
+    }
+
+    /// The calls' context, and what the answer depends on.
+    fn context_of<H: RequestHeaders>(
+        &self,
+        exchange: Exchange<H>,
+        peer: Option<std::net::SocketAddr>,
+    ) -> (crate::Context, Answering) {
+        let Exchange { headers, answer } = exchange;
         let mut context = crate::Context::builder(crate::Transport::Http);
         // Handed over only when a handler or hook may read them: a lazy
         // source is then neither boxed nor dropped.
@@ -1794,19 +1824,11 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         if let Some(peer) = peer {
             context = context.peer_addr(peer);
         }
-        let context = context.build();
-        let answer = self
-            .router
-            .handle_message_detached(&message, context.clone(), |run| {
-                match self.background.try_hold(run) {
-                    Ok(held) => {
-                        spawn(held);
-                        None
-                    }
-                    Err(run) => Some(run),
-                }
-            })
-            .await;
+        (context.build(), answer)
+    }
+
+    /// The reply to a message the router answered with `answer`.
+    fn answer(&self, answer: Option<bytes::Bytes>, context: &crate::Context, exchange: &Answering) -> Reply {
         // Taken, not copied: what a background notification sets after
         // this is not sent anyway.
         let mut parts = context.take_response_parts();

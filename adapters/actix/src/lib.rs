@@ -261,44 +261,63 @@ where
         None => "",
     };
     let method = convert_method(req.method());
-    let reply = match endpoint.begin_view(&method, tail, req.uri().query(), &view, ActixView::copy) {
-        Begin::Respond(reply) => reply,
-        Begin::Run(exchange, message) => endpoint.run(exchange, message, req.peer_addr(), spawn).await,
-        Begin::ReadBody(exchange, reader) => {
-            let mut read = std::pin::pin!(read_body(payload, reader));
-            // A body still incomplete after the idle timeout: a slow-drip
-            // peer is idle (as on the stream transports). Most bodies came
-            // with their head: then no timer is set. actix-web polls a
-            // handler once before it hands over the body that came with
-            // the head, then again in the same turn, so the timer waits
-            // for a second poll; the task asks for that poll itself, so
-            // that a peer that sends nothing more still meets the timer.
-            let mut polled = false;
-            let early = poll_fn(|cx| match read.as_mut().poll(cx) {
-                Poll::Ready(body) => Poll::Ready(Poll::Ready(body)),
-                Poll::Pending if !polled => {
-                    polled = true;
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-                Poll::Pending => Poll::Ready(Poll::Pending),
-            });
-            let body = match early.await {
-                Poll::Ready(body) => body,
-                Poll::Pending => match endpoint.router().limits().idle_timeout {
-                    Some(limit) => actix_web::rt::time::timeout(limit, read)
-                        .await
-                        .unwrap_or(Err(HttpReject::RequestTimeout)),
-                    None => read.await,
-                },
-            };
-            match body {
-                Ok(body) => endpoint.run(exchange, body, req.peer_addr(), spawn).await,
-                Err(reject) => endpoint.reject(exchange, reject, req.peer_addr()),
-            }
-        }
+    // Taken apart before any await, so that the request's future keeps
+    // only what each step needs.
+    let (exchange, read) = match endpoint.begin_view(&method, tail, req.uri().query(), &view, ActixView::copy)
+    {
+        Begin::Respond(reply) => return convert_reply(reply),
+        Begin::Run(exchange, message) => (exchange, Err(message)),
+        Begin::ReadBody(exchange, reader) => (exchange, Ok(reader)),
+    };
+    let body = match read {
+        Ok(reader) => Box::pin(read_within_idle(endpoint, read_body(payload, reader))).await,
+        Err(message) => Ok(message),
+    };
+    let reply = match body {
+        Ok(body) => endpoint.run(exchange, body, req.peer_addr(), spawn).await,
+        Err(reject) => endpoint.reject(exchange, reject, req.peer_addr()),
     };
     convert_reply(reply)
+}
+
+/// Awaits `read`, within the router's idle timeout when it is not done at
+/// once.
+async fn read_within_idle<S>(
+    endpoint: &Endpoint<S>,
+    read: impl Future<Output = Result<bytes::Bytes, HttpReject>>,
+) -> Result<bytes::Bytes, HttpReject>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let mut read = std::pin::pin!(read);
+    // A body still incomplete after the idle timeout: a slow-drip
+    // peer is idle (as on the stream transports). Most bodies came
+    // with their head: then no timer is set. actix-web polls a
+    // handler once before it hands over the body that came with
+    // the head, then again in the same turn, so the timer waits
+    // for a second poll; the task asks for that poll itself, so
+    // that a peer that sends nothing more still meets the timer.
+    let mut polled = false;
+    let early = poll_fn(|cx| match read.as_mut().poll(cx) {
+        Poll::Ready(body) => Poll::Ready(Poll::Ready(body)),
+        Poll::Pending if !polled => {
+            polled = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Poll::Pending => Poll::Ready(Poll::Pending),
+    });
+    match early.await {
+        Poll::Ready(body) => body,
+        // Boxed, as this is the rare case: the timer would grow every
+        // request's future (which actix-web allocates).
+        Poll::Pending => match endpoint.router().limits().idle_timeout {
+            Some(limit) => Box::pin(actix_web::rt::time::timeout(limit, read))
+                .await
+                .unwrap_or(Err(HttpReject::RequestTimeout)),
+            None => read.await,
+        },
+    }
 }
 
 /// Background notifications run on the worker's runtime.

@@ -250,8 +250,10 @@ where
             // with their head: then no timer is set.
             let body = match poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
                 Poll::Ready(body) => body,
+                // Boxed, as this is the rare case: the timer would grow every
+                // request's future (which warp's filters move).
                 Poll::Pending => match endpoint.router().limits().idle_timeout {
-                    Some(limit) => tokio::time::timeout(limit, read)
+                    Some(limit) => Box::pin(tokio::time::timeout(limit, read))
                         .await
                         .unwrap_or(Err(HttpReject::RequestTimeout)),
                     None => read.await,
