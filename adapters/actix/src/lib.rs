@@ -154,7 +154,7 @@
     )
 )]
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -270,7 +270,7 @@ where
         Begin::ReadBody(exchange, reader) => (exchange, Ok(reader)),
     };
     let body = match read {
-        Ok(reader) => Box::pin(read_within_idle(endpoint, read_body(payload, reader))).await,
+        Ok(reader) => ReadBody::new(payload, reader, endpoint.router().limits().idle_timeout).await,
         Err(message) => Ok(message),
     };
     let reply = match body {
@@ -280,46 +280,6 @@ where
     convert_reply(reply)
 }
 
-/// Awaits `read`, within the router's idle timeout when it is not done at
-/// once.
-async fn read_within_idle<S>(
-    endpoint: &Endpoint<S>,
-    read: impl Future<Output = Result<bytes::Bytes, HttpReject>>,
-) -> Result<bytes::Bytes, HttpReject>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let mut read = std::pin::pin!(read);
-    // A body still incomplete after the idle timeout: a slow-drip
-    // peer is idle (as on the stream transports). Most bodies came
-    // with their head: then no timer is set. actix-web polls a
-    // handler once before it hands over the body that came with
-    // the head, then again in the same turn, so the timer waits
-    // for a second poll; the task asks for that poll itself, so
-    // that a peer that sends nothing more still meets the timer.
-    let mut polled = false;
-    let early = poll_fn(|cx| match read.as_mut().poll(cx) {
-        Poll::Ready(body) => Poll::Ready(Poll::Ready(body)),
-        Poll::Pending if !polled => {
-            polled = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-        Poll::Pending => Poll::Ready(Poll::Pending),
-    });
-    match early.await {
-        Poll::Ready(body) => body,
-        // Boxed, as this is the rare case: the timer would grow every
-        // request's future (which actix-web allocates).
-        Poll::Pending => match endpoint.router().limits().idle_timeout {
-            Some(limit) => Box::pin(actix_web::rt::time::timeout(limit, read))
-                .await
-                .unwrap_or(Err(HttpReject::RequestTimeout)),
-            None => read.await,
-        },
-    }
-}
-
 /// Background notifications run on the worker's runtime.
 fn spawn(run: sansrpc::BoxFuture<()>) {
     actix_web::rt::spawn(run);
@@ -327,13 +287,88 @@ fn spawn(run: sansrpc::BoxFuture<()>) {
 
 /// Reads the body chunk by chunk; [`BodyReader`] refuses it at the first
 /// chunk that passes the limit (decoded or not), so a peer can never make
-/// us hold more.
-async fn read_body(mut payload: web::Payload, mut body: BodyReader) -> Result<bytes::Bytes, HttpReject> {
-    while let Some(chunk) = payload.next().await {
-        // The peer hung up or broke the chunked encoding.
-        body.push_bytes(chunk.map_err(|_| HttpReject::BadRequest)?)?;
+/// us hold more. A body still incomplete after the idle timeout is refused:
+/// a slow-drip peer is idle (as on the stream transports).
+///
+/// Written by hand, not as an `async fn`: it is small (an `async fn` keeps
+/// its arguments beside its locals) and needs no allocation of its own.
+struct ReadBody {
+    payload: web::Payload,
+    /// `None` once finished.
+    reader: Option<BodyReader>,
+    idle: Option<std::time::Duration>,
+    polled: bool,
+    /// Set when the body is still incomplete at the second poll.
+    timer: Option<std::pin::Pin<Box<actix_web::rt::time::Sleep>>>,
+}
+
+impl ReadBody {
+    fn new(payload: web::Payload, reader: BodyReader, idle: Option<std::time::Duration>) -> Self {
+        Self {
+            payload,
+            reader: Some(reader),
+            idle,
+            polled: false,
+            timer: None,
+        }
     }
-    body.finish()
+}
+
+impl Future for ReadBody {
+    type Output = Result<bytes::Bytes, HttpReject>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let Some(reader) = this.reader.as_mut() else {
+            // Polled after it finished.
+            return Poll::Ready(Err(HttpReject::BadRequest));
+        };
+        loop {
+            match this.payload.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    if let Err(reject) = reader.push_bytes(chunk) {
+                        this.reader = None;
+                        return Poll::Ready(Err(reject));
+                    }
+                }
+                // The peer hung up or broke the chunked encoding.
+                Poll::Ready(Some(Err(_))) => {
+                    this.reader = None;
+                    return Poll::Ready(Err(HttpReject::BadRequest));
+                }
+                Poll::Ready(None) => {
+                    return Poll::Ready(match this.reader.take() {
+                        Some(reader) => reader.finish(),
+                        None => Err(HttpReject::BadRequest),
+                    });
+                }
+                Poll::Pending => break,
+            }
+        }
+        // Most bodies came with their head: then no timer is set.
+        // actix-web polls a handler once before it hands over the body that
+        // came with the head, then again in the same turn, so the timer
+        // waits for a second poll; the task asks for that poll itself, so
+        // that a peer that sends nothing more still meets the timer.
+        if !this.polled {
+            this.polled = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let Some(limit) = this.idle else {
+            return Poll::Pending;
+        };
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(actix_web::rt::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                this.reader = None;
+                Poll::Ready(Err(HttpReject::RequestTimeout))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 fn convert_reply(reply: Reply) -> HttpResponse {
