@@ -80,7 +80,8 @@ impl AsyncRead for TcpIo {
                 // for an EAGAIN; data that came in meanwhile brought an
                 // event of its own, which that does not clear.
                 let read = s.try_io(Interest::READABLE, || {
-                    got = s.try_read(&mut *dst)?;
+                    // What `try_read` does inside its own `try_io`.
+                    got = std::io::Read::read(&mut &*socket2::SockRef::from(&**s), &mut *dst)?;
                     match got {
                         n if SHORT_READ_DRAINS && n > 0 && n < len => Err(io::ErrorKind::WouldBlock.into()),
                         n => Ok(n),
