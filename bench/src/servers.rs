@@ -33,6 +33,10 @@ pub enum Kind {
     TokioSansrpc,
     /// `sansrpc_smol::serve` under `smol::block_on`, `SMOL_THREADS=1`.
     SmolSansrpc,
+    /// Raw smol, set up as `SmolSansrpc` is: the `TokioLine` echo on
+    /// smol's `TcpStream` (the smol control for system calls and
+    /// instructions per request; not in the load matrix).
+    SmolLine,
 }
 
 /// Whether a server speaks HTTP or newline-framed TCP.
@@ -58,6 +62,10 @@ impl Kind {
         Kind::TokioLine,
     ];
 
+    /// Kinds that run only when named (`sansrpc-bench-server`), not in the
+    /// matrix.
+    pub const EXTRA: [Kind; 1] = [Kind::SmolLine];
+
     /// The name used on command lines and in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -70,18 +78,26 @@ impl Kind {
             Kind::TokioLineJson => "tokio-line-json",
             Kind::TokioSansrpc => "tokio-sansrpc",
             Kind::SmolSansrpc => "smol-sansrpc",
+            Kind::SmolLine => "smol-line",
         }
     }
 
     /// The kind called `name`.
     pub fn from_name(name: &str) -> Option<Kind> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
+        Self::ALL
+            .into_iter()
+            .chain(Self::EXTRA)
+            .find(|k| k.name() == name)
     }
 
     /// HTTP or TCP.
     pub fn wire(self) -> Wire {
         match self {
-            Kind::TokioLine | Kind::TokioLineJson | Kind::TokioSansrpc | Kind::SmolSansrpc => Wire::Tcp,
+            Kind::TokioLine
+            | Kind::TokioLineJson
+            | Kind::TokioSansrpc
+            | Kind::SmolSansrpc
+            | Kind::SmolLine => Wire::Tcp,
             _ => Wire::Http,
         }
     }
@@ -156,6 +172,7 @@ pub fn serve(kind: Kind, listener: TcpListener, max_connections: usize) -> io::R
         Kind::TokioLineJson => tokio_line_json(listener),
         Kind::TokioSansrpc => tokio_sansrpc(listener, max_connections),
         Kind::SmolSansrpc => smol_sansrpc(listener, max_connections),
+        Kind::SmolLine => smol_line(listener),
     }
 }
 
@@ -275,6 +292,38 @@ fn tokio_line(listener: TcpListener) -> io::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
             tokio::spawn(line_connection(stream));
+        }
+    })
+}
+
+async fn smol_line_connection(mut stream: smol::net::TcpStream) -> io::Result<()> {
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    stream.set_nodelay(true)?;
+    let mut line = PONG.as_bytes().to_vec();
+    line.push(b'\n');
+    let mut buf = vec![0u8; 4 * 1024];
+    let mut out = Vec::new();
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.clear();
+        for _ in memchr::memchr_iter(b'\n', buf.get(..n).unwrap_or_default()) {
+            out.extend_from_slice(&line);
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+        }
+    }
+}
+
+fn smol_line(listener: TcpListener) -> io::Result<()> {
+    smol::block_on(async move {
+        let listener = smol::net::TcpListener::try_from(listener)?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            smol::spawn(smol_line_connection(stream)).detach();
         }
     })
 }

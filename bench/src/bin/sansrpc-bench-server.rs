@@ -11,7 +11,7 @@ use sansrpc_bench::load::parse_duration;
 use sansrpc_bench::servers::{self, Kind};
 
 fn usage() -> String {
-    let kinds: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
+    let kinds: Vec<_> = Kind::ALL.iter().chain(&Kind::EXTRA).map(|k| k.name()).collect();
     format!(
         "usage: sansrpc-bench-server KIND [--addr 127.0.0.1:0] [--max-connections N] [--lifetime 900s]\nkinds: {}",
         kinds.join(", ")
