@@ -233,26 +233,13 @@ pub trait RequestHeaders: Send + Sized + 'static {
     }
 }
 
-/// Up to this many headers, [`HeaderMap`]'s [`RequestHeaders::get_all`]
-/// scans the pairs rather than hashing the name.
-const SCAN_MAX: usize = 16;
-
 impl RequestHeaders for HeaderMap {
     fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
-        // A request has a few headers: comparing each name (standard names
-        // by their tag) costs less than hashing the one asked for. The
-        // pairs of one name are listed together, in order, as `get_all`
-        // gives them.
-        let scan = self.len() <= SCAN_MAX;
-        let scanned = scan
-            .then(|| self.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v))
+        // By hash: walking a `HeaderMap`'s pairs costs more (about 210
+        // instructions a lookup for three headers, against about 105).
+        HeaderMap::get_all(self, name)
             .into_iter()
-            .flatten();
-        let hashed = (!scan)
-            .then(|| HeaderMap::get_all(self, name).into_iter())
-            .into_iter()
-            .flatten();
-        scanned.chain(hashed).map(HeaderValue::as_bytes)
+            .map(HeaderValue::as_bytes)
     }
 
     fn into_header_map(self) -> HeaderMap {
@@ -2274,23 +2261,6 @@ mod tests {
             reply.body,
             r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"untagged"},"id":1}"#
         );
-    }
-
-    #[test]
-    fn header_map_lookups_scan_or_hash_alike() {
-        for n in [1, SCAN_MAX - 1, SCAN_MAX, SCAN_MAX + 1, 3 * SCAN_MAX] {
-            let mut map = HeaderMap::new();
-            for i in 0..n {
-                let name = HeaderName::try_from(format!("x-{}", i % 5)).unwrap();
-                map.append(name, HeaderValue::from(i));
-            }
-            for name in ["x-0", "x-3", "x-9"] {
-                let name = HeaderName::from_static(name);
-                let got: Vec<_> = RequestHeaders::get_all(&map, &name).collect();
-                let want: Vec<_> = map.get_all(&name).iter().map(HeaderValue::as_bytes).collect();
-                assert_eq!(got, want, "{n} headers, {name}");
-            }
-        }
     }
 
     #[test]
