@@ -584,7 +584,9 @@ fn parse_with<'a>(
             // all, the full parse decides.
             if likely_invalid {
                 if let Err(e) = serde_json::from_str::<IdScan<'_>>(text) {
-                    return Parsed::Other(Message::Rejected(not_json(&e)));
+                    if !is_json_text(text) {
+                        return Parsed::Other(Message::Rejected(not_json(&e)));
+                    }
                 }
             }
             return single_by_serde(frame, text, limits, accept);
@@ -604,19 +606,37 @@ fn single_by_serde<'a>(frame: &Frame<'_>, text: &'a str, limits: &Limits, accept
     let message = match parse_single(frame, text, accept, limits.version) {
         Ok(parsed) => return parsed,
         // The scan for a lone id also tells valid JSON from invalid.
-        Err(why) => match serde_json::from_str::<IdScan<'_>>(text) {
-            Ok(scan) if limits.version == Version::V1 => Message::V1(Incoming::Invalid {
-                id: scan.id_v1(frame).unwrap_or_else(Id::null),
+        Err(why) => {
+            let id = match serde_json::from_str::<IdScan<'_>>(text) {
+                Ok(scan) if limits.version == Version::V1 => scan.id_v1(frame),
+                Ok(scan) => scan.id(frame),
+                Err(e) if !is_json_text(text) => return Parsed::Other(Message::Rejected(not_json(&e))),
+                // JSON the scan cannot read (a member name with a lone
+                // surrogate escape): no id can be told.
+                Err(_) => None,
+            };
+            let invalid = Incoming::Invalid {
+                id: id.unwrap_or_else(Id::null),
                 error: Error::invalid_request().with_reason(NotAnObject(&why)),
-            }),
-            Ok(scan) => Message::Single(Incoming::Invalid {
-                id: scan.id(frame).unwrap_or_else(Id::null),
-                error: Error::invalid_request().with_reason(NotAnObject(&why)),
-            }),
-            Err(e) => Message::Rejected(not_json(&e)),
-        },
+            };
+            if limits.version == Version::V1 {
+                Message::V1(invalid)
+            } else {
+                Message::Single(invalid)
+            }
+        }
     };
     Parsed::Other(message)
+}
+
+/// Whether `text`, which serde_json failed to read as an object of
+/// named members, is JSON text all the same: a lone surrogate escape
+/// (`"\udc00"`) is valid JSON grammar, which serde_json refuses in a
+/// string it decodes (a member name) but accepts in one it skips. Only
+/// text with a `\u` escape can be such a case; anything else is not
+/// JSON, as the failed read said.
+fn is_json_text(text: &str) -> bool {
+    text.contains("\\u") && serde_json::from_str::<IgnoredAny>(text).is_ok()
 }
 
 /// A batch array: its first entries, and how many it has in all.

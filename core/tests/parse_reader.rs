@@ -322,6 +322,8 @@ fn fixed_cases_read_as_the_full_parse_reads_them() {
         r#"{"jsonrpc":"2.0","method":"m","id":1e400}"#,
         r#"{"jsonrpc":"2.0","method":1e400,"id":1}"#,
         r#"{"jsonrpc":"2.0","method":"\ud800","id":1}"#,
+        r#"{"jsonrpc":"2.0","m\udc00ethod":"ping","id":1}"#,
+        r#"{"jsonrpc":"2.0","m\udc00ethod":"ping","id":1"#,
         r#"{"jsonrpc":"2.0","method":"m","id":01}"#,
         r#"{"jsonrpc":"2.0","method":"m","id":1,}"#,
         r#"{"jsonrpc":"2.0","method":"m","id":1} x"#,

@@ -969,3 +969,40 @@ fn batch_answers_keep_request_order_in_any_answer_order() {
     )));
     assert_eq!(want.matches("\"id\":").count(), 5);
 }
+
+/// A lone surrogate escape is valid JSON grammar (RFC 8259 section 8.2
+/// leaves its meaning to the reader): in a member name, where serde_json
+/// will not decode it, the message is still JSON, so it is an invalid
+/// request (its id cannot be told), never a parse error. Found by the
+/// `differential` fuzz target.
+#[test]
+fn lone_surrogate_in_a_member_name_is_an_invalid_request() {
+    let router = reference();
+    let invalid = |why: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","error":{{"code":-32600,"message":"Invalid Request","data":"{why}"}},"id":null}}"#
+        )
+    };
+    let lone = invalid("lone leading surrogate in hex escape");
+    for (input, want) in [
+        (r#"{"jsonrpc":"2.0","m\udc00ethod":"ping","id":1}"#, lone.clone()),
+        // The input the fuzzer found, shortened.
+        (r#"{"jsinrpc":"2.0","m\uddddthodid":1}"#, lone.clone()),
+        (
+            r#"{"jsonrpc":"2.0","method":"ping","\ud800":1,"id":1}"#,
+            invalid("unexpected end of hex escape"),
+        ),
+        // A batch entry was read so before.
+        (
+            r#"[{"jsonrpc":"2.0","m\udc00ethod":"ping","id":1}]"#,
+            format!("[{lone}]"),
+        ),
+        // Not JSON (cut short): still a parse error.
+        (
+            r#"{"jsonrpc":"2.0","m\udc00ethod":"ping","id":1"#,
+            r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","data":"lone leading surrogate in hex escape at line 1 column 25"},"id":null}"#.to_owned(),
+        ),
+    ] {
+        assert_eq!(body(&router, input).as_deref(), Some(want.as_str()), "{input}");
+    }
+}
