@@ -548,6 +548,20 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// [`Context`] does, `Params`, `State` and the other extractors of this
     /// crate do not). When none may, an HTTP endpoint does not hand the
     /// headers to the calls' [`Context`].
+    ///
+    /// ```
+    /// use sansrpc::{Context, Params, Router};
+    ///
+    /// let mut router = Router::new();
+    /// router.method("add", |Params((a, b)): Params<(i64, i64)>| a + b).unwrap();
+    /// assert!(!router.reads_request_headers());
+    ///
+    /// // A handler that takes the `Context` may look at the headers.
+    /// router
+    ///     .method("agent", |ctx: Context| ctx.header("user-agent").unwrap_or("").to_owned())
+    ///     .unwrap();
+    /// assert!(router.reads_request_headers());
+    /// ```
     pub fn reads_request_headers(&self) -> bool {
         self.handlers_read_headers || !self.hooks.is_empty()
     }
