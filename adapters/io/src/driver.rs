@@ -215,6 +215,12 @@ pub(crate) trait Close: Transport {
 /// What a connection that is idle or reads little reads at a time.
 const SMALL_READ_BUFFER: usize = 2048;
 
+/// The largest emptied output buffer an idle connection keeps (a few
+/// answers' worth): with the two the core circulates (its output and its
+/// spare, each at most what the transport handed it), an idle connection
+/// holds at most three of these.
+const IDLE_OUT_KEEP: usize = 256;
+
 thread_local! {
     /// The buffer every connection of a thread reads into: what is read is
     /// copied into the connection's framer at once, so a connection holds
@@ -364,9 +370,16 @@ impl<IO: AsyncRead + AsyncWrite> Transport for ByteStream<IO> {
 
     fn on_idle(&mut self) {
         self.read_len = SMALL_READ_BUFFER.min(self.max_buf);
-        // Nothing is held (see `holds_output`): the next answer comes with
-        // an allocation of its own.
-        self.out = Vec::new();
+        // Nothing is held (see `holds_output`). A small emptied buffer is
+        // kept: handed to the core with the next answers, it comes back as
+        // the buffer the answer after them is written into, so a connection
+        // answering one call at a time allocates and frees nothing per
+        // answer. A larger one (a pipelined turn's) is given back.
+        if self.out.capacity() > IDLE_OUT_KEEP {
+            self.out = Vec::new();
+        } else {
+            self.out.clear();
+        }
         self.written = 0;
     }
 }
