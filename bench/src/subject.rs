@@ -103,4 +103,28 @@ impl Stream {
         self.conn.poll_transmit(out);
         self.conn.handle_transmitted(out.len());
     }
+
+    /// Feeds `lines` (several requests, each ending in `\n`) in one piece,
+    /// as the driver (`sansrpc-io`) hands the connection what one read of
+    /// a pipelining client brought, runs every event, then writes every
+    /// answer into `out` (cleared first) at once, as the driver's
+    /// `poll_write` takes them.
+    pub fn handle_read(&mut self, router: &Router, lines: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        if self.conn.handle_input(lines).is_err() {
+            return;
+        }
+        while let Some(event) = self.conn.poll_event() {
+            match router.dispatch_on(&mut self.conn, event, &self.context) {
+                Ok(None) | Err(_) => {}
+                Ok(Some(sansrpc::conn::Dispatch::Call(ticket, call))) => {
+                    let _ = self.conn.respond(ticket, poll_ready(call));
+                }
+                Ok(Some(sansrpc::conn::Dispatch::Notification(run))) => poll_ready(run),
+            }
+        }
+        while self.conn.poll_refusal().is_some() {}
+        self.conn.poll_transmit(out);
+        self.conn.handle_transmitted(out.len());
+    }
 }

@@ -5,6 +5,9 @@
 //! `sansrpc-core-profile LINE CASE N` with LINE one of `sansrpc`
 //! (`Router::handle_message`), `sansrpc_stream` (one long-lived
 //! `ServerConnection` over newline framing, as the TCP adapters drive it),
+//! `sansrpc_pipelined` (the same connection fed 16 requests per read, as a
+//! client pipelining 16 deep delivers them; N counts reads, so divide by
+//! 16 N),
 //! `sansrpc_stats` (the router with `sansrpc::Stats` as its hook),
 //! `typed_limit`, `serde_json_limit`, `jsonrpsee`, and CASE a core benchmark input
 //! (`ping`, `subtract_positional`, ...).
@@ -13,10 +16,14 @@ use std::hint::black_box;
 
 use sansrpc_bench::{inputs, limit, peer, subject, typed_limit};
 
+/// Requests per read in the `sansrpc_pipelined` line (the load matrix's
+/// pipelining depth).
+const PIPELINE: usize = 16;
+
 fn main() {
     if let Err(e) = run() {
         eprintln!(
-            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|sansrpc_stats|sansrpc_stream|typed_limit|serde_json_limit|jsonrpsee CASE N"
+            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|sansrpc_stats|sansrpc_stream|sansrpc_pipelined|typed_limit|serde_json_limit|jsonrpsee CASE N"
         );
         std::process::exit(2);
     }
@@ -57,6 +64,20 @@ fn run() -> Result<(), String> {
             let mut out = Vec::new();
             for _ in 0..n {
                 stream.handle(&router, black_box(&case.request), &mut out);
+                black_box(&out);
+            }
+        }
+        "sansrpc_pipelined" => {
+            let router = subject::router();
+            let mut stream = subject::Stream::new(&router);
+            let mut lines = Vec::new();
+            for _ in 0..PIPELINE {
+                lines.extend_from_slice(&case.request);
+                lines.push(b'\n');
+            }
+            let mut out = Vec::new();
+            for _ in 0..n {
+                stream.handle_read(&router, black_box(&lines), &mut out);
                 black_box(&out);
             }
         }
