@@ -50,6 +50,16 @@ pub trait Framer {
         framed
     }
 
+    /// Frames the message written at the end of `out`, from `start`, in
+    /// place: what [`encode`](Self::encode) of `out[start..]` would have
+    /// appended instead, so that a message can be written straight into
+    /// the output. The default moves the message out and encodes it; a
+    /// framer that only adds a suffix (or nothing) does it without a copy.
+    fn encode_in_place(&self, out: &mut Vec<u8>, start: usize) {
+        let message = out.split_off(start.min(out.len()));
+        self.encode(&message, out);
+    }
+
     /// Bytes currently held.
     fn buffered(&self) -> usize;
 
@@ -162,6 +172,11 @@ impl Framer for Newline {
         wire_log::sent(&message, None);
         message.push(b'\n');
         message
+    }
+
+    fn encode_in_place(&self, out: &mut Vec<u8>, start: usize) {
+        wire_log::sent(out.get(start..).unwrap_or_default(), None);
+        out.push(b'\n');
     }
 
     fn buffered(&self) -> usize {
@@ -347,6 +362,10 @@ impl Framer for Body {
     fn encode_owned(&self, message: Vec<u8>) -> Vec<u8> {
         wire_log::sent(&message, None);
         message
+    }
+
+    fn encode_in_place(&self, out: &mut Vec<u8>, start: usize) {
+        wire_log::sent(out.get(start..).unwrap_or_default(), None);
     }
 
     fn buffered(&self) -> usize {
@@ -646,6 +665,10 @@ impl Framer for Messages {
     fn encode_owned(&self, message: Vec<u8>) -> Vec<u8> {
         wire_log::sent(&message, None);
         message
+    }
+
+    fn encode_in_place(&self, out: &mut Vec<u8>, start: usize) {
+        wire_log::sent(out.get(start..).unwrap_or_default(), None);
     }
 
     fn buffered(&self) -> usize {

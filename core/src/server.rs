@@ -112,6 +112,15 @@ struct BatchState {
     next: usize,
 }
 
+/// Where [`Responder::respond_with`] put an answer.
+#[derive(Debug)]
+pub(crate) enum Answered {
+    /// A single response, appended to the output it was given.
+    Appended,
+    /// A batch's entry; the batch's whole answer when it was the last.
+    Batch(Option<Vec<u8>>),
+}
+
 /// The most a batch's answer reserves ahead, guessed from its first entry.
 const FIRST_RESERVE: usize = 64 * 1024;
 
@@ -520,14 +529,15 @@ impl Responder {
     /// `write` fails, its error is answered instead. When `write` declines
     /// (`None`: the answer is not ready), nothing is recorded and the
     /// ticket is handed back (`Ok(Err(ticket))`).
-    /// A single response is written into `spare`, as in
-    /// [`respond`](Self::respond).
+    /// A single response is appended to `out` (the connection's output,
+    /// where it is framed in place: [`Answered::Appended`]); `out` is left
+    /// as it was otherwise.
     pub(crate) fn respond_with(
         &mut self,
         ticket: Ticket,
         write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
-        spare: &mut Vec<u8>,
-    ) -> Result<Result<Option<Vec<u8>>, Ticket>, UsageError> {
+        out: &mut Vec<u8>,
+    ) -> Result<Result<Answered, Ticket>, UsageError> {
         if ticket.conn != self.conn {
             return Err(UsageError::UnknownTicket);
         }
@@ -568,25 +578,37 @@ impl Responder {
             let Some(Slot::Batch { batch, .. }) = self.take(&ticket) else {
                 return Err(UsageError::UnknownTicket);
             };
-            return Ok(Ok(if done {
+            return Ok(Ok(Answered::Batch(if done {
                 self.batches.remove(&batch).map(BatchState::finish)
             } else {
                 None
-            }));
+            })));
         }
-        let (id, v1) = match slot {
-            Slot::Single(id) | Slot::Batch { id, .. } => (id, false),
-            Slot::V1(id) => (id, true),
+        let (id, v1, single) = match slot {
+            Slot::Single(id) => (id, false, true),
+            Slot::Batch { id, .. } => (id, false, false),
+            Slot::V1(id) => (id, true, true),
         };
         let id = id.json_bytes();
-        let mut buf = std::mem::take(spare);
-        buf.reserve(id.len() + 80);
+        if single {
+            // Written where it is sent from: no buffer of its own.
+            let start = out.len();
+            if !write_response_with(id, v1, write, out) {
+                return Ok(Err(ticket));
+            }
+            if self.take(&ticket).is_none() {
+                out.truncate(start);
+                return Err(UsageError::UnknownTicket);
+            }
+            return Ok(Ok(Answered::Appended));
+        }
+        // A batch entry answered out of order waits in the batch.
+        let mut buf = Vec::with_capacity(id.len() + 80);
         if !write_response_with(id, v1, write, &mut buf) {
-            *spare = buf;
             return Ok(Err(ticket));
         }
         let slot = self.take(&ticket).ok_or(UsageError::UnknownTicket)?;
-        self.place(slot, buf).map(Ok)
+        self.place(slot, buf).map(|m| Ok(Answered::Batch(m)))
     }
 
     /// Takes `ticket`'s slot and has `write` write the response for its id
@@ -933,19 +955,16 @@ impl<F: Framer> ServerConnection<F> {
         ticket: Ticket,
         write: impl FnOnce(&mut Vec<u8>) -> Option<Result<(), Error>>,
     ) -> Result<Option<Ticket>, UsageError> {
-        let mut spare = self.shell.take_spare();
-        let answer = self.responder.respond_with(ticket, write, &mut spare);
-        self.shell.put_spare(spare);
-        match answer? {
-            Err(ticket) => Ok(Some(ticket)),
-            Ok(message) => {
-                if let Some(message) = message {
-                    self.shell.push_out(message);
-                }
-                self.shell.note_progress();
-                Ok(None)
-            }
+        let out = self.shell.out_to_write();
+        let start = out.len();
+        match self.responder.respond_with(ticket, write, out)? {
+            Err(ticket) => return Ok(Some(ticket)),
+            Ok(Answered::Appended) => self.shell.frame_written(start),
+            Ok(Answered::Batch(Some(message))) => self.shell.push_out(message),
+            Ok(Answered::Batch(None)) => {}
         }
+        self.shell.note_progress();
+        Ok(None)
     }
 
     /// Records that a notification handed out by

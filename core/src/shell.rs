@@ -157,6 +157,27 @@ impl<F: Framer> Shell<F> {
         self.frames.push_back(framed);
     }
 
+    /// The output buffer, for one message to be written at its end and
+    /// then framed in place by [`Shell::frame_written`] (with the length
+    /// it had here as `start`); what is written is not output until then.
+    pub(crate) fn out_to_write(&mut self) -> &mut Vec<u8> {
+        if self.frames.is_empty() {
+            self.out.clear();
+            self.out_start = 0;
+        }
+        &mut self.out
+    }
+
+    /// Queues the message written into [`Shell::out_to_write`] from
+    /// `start`, framed in place: no buffer of its own, no copy.
+    pub(crate) fn frame_written(&mut self, start: usize) {
+        let start = start.min(self.out.len());
+        self.framer.encode_in_place(&mut self.out, start);
+        let framed = self.out.len() - start;
+        self.out_bytes += framed;
+        self.frames.push_back(framed);
+    }
+
     /// Keeps `buf`, emptied, for the next answer unless it is large.
     fn recycle(&mut self, mut buf: Vec<u8>) {
         if buf.capacity() <= SPARE_KEEP && buf.capacity() > self.spare.capacity() {
