@@ -117,16 +117,18 @@
     )
 )]
 
-use std::future::{Future, poll_fn};
+use std::future::{Future, poll_fn, ready};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
+use futures_util::future::Either;
 use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, Method};
 use sansrpc::Router;
-use sansrpc::http::{Begin, BodyReader, HttpReject};
+use sansrpc::http::{Begin, BodyReader, Exchange, HttpReject, Reply};
 use warp::path::Tail;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -197,8 +199,11 @@ where
         .and(warp::body::stream())
         .and_then(
             move |method: Method, headers: HeaderMap, peer: Option<SocketAddr>, body| {
-                let endpoint = here.clone();
-                async move { respond(&endpoint, &method, "", "", headers, peer, body).await }
+                // Decided here, before any future: the request's future
+                // (which warp's filters move) keeps only what the answer
+                // needs.
+                let begin = here.begin(&method, "", None, headers);
+                respond(&here, begin, peer, body)
             },
         );
     // Anything below it: a JSONP call, or not found.
@@ -216,59 +221,84 @@ where
                   headers: HeaderMap,
                   peer: Option<SocketAddr>,
                   body| {
-                let endpoint = endpoint.clone();
-                async move { respond(&endpoint, &method, tail.as_str(), &query, headers, peer, body).await }
+                let query = Some(query.as_str()).filter(|q| !q.is_empty());
+                let begin = endpoint.begin(&method, tail.as_str(), query, headers);
+                respond(&endpoint, begin, peer, body)
             },
         );
     endpoint_path.or(below).unify()
 }
 
-async fn respond<S, B, E>(
+/// The answer to a request whose head the endpoint has decided on: at
+/// once, or once the body is read and run.
+fn respond<S, St, B, E>(
     endpoint: &Endpoint<S>,
-    method: &Method,
-    tail: &str,
-    query: &str,
-    headers: HeaderMap,
+    begin: Begin,
     peer: Option<SocketAddr>,
-    body: impl Stream<Item = Result<B, E>>,
-) -> Result<Response, Rejection>
+    body: St,
+) -> impl Future<Output = Result<Response, Rejection>> + Send + use<S, St, B, E>
 where
     S: Clone + Send + Sync + 'static,
-    B: Buf,
+    St: Stream<Item = Result<B, E>> + Unpin + Send + 'static,
+    B: Buf + 'static,
+    E: 'static,
 {
-    let reply = match endpoint.begin(method, tail, Some(query).filter(|q| !q.is_empty()), headers) {
+    let (exchange, read) = match begin {
         // Not this endpoint's path: let the next route try.
         Begin::Respond(reply) if reply.status == http::StatusCode::NOT_FOUND => {
-            return Err(warp::reject::not_found());
+            return Either::Left(ready(Err(warp::reject::not_found())));
         }
-        Begin::Respond(reply) => reply,
-        Begin::Run(exchange, message) => endpoint.run(exchange, message, peer, spawn).await,
-        Begin::ReadBody(exchange, reader) => {
-            let mut read = std::pin::pin!(read_body(body, reader));
-            // A body still incomplete after the idle timeout: a slow-drip
-            // peer is idle (as on the stream transports). Most bodies came
-            // with their head: then no timer is set.
-            let body = match poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
-                Poll::Ready(body) => body,
-                // Boxed, as this is the rare case: the timer would grow every
-                // request's future (which warp's filters move).
-                Poll::Pending => match endpoint.router().limits().idle_timeout {
-                    Some(limit) => Box::pin(tokio::time::timeout(limit, read))
-                        .await
-                        .unwrap_or(Err(HttpReject::RequestTimeout)),
-                    None => read.await,
-                },
-            };
-            match body {
-                Ok(body) => endpoint.run(exchange, body, peer, spawn).await,
-                Err(reject) => endpoint.reject(exchange, reject, peer),
-            }
-        }
+        Begin::Respond(reply) => return Either::Left(ready(Ok(response(reply)))),
+        Begin::Run(exchange, message) => (exchange, ReadBody::Read(Some(message))),
+        Begin::ReadBody(exchange, reader) => (exchange, ReadBody::Reading(body, Some(reader))),
     };
+    Either::Right(read_and_run(endpoint.clone(), exchange, read, peer))
+}
+
+/// Reads the body (if any is still to be read) and runs it. A plain fn
+/// around an `async` block: an `async fn` would also keep a copy of its
+/// arguments in the future.
+#[allow(clippy::manual_async_fn)] // the plain fn is the point: see above
+fn read_and_run<S, St, B, E>(
+    endpoint: Endpoint<S>,
+    exchange: Exchange,
+    mut read: ReadBody<St>,
+    peer: Option<SocketAddr>,
+) -> impl Future<Output = Result<Response, Rejection>>
+where
+    S: Clone + Send + Sync + 'static,
+    St: Stream<Item = Result<B, E>> + Unpin,
+    B: Buf,
+{
+    async move {
+        // A body still incomplete after the idle timeout: a slow-drip peer
+        // is idle (as on the stream transports). Most bodies came with
+        // their head: then no timer is set.
+        let body = match poll_fn(|cx| Poll::Ready(Pin::new(&mut read).poll(cx))).await {
+            Poll::Ready(body) => body,
+            // Boxed, as this is the rare case: the timer would grow every
+            // request's future (which warp's filters move).
+            Poll::Pending => match endpoint.router().limits().idle_timeout {
+                Some(limit) => Box::pin(tokio::time::timeout(limit, read))
+                    .await
+                    .unwrap_or(Err(HttpReject::RequestTimeout)),
+                None => (&mut read).await,
+            },
+        };
+        let reply = match body {
+            Ok(body) => endpoint.run(exchange, body, peer, spawn).await,
+            Err(reject) => endpoint.reject(exchange, reject, peer),
+        };
+        Ok(response(reply))
+    }
+}
+
+/// The core's reply as warp's response.
+fn response(reply: Reply) -> Response {
     let mut response = Response::new(reply.body.into());
     *response.status_mut() = reply.status;
     *response.headers_mut() = reply.headers.into_header_map();
-    Ok(response)
+    response
 }
 
 /// Background notifications run on warp's tokio runtime.
@@ -278,18 +308,53 @@ fn spawn(run: sansrpc::BoxFuture<()>) {
 
 /// Reads the body chunk by chunk; [`BodyReader`] refuses it at the first
 /// chunk that passes the limit (decoded or not), so a peer can never make
-/// us hold more.
-async fn read_body<B: Buf, E>(
-    body: impl Stream<Item = Result<B, E>>,
-    mut reader: BodyReader,
-) -> Result<Bytes, HttpReject> {
-    let mut body = std::pin::pin!(body);
-    while let Some(chunk) = body.next().await {
-        // The peer hung up or broke the chunked encoding.
-        let mut chunk = chunk.map_err(|_| HttpReject::BadRequest)?;
-        // hyper's chunks are `Bytes`: taken without a copy.
-        let n = chunk.remaining();
-        reader.push_bytes(chunk.copy_to_bytes(n))?;
+/// us hold more. A JSONP call has no body to read: it is `Read` at once.
+enum ReadBody<St> {
+    /// The body's stream, and the reader until the body is read.
+    Reading(St, Option<BodyReader>),
+    /// The message, until it is taken.
+    Read(Option<Bytes>),
+}
+
+impl<St, B, E> Future for ReadBody<St>
+where
+    St: Stream<Item = Result<B, E>> + Unpin,
+    B: Buf,
+{
+    type Output = Result<Bytes, HttpReject>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Polled again after its end, it has nothing left: a `400`.
+        let (body, reader) = match self.get_mut() {
+            ReadBody::Read(message) => return Poll::Ready(message.take().ok_or(HttpReject::BadRequest)),
+            ReadBody::Reading(body, reader) => (body, reader),
+        };
+        loop {
+            let Some(read) = reader.as_mut() else {
+                return Poll::Ready(Err(HttpReject::BadRequest));
+            };
+            match ready!(body.poll_next_unpin(cx)) {
+                // hyper's chunks are `Bytes`: taken without a copy.
+                Some(Ok(mut chunk)) => {
+                    let n = chunk.remaining();
+                    if let Err(reject) = read.push_bytes(chunk.copy_to_bytes(n)) {
+                        *reader = None;
+                        return Poll::Ready(Err(reject));
+                    }
+                }
+                // The peer hung up or broke the chunked encoding.
+                Some(Err(_)) => {
+                    *reader = None;
+                    return Poll::Ready(Err(HttpReject::BadRequest));
+                }
+                None => {
+                    return Poll::Ready(
+                        reader
+                            .take()
+                            .map_or(Err(HttpReject::BadRequest), BodyReader::finish),
+                    );
+                }
+            }
+        }
     }
-    reader.finish()
 }
