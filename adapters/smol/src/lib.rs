@@ -61,20 +61,35 @@ use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 
 pub use sansrpc_io::{ClientError, DEFAULT_READ_BUFFER, DEFAULT_TIMEOUT};
 
-/// The smol runtime: tasks go to [`smol::spawn`] (the global executor),
-/// timers are [`smol::Timer`]s, moved with `set_at`.
+mod timer;
+
+/// The smol runtime: tasks go to [`smol::spawn`] (the global executor).
+/// Timers sleep on one thread of this crate's own (`sansrpc-smol-timers`,
+/// started with the first timer), which wakes each task when its deadline
+/// passes, so that async-io's reactor holds no timer of the connections
+/// (a reactor holding timers pays for them on every turn); should that
+/// thread fail to start, timers are [`smol::Timer`]s.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Smol;
 
 #[derive(Debug)]
-struct Timer(smol::Timer);
+enum Timer {
+    Thread(timer::ThreadTimer),
+    Reactor(smol::Timer),
+}
 
 impl AsyncTimer for Timer {
     fn reset(mut self: Pin<&mut Self>, at: Instant) {
-        self.0.set_at(at);
+        match &mut *self {
+            Timer::Thread(t) => t.reset(at),
+            Timer::Reactor(t) => t.set_at(at),
+        }
     }
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        Pin::new(&mut self.0).poll(cx).map(drop)
+        match &mut *self {
+            Timer::Thread(t) => t.poll(cx),
+            Timer::Reactor(t) => Pin::new(t).poll(cx).map(drop),
+        }
     }
 }
 
@@ -83,7 +98,10 @@ impl Runtime for Smol {
         smol::spawn(task).detach();
     }
     fn timer(at: Instant) -> Pin<Box<dyn AsyncTimer>> {
-        Box::pin(Timer(smol::Timer::at(at)))
+        Box::pin(match timer::ThreadTimer::at(at) {
+            Some(t) => Timer::Thread(t),
+            None => Timer::Reactor(smol::Timer::at(at)),
+        })
     }
 }
 
