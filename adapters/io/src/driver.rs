@@ -8,7 +8,7 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use async_channel::Receiver;
@@ -79,14 +79,31 @@ pub(crate) struct Signals {
     pub(crate) draining: bool,
     /// Sees a reset the paused reads do not (see [`Listen::watch`](crate::Listen::watch)).
     pub(crate) watch: Option<Watch>,
+    /// The waker each of `shutdown` and `abort` was last polled with.
+    pub(crate) polled_with: [Option<Waker>; 2],
 }
 
-fn fired(signal: &mut Option<Pin<Box<Receiver<()>>>>, cx: &mut Context<'_>) -> bool {
-    let fired = signal
-        .as_mut()
-        .is_some_and(|rx| rx.poll_next_unpin(cx).is_ready());
+/// Whether `signal` fired. It is polled only when something arrived on
+/// its channel (a signal fires by closing) or its last poll was with
+/// another waker: a pending poll leaves the task's waker with the
+/// channel, which wakes the task when the channel closes, so polling it
+/// again on every wake-up (each poll registers the waker anew) is not
+/// needed.
+fn fired(
+    signal: &mut Option<Pin<Box<Receiver<()>>>>,
+    polled_with: &mut Option<Waker>,
+    cx: &mut Context<'_>,
+) -> bool {
+    let Some(rx) = signal.as_mut() else { return false };
+    if polled_with.as_ref().is_some_and(|w| w.will_wake(cx.waker())) && !rx.is_closed() && rx.is_empty() {
+        return false;
+    }
+    let fired = rx.poll_next_unpin(cx).is_ready();
     if fired {
         *signal = None;
+        *polled_with = None;
+    } else {
+        *polled_with = Some(cx.waker().clone());
     }
     fired
 }
@@ -111,11 +128,12 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
         // later wakes the task. The abort follows the shutdown (the server
         // drops the abort sender after the shutdown one), so it is polled
         // only once the shutdown fired (or when there is none).
-        if fired(&mut signals.shutdown, cx) {
+        let [shutdown_waker, abort_waker] = &mut signals.polled_with;
+        if fired(&mut signals.shutdown, shutdown_waker, cx) {
             signals.draining = true;
             side.machine().close_input();
         }
-        if signals.shutdown.is_none() && fired(&mut signals.abort, cx) {
+        if signals.shutdown.is_none() && fired(&mut signals.abort, abort_waker, cx) {
             return Poll::Ready(Ok(End::Aborted));
         }
         transport.woken();

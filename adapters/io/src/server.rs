@@ -63,6 +63,7 @@ where
             abort: Some(Box::pin(abort_rx.clone())),
             draining: false,
             watch: R::watch(&stream),
+            polled_with: Default::default(),
         };
         let conn = serve(stream, addr, signals);
         let alive = alive.clone();
