@@ -769,6 +769,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             } => {
                 let Some(handler) = self.methods.get(method.as_str()) else {
                     conn.respond(ticket, Err(Error::method_not_found()))?;
+                    conn.keep_method(method);
                     return Ok(None);
                 };
                 let parts = CallParts {
@@ -777,11 +778,19 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                     context: context.clone(),
                     state: self.state.clone(),
                 };
-                let kept = conn.respond_with(ticket, |out| handler.call_now(&parts, out))?;
-                Ok(kept.map(|ticket| Dispatch::Call(ticket, handler.call(parts))))
+                match conn.respond_with(ticket, |out| handler.call_now(&parts, out))? {
+                    // Answered: the method name goes back to the connection
+                    // for the next request's.
+                    None => {
+                        conn.keep_method(parts.method);
+                        Ok(None)
+                    }
+                    Some(ticket) => Ok(Some(Dispatch::Call(ticket, handler.call(parts)))),
+                }
             }
             Event::Notification { method, params } => {
                 let Some(handler) = self.methods.get(method.as_str()) else {
+                    conn.keep_method(method);
                     return Ok(None);
                 };
                 let parts = CallParts {
@@ -792,7 +801,10 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 };
                 // What a notification's handler returns is never sent.
                 Ok(match with_scratch(|discard| handler.call_now(&parts, discard)) {
-                    Some(_) => None,
+                    Some(_) => {
+                        conn.keep_method(parts.method);
+                        None
+                    }
                     None => Some(Dispatch::Notification(Box::pin(handler.call(parts).map(|_| ())))),
                 })
             }

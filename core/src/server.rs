@@ -8,10 +8,12 @@ use std::time::Instant;
 
 use crate::error::{Error, RejectionKind, UsageError};
 use crate::framing::{Framer, Newline};
+use crate::id::Frame;
 use crate::id::Id;
 use crate::limits::Limits;
 use crate::message::{
-    Accept, Incoming, Message, Outcome, RawParams, parse_message, write_error, write_error_to, write_response,
+    Accept, Incoming, Message, Outcome, Parsed, RawParams, Request, parse_borrowed, write_error,
+    write_error_to, write_response,
 };
 use crate::shell::Shell;
 use crate::v1::{write_error_v1, write_error_v1_to, write_response_v1};
@@ -349,6 +351,12 @@ impl Responder {
         }
         out.push(buf);
         self.note(kind, &error);
+    }
+
+    /// The ticket of a lone 2.0 call with `id` (what [`Self::accept`]
+    /// issues for it).
+    pub(crate) fn single_ticket(&mut self, id: &Id) -> Ticket {
+        self.ticket(Slot::Single(id.clone()))
     }
 
     fn ticket(&mut self, slot: Slot) -> Ticket {
@@ -765,7 +773,17 @@ pub struct ServerConnection<F = Newline> {
     /// of them is charged against [`Limits::max_in_flight_bytes`].
     events_bytes: usize,
     scratch: Vec<Vec<u8>>,
+    /// An emptied method name kept for the next request's
+    /// ([`ServerConnection::keep_method`]).
+    method_spare: String,
+    /// Every message through [`Responder::accept`] and the event queue,
+    /// for the test that holds the quick path for lone requests to it.
+    #[cfg(test)]
+    general_only: bool,
 }
+
+/// The longest emptied method name a connection keeps for the next.
+const METHOD_KEEP: usize = 256;
 
 impl<F: Framer> ServerConnection<F> {
     /// A connection framed by `framer` and bounded by `limits`.
@@ -778,6 +796,9 @@ impl<F: Framer> ServerConnection<F> {
             running: 0,
             events_bytes: 0,
             scratch: Vec::new(),
+            method_spare: String::new(),
+            #[cfg(test)]
+            general_only: false,
         }
     }
 
@@ -891,8 +912,19 @@ impl<F: Framer> ServerConnection<F> {
             self.shell.note_progress();
             match frame {
                 Ok(bytes) => {
-                    let message = parse_message(&bytes, &self.shell.limits, Accept::Requests);
-                    self.accept_parsed(message, bytes.len());
+                    let frame = Frame::Shared(&bytes);
+                    match parse_borrowed(&bytes, &frame, &self.shell.limits, Accept::Requests) {
+                        // What `accept_parsed` and the next turn of this
+                        // loop do with a lone request, without the queue:
+                        // nothing it does moves a limit checked above.
+                        Parsed::Request(request) if self.quick_requests() => {
+                            return Some(self.hand_out_request(request, &frame, bytes.len()));
+                        }
+                        Parsed::Request(request) => {
+                            self.accept_parsed(Message::Single(request.into_incoming(&frame)), bytes.len());
+                        }
+                        Parsed::Other(message) => self.accept_parsed(message, bytes.len()),
+                    }
                 }
                 Err(e) => {
                     let mut out = Vec::new();
@@ -903,6 +935,51 @@ impl<F: Framer> ServerConnection<F> {
                     }
                 }
             }
+        }
+    }
+
+    /// Whether a lone 2.0 request skips the queue ([`Self::hand_out_request`]).
+    #[cfg(not(test))]
+    fn quick_requests(&self) -> bool {
+        true
+    }
+
+    #[cfg(test)]
+    fn quick_requests(&self) -> bool {
+        !self.general_only
+    }
+
+    /// Hands out a lone 2.0 request read from `frame` (`len` bytes) at
+    /// once, with no event queued: the event, ticket and charge
+    /// [`accept_parsed`](Self::accept_parsed) and the queue would give it
+    /// (`parse_message` builds the same `Incoming`). Its method name is
+    /// written into the kept one, if any.
+    fn hand_out_request(&mut self, request: Request<'_>, frame: &Frame<'_>, len: usize) -> Event {
+        let params = request.params(frame);
+        let mut method = std::mem::take(&mut self.method_spare);
+        method.push_str(&request.method);
+        let event = match request.id(frame) {
+            Some(id) => Event::Call {
+                ticket: self.responder.single_ticket(&id),
+                id,
+                method,
+                params,
+            },
+            None => Event::Notification { method, params },
+        };
+        self.events_bytes = len;
+        self.queued_calls = 0;
+        self.responder.hand_out(&event, len);
+        event
+    }
+
+    /// Keeps the method name of an event that is done with, emptied, for
+    /// the next request's (unless it is long): a request costs no
+    /// allocation for its method name.
+    pub(crate) fn keep_method(&mut self, mut method: String) {
+        if method.capacity() <= METHOD_KEEP && method.capacity() > self.method_spare.capacity() {
+            method.clear();
+            self.method_spare = method;
         }
     }
 
@@ -1096,5 +1173,170 @@ impl<F: Framer> ServerConnection<F> {
             return false;
         }
         self.events.is_empty() && self.shell.out_is_empty() && self.serving() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MESSAGES: &[&str] = &[
+        r#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+        r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":"two"}"#,
+        r#"{"jsonrpc":"2.0","method":"p\u0069ng","params":{"a":[1]},"id":null}"#,
+        r#"{"jsonrpc":"2.0","method":"update","params":[1]}"#,
+        r#"{"jsonrpc":"2.0","method":"update"}"#,
+        r#"[{"jsonrpc":"2.0","method":"a","id":9},{"jsonrpc":"2.0","method":"b"},1]"#,
+        r#"[{"jsonrpc":"2.0","method":"c","id":10}]"#,
+        r#"[]"#,
+        r#"{"method":"v1","params":[],"id":14}"#,
+        r#"{"method":"v1","params":[],"id":null}"#,
+        r#"{"jsonrpc":"2.0","method":"ping","id":1"#,
+        r#"{"jsonrpc":"2.0","result":1,"id":15}"#,
+        r#"{"jsonrpc":"2.0","method":"a long method name that goes over the frame limit of the tight limits","id":16}"#,
+    ];
+
+    /// One step of a run: feed the next piece, take an event (and answer
+    /// it now, later, or run it in the background), answer the oldest
+    /// waiting call, finish a background notification, take the output.
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
+        Poll { answer: bool, background: bool },
+        AnswerOldest,
+        FinishNote,
+        Transmit,
+        Eof,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (any::<bool>(), any::<bool>()).prop_map(|(answer, background)| Step::Poll { answer, background }),
+            1 => Just(Step::AnswerOldest),
+            1 => Just(Step::FinishNote),
+            1 => Just(Step::Transmit),
+            1 => Just(Step::Eof),
+        ]
+    }
+
+    /// What one connection did, step by step, with the state its limits
+    /// and lifecycle read.
+    fn run(general_only: bool, limits: &Limits, input: &[u8], cuts: &[usize], steps: &[Step]) -> Vec<String> {
+        let mut conn = ServerConnection::new(Newline::new(limits.max_message_bytes), limits.clone());
+        conn.general_only = general_only;
+        conn.set_report_refusals(true);
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        for c in cuts.into_iter().chain([input.len()]) {
+            pieces.push(&input[at..c]);
+            at = c;
+        }
+        let mut pieces = pieces.into_iter();
+        let mut waiting = VecDeque::new();
+        let mut log = Vec::new();
+        let mut n = 0;
+        for step in steps.iter().chain(std::iter::repeat_n(&Step::AnswerOldest, 64)) {
+            if conn.wants_input() {
+                match pieces.next() {
+                    Some(p) => conn.handle_input(p).unwrap(),
+                    None => conn.handle_eof(),
+                }
+            }
+            match *step {
+                Step::Poll { answer, background } => match conn.poll_event() {
+                    Some(Event::Call {
+                        ticket,
+                        id,
+                        method,
+                        params,
+                    }) => {
+                        log.push(format!(
+                            "call {} {} {method} {:?}",
+                            ticket.number(),
+                            id.as_json(),
+                            params.as_str()
+                        ));
+                        n += 1;
+                        let outcome = crate::message::result(&n);
+                        if answer {
+                            conn.respond(ticket, outcome).unwrap();
+                        } else {
+                            waiting.push_back((ticket, outcome));
+                        }
+                    }
+                    Some(Event::Notification { method, params }) => {
+                        log.push(format!("note {method} {:?}", params.as_str()));
+                        if background {
+                            conn.notification_started();
+                        }
+                    }
+                    None => log.push("none".into()),
+                },
+                Step::AnswerOldest => {
+                    if let Some((ticket, outcome)) = waiting.pop_front() {
+                        conn.respond(ticket, outcome).unwrap();
+                    }
+                }
+                Step::FinishNote => conn.notification_finished(),
+                Step::Transmit => {
+                    let mut out = Vec::new();
+                    conn.poll_transmit(&mut out);
+                    conn.handle_transmitted(out.len() / 2);
+                    log.push(String::from_utf8_lossy(&out).into_owned());
+                }
+                Step::Eof => conn.handle_eof(),
+            }
+            while let Some(r) = conn.poll_refusal() {
+                log.push(format!("refused {:?}", r.kind));
+            }
+            log.push(format!(
+                "serving {} bytes {} in flight {} idle {} wants {} finished {}",
+                conn.serving(),
+                conn.serving_bytes(),
+                conn.in_flight(),
+                conn.is_idle(),
+                conn.wants_input(),
+                conn.is_finished()
+            ));
+        }
+        let mut out = Vec::new();
+        conn.poll_transmit(&mut out);
+        log.push(String::from_utf8_lossy(&out).into_owned());
+        log
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// A lone request handed out at once (`hand_out_request`) gives the
+        /// events, tickets, charges, answers and lifecycle that the queue
+        /// gives it (`accept` and the next turn of `poll_event`).
+        #[test]
+        fn lone_requests_skip_the_queue_with_the_same_outcome(
+            messages in proptest::collection::vec(0..MESSAGES.len(), 0..20),
+            cuts in proptest::collection::vec(any::<usize>(), 0..6),
+            steps in proptest::collection::vec(step(), 0..60),
+            tight in any::<bool>(),
+            version in prop_oneof![Just(Version::V2), Just(Version::Auto), Just(Version::V1)],
+        ) {
+            let mut limits = Limits { version, ..Limits::default() };
+            if tight {
+                limits.max_message_bytes = 80;
+                limits.max_in_flight = 2;
+                limits.max_buffered_out = 60;
+                limits.max_in_flight_bytes = 100;
+                limits.max_batch_len = 2;
+            }
+            let mut input = Vec::new();
+            for m in messages {
+                input.extend_from_slice(MESSAGES[m].as_bytes());
+                input.push(b'\n');
+            }
+            let general = run(true, &limits, &input, &cuts, &steps);
+            let quick = run(false, &limits, &input, &cuts, &steps);
+            prop_assert_eq!(quick, general);
+        }
     }
 }
