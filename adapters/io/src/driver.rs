@@ -122,6 +122,9 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
     // later deadline (each request moves the idle deadline a little) is
     // left to the timer firing early, when the core is asked again.
     let mut armed: Option<Instant> = None;
+    // The waker the timer was last polled with, pending, since it was
+    // set to `armed`.
+    let mut timer_waker: Option<Waker> = None;
     let mut eof = false;
     poll_fn(|cx| {
         // The signals once per wake-up, not every turn: a signal that fires
@@ -210,11 +213,24 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
             if armed.is_none_or(|armed| at < armed) {
                 t.as_mut().reset(at);
                 armed = Some(at);
+                timer_waker = None;
+            }
+            // A timer fires at its deadline or later, and a pending one
+            // keeps the waker it was polled with: before the deadline, and
+            // with the same waker, a poll (which registers the waker
+            // again) would change nothing.
+            let same_waker = timer_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+            if same_waker && armed.is_some_and(|armed| now < armed) {
+                return Poll::Pending;
             }
             if t.as_mut().poll(cx).is_pending() {
+                if !same_waker {
+                    timer_waker = Some(cx.waker().clone());
+                }
                 return Poll::Pending;
             }
             armed = None;
+            timer_waker = None;
         }
     })
     .await
