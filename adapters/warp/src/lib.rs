@@ -126,9 +126,9 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf, Bytes};
 use futures_util::future::Either;
 use futures_util::{Stream, StreamExt};
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use sansrpc::Router;
-use sansrpc::http::{Begin, BodyReader, Exchange, HttpReject, Reply};
+use sansrpc::http::{Begin, BodyReader, Exchange, HeaderView, HttpReject, Reply, RequestHeaders};
 use warp::path::Tail;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
@@ -202,8 +202,7 @@ where
                 // Decided here, before any future: the request's future
                 // (which warp's filters move) keeps only what the answer
                 // needs.
-                let begin = here.begin(&method, "", None, headers);
-                respond(&here, begin, peer, body)
+                begin_and_respond(&here, &method, "", None, headers, peer, body)
             },
         );
     // Anything below it: a JSONP call, or not found.
@@ -222,23 +221,114 @@ where
                   peer: Option<SocketAddr>,
                   body| {
                 let query = Some(query.as_str()).filter(|q| !q.is_empty());
-                let begin = endpoint.begin(&method, tail.as_str(), query, headers);
-                respond(&endpoint, begin, peer, body)
+                begin_and_respond(&endpoint, &method, tail.as_str(), query, headers, peer, body)
             },
         );
     endpoint_path.or(below).unify()
 }
 
-/// The answer to a request whose head the endpoint has decided on: at
-/// once, or once the body is read and run.
-fn respond<S, St, B, E>(
+/// Decides on the request's head and answers it. The headers go to the
+/// calls' context only when the router's handlers or hooks may read them;
+/// otherwise the head is decided on a view of the few headers it reads,
+/// found in one pass over warp's map (cheaper than a lookup by hash each),
+/// and the map is dropped at once.
+fn begin_and_respond<S, St, B, E>(
     endpoint: &Endpoint<S>,
-    begin: Begin,
+    method: &Method,
+    tail: &str,
+    query: Option<&str>,
+    headers: HeaderMap,
     peer: Option<SocketAddr>,
     body: St,
 ) -> impl Future<Output = Result<Response, Rejection>> + Send + use<S, St, B, E>
 where
     S: Clone + Send + Sync + 'static,
+    St: Stream<Item = Result<B, E>> + Unpin + Send + 'static,
+    B: Buf + 'static,
+    E: 'static,
+{
+    if endpoint.router().reads_request_headers() {
+        Either::Left(respond(
+            endpoint,
+            endpoint.begin(method, tail, query, headers),
+            peer,
+            body,
+        ))
+    } else {
+        let view = Picked::of(&headers);
+        // `keep` is called only when the router reads headers: never here.
+        let begin = endpoint.begin_view(method, tail, query, &view, |view| view.map.clone());
+        Either::Right(respond(endpoint, begin, peer, body))
+    }
+}
+
+/// The request headers [`Endpoint::begin_view`] decides on, found in one
+/// pass over warp's map; any other name, and a name given more than once,
+/// is looked up in the map itself.
+struct Picked<'h> {
+    map: &'h HeaderMap,
+    found: [Option<&'h HeaderValue>; N_PICKED],
+    repeated: [bool; N_PICKED],
+}
+
+const N_PICKED: usize = 6;
+
+/// The headers the core's HTTP decisions read (`sansrpc::http`): the
+/// content's type, length and encoding, the answer's encoding, and CORS.
+static PICKED: [HeaderName; N_PICKED] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::CONTENT_ENCODING,
+    header::ACCEPT_ENCODING,
+    header::ORIGIN,
+    header::ACCESS_CONTROL_REQUEST_METHOD,
+];
+
+impl<'h> Picked<'h> {
+    fn of(map: &'h HeaderMap) -> Self {
+        let mut picked = Self {
+            map,
+            found: [None; N_PICKED],
+            repeated: [false; N_PICKED],
+        };
+        for (name, value) in map {
+            if let Some(i) = PICKED.iter().position(|p| p == name) {
+                if let (Some(found), Some(repeated)) = (picked.found.get_mut(i), picked.repeated.get_mut(i)) {
+                    match found {
+                        None => *found = Some(value),
+                        Some(_) => *repeated = true,
+                    }
+                }
+            }
+        }
+        picked
+    }
+}
+
+impl HeaderView for Picked<'_> {
+    fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let i = PICKED.iter().position(|p| p == name);
+        let (one, all) = match i.map(|i| (self.found.get(i), self.repeated.get(i))) {
+            Some((Some(found), Some(false))) => (*found, None),
+            _ => (None, Some(self.map.get_all(name))),
+        };
+        one.into_iter()
+            .chain(all.into_iter().flatten())
+            .map(HeaderValue::as_bytes)
+    }
+}
+
+/// The answer to a request whose head the endpoint has decided on: at
+/// once, or once the body is read and run.
+fn respond<S, H, St, B, E>(
+    endpoint: &Endpoint<S>,
+    begin: Begin<H>,
+    peer: Option<SocketAddr>,
+    body: St,
+) -> impl Future<Output = Result<Response, Rejection>> + Send + use<S, H, St, B, E>
+where
+    S: Clone + Send + Sync + 'static,
+    H: RequestHeaders,
     St: Stream<Item = Result<B, E>> + Unpin + Send + 'static,
     B: Buf + 'static,
     E: 'static,
@@ -259,14 +349,15 @@ where
 /// around an `async` block: an `async fn` would also keep a copy of its
 /// arguments in the future.
 #[allow(clippy::manual_async_fn)] // the plain fn is the point: see above
-fn read_and_run<S, St, B, E>(
+fn read_and_run<S, H, St, B, E>(
     endpoint: Endpoint<S>,
-    exchange: Exchange,
+    exchange: Exchange<H>,
     mut read: ReadBody<St>,
     peer: Option<SocketAddr>,
 ) -> impl Future<Output = Result<Response, Rejection>>
 where
     S: Clone + Send + Sync + 'static,
+    H: RequestHeaders,
     St: Stream<Item = Result<B, E>> + Unpin,
     B: Buf,
 {
