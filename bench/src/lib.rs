@@ -7,6 +7,7 @@
 //! and lives outside the root workspace so its heavy dependencies never
 //! reach `cargo test --workspace`.
 
+pub mod http_subject;
 pub mod inputs;
 pub mod limit;
 pub mod load;

@@ -9,12 +9,16 @@
 //! client pipelining 16 deep delivers them; N counts reads, so divide by
 //! 16 N),
 //! `sansrpc_stats` (the router with `sansrpc::Stats` as its hook),
+//! `sansrpc_http` (one request through `sansrpc::http::Endpoint` as actix
+//! drives it: `begin_view` on borrowed request headers, the body pushed,
+//! `run`, the `Reply`), `sansrpc_http_map` (the same through `begin` with an
+//! owned `HeaderMap`, cloned per request, as warp drives it),
 //! `typed_limit`, `serde_json_limit`, `jsonrpsee`, and CASE a core benchmark input
 //! (`ping`, `subtract_positional`, ...).
 
 use std::hint::black_box;
 
-use sansrpc_bench::{inputs, limit, peer, subject, typed_limit};
+use sansrpc_bench::{http_subject, inputs, limit, peer, subject, typed_limit};
 
 /// Requests per read in the `sansrpc_pipelined` line (the load matrix's
 /// pipelining depth).
@@ -23,7 +27,7 @@ const PIPELINE: usize = 16;
 fn main() {
     if let Err(e) = run() {
         eprintln!(
-            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|sansrpc_stats|sansrpc_stream|sansrpc_pipelined|typed_limit|serde_json_limit|jsonrpsee CASE N"
+            "sansrpc-core-profile: {e}\nusage: sansrpc-core-profile sansrpc|sansrpc_stats|sansrpc_stream|sansrpc_pipelined|sansrpc_http|sansrpc_http_map|typed_limit|serde_json_limit|jsonrpsee CASE N"
         );
         std::process::exit(2);
     }
@@ -79,6 +83,20 @@ fn run() -> Result<(), String> {
             for _ in 0..n {
                 stream.handle_read(&router, black_box(&lines), &mut out);
                 black_box(&out);
+            }
+        }
+        "sansrpc_http" | "sansrpc_http_map" => {
+            let endpoint = sansrpc::http::Endpoint::from(subject::router());
+            let headers = http_subject::request_headers(case.request.len());
+            let body = bytes::Bytes::from(case.request.clone());
+            let owned = line == "sansrpc_http_map";
+            for _ in 0..n {
+                let reply = if owned {
+                    http_subject::handle_map(&endpoint, headers.clone(), body.clone())
+                } else {
+                    http_subject::handle_view(&endpoint, &headers, body.clone())
+                };
+                black_box(reply);
             }
         }
         "typed_limit" => {
