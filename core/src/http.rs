@@ -1774,23 +1774,30 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         // across the wait (an `async fn` would also keep its arguments).
         let (context, answering) = self.context_of(exchange, peer);
         async move {
-            // Boxed: inline, the router's future (about 1 KB) would make the
-            // adapter's request future too large for the allocator's fast
-            // path (actix-web boxes it whole) and costly to move (warp's
-            // filter chain moves it).
-            let answer = Box::pin(
-                self.router
-                    .handle_message_detached(&message, context.clone(), |run| {
-                        match self.background.try_hold(run) {
-                            Ok(held) => {
-                                spawn(held);
-                                None
-                            }
-                            Err(run) => Some(run),
-                        }
-                    }),
-            )
-            .await;
+            // Most messages (a call to a plain `fn`) are answered here at
+            // once, with nothing to box or await.
+            let answer = match self.router.start_message(&message, &context) {
+                Ok(answer) => answer,
+                // Boxed: inline, the router's future (about 1 KB) would make
+                // the adapter's request future too large for the
+                // allocator's fast path (actix-web boxes it whole) and
+                // costly to move (warp's filter chain moves it).
+                Err(started) => {
+                    Box::pin(
+                        self.router
+                            .finish_message(started, &message, context.clone(), |run| {
+                                match self.background.try_hold(run) {
+                                    Ok(held) => {
+                                        spawn(held);
+                                        None
+                                    }
+                                    Err(run) => Some(run),
+                                }
+                            }),
+                    )
+                    .await
+                }
+            };
             self.answer(answer, &context, &answering)
         }
     }
@@ -1959,6 +1966,87 @@ mod tests {
         let ours = json_reply_headers(true, HeaderMap::new());
         assert_eq!(ours.len(), 1);
         assert_eq!(ours.get(header::CONTENT_TYPE).unwrap(), JSON_CONTENT_TYPE);
+    }
+
+    /// What the general path answers: a `ServerConnection` over a `Body`
+    /// framer, each event dispatched and awaited, and the response
+    /// headers the calls set.
+    fn connection_answer(router: &Router, body: &[u8]) -> (Vec<u8>, HeaderMap) {
+        use crate::conn::{Body, Dispatch, ServerConnection};
+        let limits = router.limits().clone();
+        let mut conn = ServerConnection::new(Body::new(limits.max_message_bytes), limits);
+        let context = crate::Context::builder(crate::Transport::Http).build();
+        conn.handle_input(body).unwrap();
+        conn.handle_eof();
+        while let Some(event) = conn.poll_event() {
+            match router.dispatch(event, &context) {
+                Dispatch::Call(ticket, call) => {
+                    conn.respond(ticket, futures_executor::block_on(call)).unwrap()
+                }
+                Dispatch::Notification(run) => futures_executor::block_on(run),
+            }
+        }
+        let mut out = Vec::new();
+        conn.poll_transmit(&mut out);
+        (out, context.response_parts().headers)
+    }
+
+    #[test]
+    fn answers_made_at_once_match_the_connection_path() {
+        let mut router = Router::new();
+        router
+            .method("ping", || "pong")
+            .unwrap()
+            .method("add", |Params((a, b)): Params<(i64, i64)>| a + b)
+            .unwrap()
+            .method("fail", || Err::<(), _>(crate::Error::new(7, "no")))
+            .unwrap()
+            .method("later", || async { "later" })
+            .unwrap()
+            .method("cookie", |ctx: crate::Context| {
+                ctx.set_cookie("a=1");
+                ctx.set_response_header("x-b", "2");
+                1
+            })
+            .unwrap();
+        let endpoint = Endpoint::from(router);
+        let bodies: [&[u8]; 15] = [
+            br#"{"jsonrpc":"2.0","method":"ping","id":1}"#,
+            br#"{"jsonrpc":"2.0","method":"ping","id":"x"}"#,
+            br#"{"jsonrpc":"2.0","method":"add","params":[2,3],"id":[]}"#,
+            br#"{"jsonrpc":"2.0","method":"add","params":[2],"id":2}"#,
+            br#"{"jsonrpc":"2.0","method":"fail","id":3}"#,
+            br#"{"jsonrpc":"2.0","method":"nope","id":4}"#,
+            br#"{"jsonrpc":"2.0","method":"later","id":5}"#,
+            br#"{"jsonrpc":"2.0","method":"cookie","id":6}"#,
+            br#"{"jsonrpc":"2.0","method":"ping"}"#,
+            br#"{"jsonrpc":"2.0","method":"nope"}"#,
+            br#"{"jsonrpc":"2.0","method":"cookie"}"#,
+            br#"[{"jsonrpc":"2.0","method":"ping","id":1},{"jsonrpc":"2.0","method":"later","id":2}]"#,
+            br#"{"jsonrpc":"2.0","method":"ping","id":1"#,
+            br#"{"jsonrpc":"1.0","method":"ping","id":1}"#,
+            b"[]",
+        ];
+        for body in bodies {
+            let exchange = post_exchange(&endpoint);
+            let reply =
+                futures_executor::block_on(endpoint.run(exchange, Bytes::from_static(body), None, drop));
+            let (expected, headers) = connection_answer(endpoint.router(), body);
+            let text = String::from_utf8_lossy(body);
+            assert_eq!(reply.body, expected, "{text}");
+            assert_eq!(
+                reply.status,
+                if expected.is_empty() { 204 } else { 200 },
+                "{text}"
+            );
+            let ours: Vec<_> = reply
+                .headers
+                .iter()
+                .filter(|(n, _)| *n != header::CONTENT_TYPE)
+                .collect();
+            let theirs: Vec<_> = headers.iter().collect();
+            assert_eq!(ours, theirs, "{text}");
+        }
     }
 
     /// A router whose `hold` notification finishes once `open` is set (it

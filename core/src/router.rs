@@ -288,6 +288,9 @@ impl Hasher for NameHasher {
     }
 }
 
+/// A message [`Router::start_message`] could not answer at once.
+pub(crate) struct Started(OneShot);
+
 /// How [`Router::handle_message`] goes on with a message it read whole.
 enum OneShot {
     /// The answer (or `None`: nothing is sent), complete.
@@ -956,9 +959,38 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         &self,
         message: &[u8],
         context: Context,
+        detach: impl FnMut(BoxFuture<()>) -> Option<BoxFuture<()>>,
+    ) -> Option<Bytes> {
+        match self.one_shot(message, &context) {
+            OneShot::Answered(answer) => answer,
+            started => {
+                self.finish_message(Started(started), message, context, detach)
+                    .await
+            }
+        }
+    }
+
+    /// The start of [`Router::handle_message_detached`], run at once: the
+    /// answer (`Ok`) when the message needs nothing awaited (a call or
+    /// notification to a plain `fn`, an unknown method, a refusal), else
+    /// what is left for [`Router::finish_message`].
+    pub(crate) fn start_message(&self, message: &[u8], context: &Context) -> Result<Option<Bytes>, Started> {
+        match self.one_shot(message, context) {
+            OneShot::Answered(answer) => Ok(answer),
+            other => Err(Started(other)),
+        }
+    }
+
+    /// The rest of [`Router::handle_message_detached`] after
+    /// [`Router::start_message`], on the same message and context.
+    pub(crate) async fn finish_message(
+        &self,
+        started: Started,
+        message: &[u8],
+        context: Context,
         mut detach: impl FnMut(BoxFuture<()>) -> Option<BoxFuture<()>>,
     ) -> Option<Bytes> {
-        let mut conn = match self.one_shot(message, &context) {
+        let mut conn = match started.0 {
             OneShot::Answered(answer) => return answer,
             OneShot::Call(id, call) => {
                 let outcome = call.await;
