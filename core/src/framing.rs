@@ -122,6 +122,18 @@ impl Newline {
     }
 }
 
+/// The length of `line` without the trailing bytes [`trim_line`] removes;
+/// 0 when it removes all (what is left after them cannot be blank: its
+/// last byte is not a space, tab or line end).
+fn trimmed_len(line: &[u8]) -> usize {
+    let trailing = line
+        .iter()
+        .rev()
+        .take_while(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
+        .count();
+    line.len() - trailing
+}
+
 fn trim_line(mut line: Bytes) -> Option<Bytes> {
     while line
         .last()
@@ -214,26 +226,33 @@ impl Newline {
             match found {
                 Some(i) => {
                     let end = from + i;
-                    let line = self.buf.split_to(end + 1).freeze();
+                    // `end` excludes the `\n`; a `\r` before it does not
+                    // count. What `trim_line` keeps is measured on the
+                    // buffer, so that only a frame is split off as `Bytes`.
+                    let text = self.buf.get(..end).unwrap_or_default();
+                    let len = if text.last() == Some(&b'\r') { end - 1 } else { end };
+                    let kept = trimmed_len(text);
+                    let frame = if len > self.max || kept == 0 {
+                        self.buf.advance(end + 1);
+                        None
+                    } else {
+                        let mut line = self.buf.split_to(end + 1).freeze();
+                        line.truncate(kept);
+                        Some(line)
+                    };
                     self.scanned = 0;
-                    if self.buf.is_empty() && line.len() > RELEASE_AFTER {
+                    if self.buf.is_empty() && end + 1 > RELEASE_AFTER {
                         // The empty rest still holds the large message's
                         // allocation: an idle connection gives it back.
                         self.buf = BytesMut::new();
                     }
-                    // `end` excludes the `\n`; a `\r` before it does not count.
-                    let len = if end > 0 && line.get(end - 1) == Some(&b'\r') {
-                        end - 1
-                    } else {
-                        end
-                    };
                     if len > self.max {
                         return Some(Err(ProtocolError::FrameTooLarge {
                             len: len as u64,
                             limit: self.max,
                         }));
                     }
-                    if let Some(frame) = trim_line(line) {
+                    if let Some(frame) = frame {
                         return Some(Ok(frame));
                     }
                 }
@@ -895,6 +914,20 @@ mod tests {
             Some(Err(ProtocolError::FrameTooLarge { len: 9, limit: 4 }))
         );
         assert_eq!(f.next_frame(), None);
+    }
+
+    proptest! {
+        /// The length the line framer keeps, measured in place, is what
+        /// `trim_line` keeps of the same line (with its `\n`).
+        #[test]
+        fn trimmed_len_is_what_trim_line_keeps(
+            line in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b' '), Just(b'\t'), Just(b'a')], 0..24),
+        ) {
+            let mut with_end = line.clone();
+            with_end.push(b'\n');
+            let want = trim_line(Bytes::from(with_end)).map_or(0, |l| l.len());
+            prop_assert_eq!(trimmed_len(&line), want);
+        }
     }
 
     fn arb_stream() -> impl Strategy<Value = Vec<u8>> {
