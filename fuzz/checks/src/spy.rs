@@ -58,6 +58,16 @@ impl Framer for Spy {
         self.inner.encode(message, out);
     }
 
+    // Forwarded, so that the checks run the inner framer's own in-place
+    // and owned framing (what a connection uses), not the defaults.
+    fn encode_in_place(&self, out: &mut Vec<u8>, start: usize) {
+        self.inner.encode_in_place(out, start);
+    }
+
+    fn encode_owned(&self, message: Vec<u8>) -> Vec<u8> {
+        self.inner.encode_owned(message)
+    }
+
     fn buffered(&self) -> usize {
         self.inner.buffered()
     }
