@@ -316,6 +316,14 @@ impl HeaderView for Picked<'_> {
             .chain(all.into_iter().flatten())
             .map(HeaderValue::as_bytes)
     }
+
+    /// The first value: the one the pass found, without the iterator.
+    fn get<'a>(&'a self, name: &'a HeaderName) -> Option<&'a [u8]> {
+        match PICKED.iter().position(|p| p == name) {
+            Some(i) => self.found.get(i).copied().flatten().map(HeaderValue::as_bytes),
+            None => self.map.get(name).map(HeaderValue::as_bytes),
+        }
+    }
 }
 
 /// The answer to a request whose head the endpoint has decided on: at
