@@ -420,11 +420,11 @@ impl Context {
     }
 
     /// What handlers asked to send back, taken out (the endpoint's answer
-    /// is built from it once every call is done).
-    pub(crate) fn take_response_parts(&self) -> ResponseParts {
+    /// is built from it once every call is done); `None` when none asked
+    /// for anything, so that no empty header map is made and dropped.
+    pub(crate) fn take_response_parts(&self) -> Option<ResponseParts> {
         self.response_if_set()
             .map(|mut parts| std::mem::take(&mut *parts))
-            .unwrap_or_default()
     }
 
     /// A copy of what handlers asked to send back; adapters read it after
@@ -505,7 +505,8 @@ mod tests {
         let ctx = Context::default();
         ctx.set_response_header("x-a", "1");
         ctx.set_compression(false);
-        let parts = ctx.take_response_parts();
+        assert!(Context::default().take_response_parts().is_none());
+        let parts = ctx.take_response_parts().unwrap();
         assert_eq!(parts.headers["x-a"], "1");
         assert_eq!(parts.compression, Some(false));
         assert!(ctx.response_parts().headers.is_empty());

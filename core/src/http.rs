@@ -460,20 +460,24 @@ fn json_headers(body: bool, mut h: HeaderMap) -> HeaderMap {
 }
 
 /// [`json_headers`] as a [`Reply`] holds them: no map built for an answer
-/// whose handlers set no header.
-fn json_reply_headers(body: bool, handlers: HeaderMap) -> ReplyHeaders {
-    let mut h = if handlers.is_empty() {
-        ReplyHeaders::new()
-    } else {
-        let mut handlers = handlers;
-        handlers.remove(header::CONTENT_TYPE);
-        ReplyHeaders::from(handlers)
+/// whose handlers set no header (`None`: none set any response part).
+fn json_reply_headers(body: bool, handlers: Option<HeaderMap>) -> ReplyHeaders {
+    let mut h = match handlers {
+        Some(mut handlers) if !handlers.is_empty() => {
+            handlers.remove(header::CONTENT_TYPE);
+            ReplyHeaders::from(handlers)
+        }
+        _ => ReplyHeaders::new(),
     };
     if body {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+        h.insert(header::CONTENT_TYPE, JSON_VALUE);
     }
     h
 }
+
+/// [`JSON_CONTENT_TYPE`] as a value, checked once at compile time
+/// (`HeaderValue::from_static` checks its bytes on every call at run time).
+const JSON_VALUE: HeaderValue = HeaderValue::from_static(JSON_CONTENT_TYPE);
 
 /// The status for a JSON-RPC answer: `200` when there is a body to send,
 /// `204` when there is none.
@@ -1825,9 +1829,12 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
     fn answer(&self, answer: Option<bytes::Bytes>, context: &crate::Context, exchange: &Answering) -> Reply {
         // Taken, not copied: what a background notification sets after
         // this is not sent anyway.
-        let mut parts = context.take_response_parts();
+        let (handlers, compression) = match context.take_response_parts() {
+            Some(parts) => (Some(parts.headers), parts.compression),
+            None => (None, None),
+        };
         let status = answer_status(answer.as_deref());
-        let mut headers = json_reply_headers(answer.is_some(), std::mem::take(&mut parts.headers));
+        let mut headers = json_reply_headers(answer.is_some(), handlers);
         let mut body = match (answer, &exchange.jsonp) {
             (Some(json), Some(callback)) => {
                 headers.insert(
@@ -1848,7 +1855,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             (Some(json), None) => json,
             (None, _) => bytes::Bytes::new(),
         };
-        let compress = parts.compression.unwrap_or(self.options.compression);
+        let compress = compression.unwrap_or(self.options.compression);
         let vary_encoding = compress && body.len() > self.options.threshold;
         if vary_encoding && exchange.accept_gzip {
             if let Some(gz) = gzip(&body) {
@@ -1957,15 +1964,18 @@ mod tests {
         handlers.insert(HeaderName::from_static("x-a"), HeaderValue::from_static("1"));
         handlers.append(header::SET_COOKIE, HeaderValue::from_static("b=2"));
         for body in [true, false] {
-            let ours = json_reply_headers(body, handlers.clone());
+            let ours = json_reply_headers(body, Some(handlers.clone()));
             assert_eq!(
                 pairs_of(&ours.into_header_map()),
                 pairs_of(&json_headers(body, handlers.clone()))
             );
         }
-        let ours = json_reply_headers(true, HeaderMap::new());
-        assert_eq!(ours.len(), 1);
-        assert_eq!(ours.get(header::CONTENT_TYPE).unwrap(), JSON_CONTENT_TYPE);
+        for none in [None, Some(HeaderMap::new())] {
+            let ours = json_reply_headers(true, none.clone());
+            assert_eq!(ours.len(), 1);
+            assert_eq!(ours.get(header::CONTENT_TYPE).unwrap(), JSON_CONTENT_TYPE);
+            assert!(json_reply_headers(false, none).is_empty());
+        }
     }
 
     /// What the general path answers: a `ServerConnection` over a `Body`
