@@ -91,15 +91,7 @@ impl Stream {
         if self.conn.handle_input(request).is_err() || self.conn.handle_input(b"\n").is_err() {
             return;
         }
-        while let Some(event) = self.conn.poll_event() {
-            match router.dispatch_on(&mut self.conn, event, &self.context) {
-                Ok(None) | Err(_) => {}
-                Ok(Some(sansrpc::conn::Dispatch::Call(ticket, call))) => {
-                    let _ = self.conn.respond(ticket, poll_ready(call));
-                }
-                Ok(Some(sansrpc::conn::Dispatch::Notification(run))) => poll_ready(run),
-            }
-        }
+        self.run_events(router);
         self.conn.poll_transmit(out);
         self.conn.handle_transmitted(out.len());
     }
@@ -114,6 +106,16 @@ impl Stream {
         if self.conn.handle_input(lines).is_err() {
             return;
         }
+        self.run_events(router);
+        while self.conn.poll_refusal().is_some() {}
+        self.conn.poll_transmit(out);
+        self.conn.handle_transmitted(out.len());
+    }
+
+    /// Runs every event the connection has, each with
+    /// [`Router::dispatch_on`]; an answer that is not ready at once is
+    /// polled to its end here.
+    fn run_events(&mut self, router: &Router) {
         while let Some(event) = self.conn.poll_event() {
             match router.dispatch_on(&mut self.conn, event, &self.context) {
                 Ok(None) | Err(_) => {}
@@ -123,8 +125,5 @@ impl Stream {
                 Ok(Some(sansrpc::conn::Dispatch::Notification(run))) => poll_ready(run),
             }
         }
-        while self.conn.poll_refusal().is_some() {}
-        self.conn.poll_transmit(out);
-        self.conn.handle_transmitted(out.len());
     }
 }
