@@ -307,6 +307,31 @@ pub trait HeaderView {
     }
 }
 
+/// Every request header the endpoint's own HTTP decisions read
+/// ([`Endpoint::begin`], [`Endpoint::begin_view`]): the content's type,
+/// length and encoding, the encodings the answer may use, and the two CORS
+/// headers. Handlers read others through their
+/// [`Context`](crate::Context) only when
+/// [`Router::reads_request_headers`](crate::Router::reads_request_headers)
+/// says so; an adapter whose framework has no borrowed header lookup can
+/// find these once and build a small [`HeaderView`] over them (answering
+/// any other name from the request itself, should one be asked).
+///
+/// ```
+/// use sansrpc::http::HEAD_HEADERS;
+///
+/// assert!(HEAD_HEADERS.contains(&http::header::CONTENT_TYPE));
+/// assert!(!HEAD_HEADERS.contains(&http::header::USER_AGENT));
+/// ```
+pub const HEAD_HEADERS: [HeaderName; 6] = [
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::CONTENT_ENCODING,
+    header::ACCEPT_ENCODING,
+    header::ORIGIN,
+    header::ACCESS_CONTROL_REQUEST_METHOD,
+];
+
 /// [`RequestHeaders`] read in place by [`Endpoint::begin`].
 struct Owned<'h, H>(&'h H);
 
@@ -2080,6 +2105,53 @@ mod tests {
             ..Limits::default()
         });
         Endpoint::new(router)
+    }
+
+    /// A view that records every name asked of it.
+    struct Recording(HeaderMap, std::cell::RefCell<Vec<HeaderName>>);
+
+    impl HeaderView for Recording {
+        fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+            self.1.borrow_mut().push(name.clone());
+            self.0.get_all(name).iter().map(HeaderValue::as_bytes)
+        }
+    }
+
+    #[test]
+    fn the_head_reads_only_head_headers_and_all_of_them() {
+        let options = HttpOptions::new()
+            .cors(Cors::origins(["http://allowed.example"]))
+            .jsonp(true)
+            .compression(true);
+        let endpoint = Endpoint::with_options(Router::new(), options);
+        let mut every = HeaderMap::new();
+        for (name, value) in [
+            ("content-type", "application/json"),
+            ("content-length", "2"),
+            ("content-encoding", "gzip"),
+            ("accept-encoding", "gzip"),
+            ("origin", "http://allowed.example"),
+            ("access-control-request-method", "POST"),
+            ("user-agent", "t"),
+            ("cookie", "a=1"),
+            ("x-other", "1"),
+        ] {
+            every.append(HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        let mut asked = Vec::new();
+        for (method, tail, query) in [
+            (Method::POST, "", None),
+            (Method::OPTIONS, "", None),
+            (Method::GET, "ping", Some("jsonp=cb")),
+            (Method::GET, "", None),
+            (Method::PUT, "", None),
+        ] {
+            let view = Recording(every.clone(), Default::default());
+            let _ = endpoint.begin_view(&method, tail, query, &view, |v| v.0.clone());
+            asked.extend(view.1.into_inner());
+        }
+        assert!(asked.iter().all(|n| HEAD_HEADERS.contains(n)), "{asked:?}");
+        assert!(HEAD_HEADERS.iter().all(|n| asked.contains(n)), "{asked:?}");
     }
 
     fn post_exchange(endpoint: &Endpoint) -> Exchange {
