@@ -55,6 +55,20 @@ pub trait Framer {
     /// appended instead, so that a message can be written straight into
     /// the output. The default moves the message out and encodes it; a
     /// framer that only adds a suffix (or nothing) does it without a copy.
+    ///
+    /// ```
+    /// use sansrpc::conn::{ContentLength, Framer, Newline};
+    ///
+    /// let mut out = b"{\"id\":1}\n".to_vec();
+    /// let start = out.len();
+    /// out.extend_from_slice(br#"{"id":2}"#);
+    /// Newline::new(1024).encode_in_place(&mut out, start);
+    /// assert_eq!(out, b"{\"id\":1}\n{\"id\":2}\n");
+    ///
+    /// let mut out = br#"{"id":3}"#.to_vec();
+    /// ContentLength::new(1024).encode_in_place(&mut out, 0);
+    /// assert_eq!(out, b"Content-Length: 8\r\n\r\n{\"id\":3}");
+    /// ```
     fn encode_in_place(&self, out: &mut Vec<u8>, start: usize) {
         let message = out.split_off(start.min(out.len()));
         self.encode(&message, out);
