@@ -338,6 +338,20 @@ fn tokio_listener() -> io::Result<tokio::net::TcpListener> {
     socket.listen(2048)
 }
 
+/// The same for smol: `smol::net::TcpListener::bind` takes the standard
+/// library's backlog (128), and a flood of 1,000 connections opened at once
+/// then overflows the accept queue whenever the server's thread is slow to
+/// accept (a loaded machine): the kernel drops the SYNs and the client
+/// resends each after 1, 2, 4, 8 s; a connection dropped four times waits
+/// 15 s, past the test's 10 s connect timeout.
+fn smol_listener() -> io::Result<smol::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.listen(2048)?;
+    smol::net::TcpListener::try_from(std::net::TcpListener::from(socket))
+}
+
 fn run_tokio(
     router: Router,
     addr_tx: mpsc::SyncSender<io::Result<SocketAddr>>,
@@ -438,7 +452,7 @@ fn run_smol(
     stopped: async_channel::Receiver<()>,
 ) {
     smol::block_on(async move {
-        let listener = match smol::net::TcpListener::bind("127.0.0.1:0").await {
+        let listener = match smol_listener() {
             Ok(l) => l,
             Err(e) => return drop(addr_tx.send(Err(e))),
         };
