@@ -3,8 +3,15 @@
 #   1. criterion: the core benchmark (sansrpc vs the typed limit vs the serde_json
 #      `Value` limit vs jsonrpsee), and the same lines in callgrind instructions;
 #   2. the server load matrix (four adapters, bare frameworks, jsonrpsee HTTP,
-#      raw tokio line server) at 1, 64 and 256 connections, plus pipelined TCP;
+#      raw tokio and smol line servers) at 1, 64 and 256 connections, plus
+#      pipelined TCP, and the typed-limit servers (each bare server or line
+#      echo running the typed limit: the ceiling of any JSON-RPC server on it)
+#      at 64 connections; each cell also reads the server's CPU time
+#      (/proc/<pid>/task/*/schedstat) around its measured window;
 #   3. server RSS with 10,000 idle TCP connections;
+#   4. where valgrind is installed, each goal's servers' CPU per request under
+#      callgrind (instructions in a fixed window of load at 64 connections ÷
+#      the requests answered in it), one server at a time;
 # then writes the tables, the machine, the ratios and the issue's targets, and
 # appends the hand-written sections verbatim: FINDINGS.md (the profiles) and
 # NOTES.md (before/after measurements of single changes). Edit those two
@@ -12,7 +19,9 @@
 #
 # Knobs (environment): BENCH_WARMUP_SECS / BENCH_MEASURE_SECS (criterion, per
 # line; default 1 / 3), LOAD_SECS (per load cell and round; default 2), LOAD_ROUNDS (default 2; each cell keeps its best round), IDLE_CONNECTIONS
-# (default 10000). Everything targets 127.0.0.1 and stops by itself.
+# (default 10000), CPU_SECS (the callgrind window per server; default 3; 0
+# skips step 4), BENCH_SERVERS (a comma-separated list of server names for
+# steps 2 and 4; default all). Everything targets 127.0.0.1 and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,6 +33,9 @@ export BENCH_MEASURE_SECS=${BENCH_MEASURE_SECS:-3}
 LOAD_SECS=${LOAD_SECS:-2}
 LOAD_ROUNDS=${LOAD_ROUNDS:-2}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+CPU_SECS=${CPU_SECS:-3}
+SERVERS=()
+[ -n "${BENCH_SERVERS:-}" ] && SERVERS=(--servers "$BENCH_SERVERS")
 
 echo "== building (niced)" >&2
 # Adapters are features: one whose crate does not build right now is left
@@ -84,11 +96,25 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     PINNED=(--pinned)
 fi
 "${PIN[@]}" target/release/sansrpc-matrix load --out target/load.json \
-    --duration "${LOAD_SECS}s" --warmup 0.5s --rounds "$LOAD_ROUNDS" --idle "$IDLE_CONNECTIONS" ${PINNED:+--pin}
+    --duration "${LOAD_SECS}s" --warmup 0.5s --rounds "$LOAD_ROUNDS" --idle "$IDLE_CONNECTIONS" ${PINNED:+--pin} "${SERVERS[@]}"
+
+echo "== server CPU per request (callgrind)" >&2
+rm -f target/cpu.json
+if [ "$CPU_SECS" = 0 ]; then
+    echo "CPU_SECS=0: the server CPU table is left out" >&2
+elif command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+    # Each server under callgrind on CPU 0, the generator on CPU 1; a server
+    # that fails is killed and listed as not measured.
+    "${PIN[@]}" target/release/sansrpc-matrix cpu --out target/cpu.json --duration "${CPU_SECS}s" \
+        --warmup 1s --dir target/callgrind ${PINNED:+--pin} "${SERVERS[@]}"
+else
+    echo "valgrind or callgrind_control not found: the server CPU table is left out" >&2
+fi
 
 echo "== writing BENCHMARKS.md" >&2
 # The hand-written sections, kept verbatim after the generated tables.
 { cat FINDINGS.md; echo; cat NOTES.md; } > target/appendix.md
 target/release/sansrpc-matrix report --load target/load.json --criterion target/criterion \
-    --findings target/appendix.md --instructions target/instructions.tsv --out ../BENCHMARKS.md --load-before "$LOAD_BEFORE" "${PINNED[@]}"
+    --findings target/appendix.md --instructions target/instructions.tsv --cpu target/cpu.json \
+    --out ../BENCHMARKS.md --load-before "$LOAD_BEFORE" "${PINNED[@]}"
 echo "wrote $(cd .. && pwd)/BENCHMARKS.md" >&2

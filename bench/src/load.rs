@@ -323,6 +323,16 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 /// Runs the load on the current thread's runtime (the caller builds a
 /// current-thread runtime so the generator uses exactly one thread).
 pub async fn run(config: &LoadConfig) -> io::Result<LoadReport> {
+    run_probed(config, || ()).await.map(|(report, _)| report)
+}
+
+/// [`run`], calling `probe` once at the start of the measured window and
+/// once at its end (from the generator's own task, while the connections
+/// keep going), e.g. to read the server's CPU time around the window.
+pub async fn run_probed<T>(
+    config: &LoadConfig,
+    mut probe: impl FnMut() -> T,
+) -> io::Result<(LoadReport, (T, T))> {
     if !is_loopback(config.addr.ip()) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -351,6 +361,10 @@ pub async fn run(config: &LoadConfig) -> io::Result<LoadReport> {
             .await
         });
     }
+    tokio::time::sleep_until(measure_from.into()).await;
+    let at_start = probe();
+    tokio::time::sleep_until(stop_at.into()).await;
+    let at_end = probe();
     let mut total = ConnStats::default();
     while let Some(joined) = tasks.join_next().await {
         match joined {
@@ -365,7 +379,7 @@ pub async fn run(config: &LoadConfig) -> io::Result<LoadReport> {
     }
     total.latencies_us.sort_unstable();
     let seconds = config.duration.as_secs_f64();
-    Ok(LoadReport {
+    let report = LoadReport {
         connections: config.connections.max(1),
         pipeline,
         requests: total.requests,
@@ -374,7 +388,121 @@ pub async fn run(config: &LoadConfig) -> io::Result<LoadReport> {
         rps: total.requests as f64 / seconds,
         p50_us: percentile(&total.latencies_us, 50.0),
         p99_us: percentile(&total.latencies_us, 99.0),
-    })
+    };
+    Ok((report, (at_start, at_end)))
+}
+
+/// What one phase of [`run_at_rest`] did.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct Phase {
+    /// Every answer received in the phase: each connection finished its
+    /// last round before the phase ended, so this is exactly the number of
+    /// requests the server answered in it.
+    pub requests: u64,
+    /// Seconds from the phase's start to the last connection at rest.
+    pub seconds: f64,
+}
+
+/// One round on a connection: the pipelined requests written, every answer
+/// read. Any broken, failed or missing answer is an error: a phase counts
+/// only complete, successful rounds.
+async fn round_trip(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    request: &[u8],
+    reader: &Reader,
+    pipeline: usize,
+) -> io::Result<()> {
+    stream.write_all(request).await?;
+    let mut answered = 0;
+    let mut start = 0;
+    while answered < pipeline {
+        match reader.parse(buf.get(start..).unwrap_or_default()) {
+            Parsed::Done { len, ok: true } => {
+                start += len;
+                answered += 1;
+            }
+            Parsed::Done { ok: false, .. } => return Err(io::Error::other("an answer was not a result")),
+            Parsed::Broken => return Err(io::Error::other("an answer did not parse")),
+            Parsed::Partial => {
+                if start > 0 {
+                    buf.drain(..start);
+                    start = 0;
+                }
+                if buf.capacity() - buf.len() < 16 * 1024 {
+                    buf.reserve(64 * 1024);
+                }
+                if stream.read_buf(buf).await? == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+        }
+    }
+    buf.drain(..start);
+    Ok(())
+}
+
+/// Drives `config.connections` connections (opened once, kept for every
+/// phase) through one timed phase per entry of `phases`. Within a phase
+/// each connection runs rounds until the phase's time is up and then
+/// finishes the round it is in, so between phases nothing is in flight:
+/// `at_rest(i)` is called after phase `i` with the server at rest (e.g. to
+/// zero or dump a profiler's counters), and each phase's count is exactly
+/// what the server answered in it. `config.warmup` and `config.duration`
+/// are not used. Any error, a lost connection or an answer that is not a
+/// result fails the whole run; a phase is abandoned 30 s after its time.
+pub async fn run_at_rest(
+    config: &LoadConfig,
+    phases: &[Duration],
+    mut at_rest: impl FnMut(usize) -> io::Result<()>,
+) -> io::Result<Vec<Phase>> {
+    if !is_loopback(config.addr.ip()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "only loopback targets are allowed",
+        ));
+    }
+    let pipeline = config.pipeline.max(1);
+    let one = frame_request(&config.protocol, config.addr, &config.body);
+    let request = std::sync::Arc::new(one.repeat(pipeline));
+    let reader = std::sync::Arc::new(Reader::new(matches!(config.protocol, Protocol::Http { .. })));
+    let mut conns = Vec::with_capacity(config.connections.max(1));
+    for _ in 0..config.connections.max(1) {
+        conns.push((connect(config.addr).await?, Vec::with_capacity(64 * 1024)));
+    }
+    let mut out = Vec::with_capacity(phases.len());
+    for (i, &length) in phases.iter().enumerate() {
+        let start = Instant::now();
+        let stop_at = start + length;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (mut stream, mut buf) in conns.drain(..) {
+            let (request, reader) = (request.clone(), reader.clone());
+            tasks.spawn(async move {
+                let mut rounds = 0u64;
+                while Instant::now() < stop_at {
+                    round_trip(&mut stream, &mut buf, &request, &reader, pipeline).await?;
+                    rounds += 1;
+                }
+                Ok::<_, io::Error>((stream, buf, rounds))
+            });
+        }
+        let mut requests = 0;
+        let give_up = tokio::time::Instant::from(stop_at + Duration::from_secs(30));
+        while let Some(joined) = tokio::time::timeout_at(give_up, tasks.join_next())
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "a phase did not end"))?
+        {
+            let (stream, buf, rounds) = joined.map_err(io::Error::other)??;
+            requests += rounds * pipeline as u64;
+            conns.push((stream, buf));
+        }
+        out.push(Phase {
+            requests,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        at_rest(i)?;
+    }
+    Ok(out)
 }
 
 /// Parses `5s`, `500ms`, `1.5s` or a bare number of seconds.

@@ -1,10 +1,12 @@
 //! Runs the server load matrix, or renders BENCHMARKS.md.
 //!
 //! ```text
-//! sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000]
-//! sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--load-before "..."]
+//! sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--rounds 2] [--servers a,b]
+//! sansrpc-matrix cpu --out FILE [--duration 3s] [--warmup 1s] [--pin] [--servers a,b] [--dir DIR]
+//! sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--cpu FILE] [--load-before "..."]
 //! ```
-//! `bash bench/run.sh` calls both.
+//! `bash bench/run.sh` calls all three (`cpu` only where valgrind is
+//! installed).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use sansrpc_bench::matrix::{self, Plan, Results};
 use sansrpc_bench::report::{self, Meta};
 use sansrpc_bench::servers::Kind;
 
-const USAGE: &str = "usage: sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--rounds 2] [--servers a,b]\n       sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--load-before TEXT]";
+const USAGE: &str = "usage: sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--rounds 2] [--servers a,b]\n       sansrpc-matrix cpu --out FILE [--duration 3s] [--warmup 1s] [--pin] [--servers a,b] [--dir DIR]\n       sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--cpu FILE] [--instructions FILE] [--load-before TEXT]";
 
 fn main() {
     if let Err(e) = run() {
@@ -46,7 +48,7 @@ fn run() -> Result<(), String> {
     let get = |name: &str| flags.iter().find(|(f, _)| f == name).and_then(|(_, v)| v.clone());
     let has = |name: &str| flags.iter().any(|(f, _)| f == name);
     match command.as_str() {
-        "load" => {
+        "load" | "cpu" => {
             let out = PathBuf::from(get("--out").ok_or("--out is required")?);
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
             let server_bin = exe.with_file_name("sansrpc-bench-server");
@@ -55,13 +57,15 @@ fn run() -> Result<(), String> {
                     .split(',')
                     .map(|n| Kind::from_name(n).ok_or_else(|| format!("unknown server {n}")))
                     .collect::<Result<Vec<_>, _>>()?,
+                None if command == "cpu" => matrix::CPU_KINDS.to_vec(),
                 None => Kind::ALL.to_vec(),
             };
-            let plan = Plan {
+            let mut plan = Plan {
                 server_bin,
                 server_cpu: has("--pin").then_some(0),
                 kinds,
                 connections: vec![1, 64, 256],
+                goal_connections: 64,
                 pipeline: 16,
                 rounds: get("--rounds").map_or(Ok(2), |v| v.parse().map_err(|e| format!("--rounds: {e}")))?,
                 warmup: get("--warmup").map_or(Ok(Duration::from_millis(500)), |v| parse_duration(&v))?,
@@ -70,12 +74,28 @@ fn run() -> Result<(), String> {
                     .map_or(Ok(10_000), |v| v.parse().map_err(|e| format!("--idle: {e}")))?,
                 rss_kinds: vec![Kind::TokioSansrpc, Kind::SmolSansrpc, Kind::TokioLine],
             };
+            // A server list narrows the idle-memory step too.
+            let kinds = plan.kinds.clone();
+            plan.rss_kinds.retain(|k| kinds.contains(k));
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
-            let results = rt.block_on(matrix::run(&plan));
-            let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+            let json = if command == "cpu" {
+                let cpu = matrix::CpuPlan {
+                    kinds: plan.kinds.clone(),
+                    connections: plan.goal_connections,
+                    pipeline: plan.pipeline,
+                    warmup: get("--warmup").map_or(Ok(Duration::from_secs(1)), |v| parse_duration(&v))?,
+                    duration: plan.duration,
+                    dir: get("--dir").map_or_else(std::env::temp_dir, PathBuf::from),
+                };
+                let results = rt.block_on(matrix::cpu(&plan, &cpu));
+                serde_json::to_string_pretty(&results)
+            } else {
+                serde_json::to_string_pretty(&rt.block_on(matrix::run(&plan)))
+            }
+            .map_err(|e| e.to_string())?;
             std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
             Ok(())
         }
@@ -101,7 +121,11 @@ fn run() -> Result<(), String> {
                 .and_then(|p| std::fs::read_to_string(p).ok())
                 .map(|t| report::parse_instructions(&t))
                 .unwrap_or_default();
-            let md = report::render(&meta, &criterion, &load, &instructions, &findings);
+            let cpu: matrix::CpuResults = match get("--cpu").map(|p| (std::fs::read_to_string(&p), p)) {
+                Some((Ok(text), p)) => serde_json::from_str(&text).map_err(|e| format!("{p}: {e}"))?,
+                _ => matrix::CpuResults::default(),
+            };
+            let md = report::render(&meta, &criterion, &load, &cpu, &instructions, &findings);
             std::fs::write(&out, md).map_err(|e| format!("{}: {e}", out.display()))?;
             Ok(())
         }
