@@ -188,8 +188,10 @@ impl Error {
 
     /// Attaches a human-readable reason as a JSON string in `data`.
     pub fn with_reason(mut self, why: impl fmt::Display) -> Self {
-        // Serializing a string cannot fail.
-        self.data = serde_json::value::to_raw_value(&why.to_string()).ok();
+        // Escaped as it is formatted (the same text as a `String` of it
+        // serialized, without that `String`); a string cannot fail to
+        // serialize, only a `Display` that fails.
+        self.data = serde_json::value::to_raw_value(&Reason(&why)).ok();
         self
     }
 
@@ -217,7 +219,11 @@ impl Error {
     /// Writes the error object as compact JSON into `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"code\":");
-        out.extend_from_slice(self.code.0.to_string().as_bytes());
+        // Digits written in place, no `String` of them; writing into a
+        // `Vec` cannot fail.
+        if serde_json::to_writer(&mut *out, &self.code.0).is_err() {
+            out.extend_from_slice(self.code.0.to_string().as_bytes());
+        }
         out.extend_from_slice(b",\"message\":");
         write_json_string(&self.message, out);
         if let Some(data) = &self.data {
@@ -272,7 +278,25 @@ impl<'de> serde::Deserialize<'de> for Error {
     }
 }
 
+/// A `Display` value serialized as the JSON string of its text.
+struct Reason<'a, T: ?Sized>(&'a T);
+
+impl<T: fmt::Display + ?Sized> Serialize for Reason<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
+}
+
 pub(crate) fn write_json_string(s: &str, out: &mut Vec<u8>) {
+    // Text with nothing to escape (what serde_json escapes: `"`, `\\` and
+    // control characters) is copied as it is, quoted.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // serde_json's string escaping never fails when writing into a Vec.
     if serde_json::to_writer(&mut *out, s).is_err() {
         out.extend_from_slice(b"\"\"");
@@ -418,4 +442,60 @@ pub enum UsageError {
     /// bytes (its value here): transmit what is queued first.
     #[error("the outgoing buffer is full (limit {0} bytes)")]
     OutputFull(usize),
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Characters on both sides of every escaping rule: control
+    /// characters, the two escaped marks, DEL and non-ASCII (not escaped).
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just('\0'),
+                Just('\u{1f}'),
+                Just(' '),
+                Just('"'),
+                Just('\\'),
+                Just('/'),
+                Just('\u{7f}'),
+                Just('é'),
+                Just('\u{2028}'),
+                Just('a'),
+            ],
+            0..12,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        /// A JSON string is written as serde_json writes it, whether or not
+        /// it needs escaping.
+        #[test]
+        fn json_strings_are_written_as_serde_json_writes_them(s in text()) {
+            let mut out = b"x".to_vec();
+            write_json_string(&s, &mut out);
+            prop_assert_eq!(out, [b"x".as_slice(), serde_json::to_string(&s).unwrap().as_bytes()].concat());
+        }
+
+        /// A reason is its text as a JSON string, formatted pieces and all.
+        #[test]
+        fn a_reason_is_its_text_as_a_json_string(a in text(), n in any::<i64>(), b in text()) {
+            let error = Error::parse_error().with_reason(format_args!("{a} at {n}: {b}"));
+            let expected = serde_json::to_string(&format!("{a} at {n}: {b}")).unwrap();
+            prop_assert_eq!(error.data().map(RawValue::get), Some(expected.as_str()));
+        }
+
+        /// The code is written as its digits, whatever its sign and size.
+        #[test]
+        fn the_code_is_written_as_its_digits(code in prop_oneof![any::<i64>(), Just(i64::MIN), Just(0)]) {
+            prop_assert_eq!(
+                Error::new(code, "m").to_json(),
+                format!(r#"{{"code":{code},"message":"m"}}"#)
+            );
+        }
+    }
 }

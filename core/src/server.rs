@@ -343,7 +343,8 @@ impl Responder {
 
     /// Answers a message refused as a whole (the id is `null`).
     pub(crate) fn refuse(&mut self, kind: RejectionKind, error: Error, out: &mut Vec<Vec<u8>>) {
-        let mut buf = Vec::new();
+        // Sized for the whole answer at once, not grown step by step.
+        let mut buf = Vec::with_capacity(error_answer_len(&error));
         if self.version.rejects_as_v1() {
             write_error_v1(&Id::null(), &error, &mut buf);
         } else {
@@ -722,8 +723,19 @@ pub(crate) fn write_response_with(
 fn outcome_len(outcome: &Outcome) -> usize {
     match outcome {
         Ok(r) => r.get().len(),
-        Err(e) => e.message().len() + e.data().map_or(0, |d| d.get().len()) + 48,
+        Err(e) => error_len(e),
     }
+}
+
+/// A close upper guess of an error object's length.
+fn error_len(e: &Error) -> usize {
+    e.message().len() + e.data().map_or(0, |d| d.get().len()) + 48
+}
+
+/// A close upper guess of a whole error response's length (the envelope,
+/// a `null` id, a frame's suffix), to write it without regrowing.
+fn error_answer_len(e: &Error) -> usize {
+    error_len(e) + 48
 }
 
 /// The server side of one connection, with no I/O: feed it bytes, take
