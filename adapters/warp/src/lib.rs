@@ -188,17 +188,21 @@ pub fn filter_with<S>(
 where
     S: Clone + Send + Sync + 'static,
 {
-    let endpoint = Endpoint::with_options(router, options);
+    // Shared, not cloned field by field: warp clones each route's closure
+    // for every request it tries, and the request's future keeps one.
+    let endpoint = Arc::new(Endpoint::with_options(router, options));
     // The endpoint itself: the query string is for JSONP only, so it is
-    // not read (a missing one would cost a rejection per request).
+    // not read (a missing one would cost a rejection per request). The
+    // header map comes last: each `and` moves what the filters before it
+    // extracted.
     let here = endpoint.clone();
     let endpoint_path = warp::path::end()
         .and(warp::method())
-        .and(warp::header::headers_cloned())
         .and(warp::addr::remote())
         .and(warp::body::stream())
+        .and(warp::header::headers_cloned())
         .and_then(
-            move |method: Method, headers: HeaderMap, peer: Option<SocketAddr>, body| {
+            move |method: Method, peer: Option<SocketAddr>, body, headers: HeaderMap| {
                 // Decided here, before any future: the request's future
                 // (which warp's filters move) keeps only what the answer
                 // needs.
@@ -210,16 +214,16 @@ where
     let below = warp::method()
         .and(warp::path::tail())
         .and(query)
-        .and(warp::header::headers_cloned())
         .and(warp::addr::remote())
         .and(warp::body::stream())
+        .and(warp::header::headers_cloned())
         .and_then(
             move |method: Method,
                   tail: Tail,
                   query: String,
-                  headers: HeaderMap,
                   peer: Option<SocketAddr>,
-                  body| {
+                  body,
+                  headers: HeaderMap| {
                 let query = Some(query.as_str()).filter(|q| !q.is_empty());
                 begin_and_respond(&endpoint, &method, tail.as_str(), query, headers, peer, body)
             },
@@ -233,7 +237,7 @@ where
 /// found in one pass over warp's map (cheaper than a lookup by hash each),
 /// and the map is dropped at once.
 fn begin_and_respond<S, St, B, E>(
-    endpoint: &Endpoint<S>,
+    endpoint: &Arc<Endpoint<S>>,
     method: &Method,
     tail: &str,
     query: Option<&str>,
@@ -322,7 +326,7 @@ impl HeaderView for Picked<'_> {
 /// The answer to a request whose head the endpoint has decided on: at
 /// once, or once the body is read and run.
 fn respond<S, H, St, B, E>(
-    endpoint: &Endpoint<S>,
+    endpoint: &Arc<Endpoint<S>>,
     begin: Begin<H>,
     peer: Option<SocketAddr>,
     body: St,
@@ -351,7 +355,7 @@ where
 /// arguments in the future.
 #[allow(clippy::manual_async_fn)] // the plain fn is the point: see above
 fn read_and_run<S, H, St, B, E>(
-    endpoint: Endpoint<S>,
+    endpoint: Arc<Endpoint<S>>,
     exchange: Exchange<H>,
     mut read: ReadBody<St>,
     peer: Option<SocketAddr>,
