@@ -126,6 +126,8 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
     // set to `armed`.
     let mut timer_waker: Option<Waker> = None;
     let mut eof = false;
+    // Whether the machine wanted input right after its last step.
+    let mut stepped_idle = false;
     poll_fn(|cx| {
         // The signals once per wake-up, not every turn: a signal that fires
         // later wakes the task. The abort follows the shutdown (the server
@@ -140,6 +142,9 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
             return Poll::Ready(Ok(End::Aborted));
         }
         transport.woken();
+        // Whether anything reached the machine (or the transport) since the
+        // last step and write: every wake-up starts as if it had.
+        let mut fresh = true;
         // Turns with progress before yielding to the executor, so one busy
         // connection cannot starve the others on a runtime without a
         // cooperative budget.
@@ -149,6 +154,7 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
             while let Poll::Ready(Some(d)) = side.poll_done(cx) {
                 side.on_done(d);
                 progress = true;
+                fresh = true;
             }
             while side.can_send() {
                 let Some(rx) = commands.as_mut() else { break };
@@ -162,6 +168,7 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
                     Poll::Pending => break,
                 }
                 progress = true;
+                fresh = true;
             }
             // Read, run what was read, write the answers: one turn per
             // request that is answered at once.
@@ -177,10 +184,22 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
                     Poll::Ready(Read::Closed) => return Poll::Ready(Ok(End::Transport)),
                     Poll::Pending => {}
                 }
+                fresh |= progress;
             }
-            progress |= side.step();
+            // The turn after the one that answered (it reads again only to
+            // leave the waker with the socket) skips the step and the write
+            // when nothing arrived since: a machine that wanted input after
+            // its last step (not held back by a limit) has no event until
+            // more input, an answer or a command comes, and the last write
+            // took all the output or left the waker with the transport.
+            if fresh || !stepped_idle {
+                progress |= side.step();
+                stepped_idle = side.machine().wants_input();
+                let m = side.machine();
+                progress |= transport.poll_write(cx, m)?;
+                fresh = false;
+            }
             let m = side.machine();
-            progress |= transport.poll_write(cx, m)?;
             if eof || !m.wants_input() {
                 if let Some(Poll::Ready(e)) = signals.watch.as_mut().map(|w| w.as_mut().poll(cx)) {
                     return Poll::Ready(Err(e));
@@ -231,6 +250,9 @@ pub(crate) async fn drive<R: Runtime, S: Side, T: Transport>(
             }
             armed = None;
             timer_waker = None;
+            // The deadline acted on (`handle_timeout`) may have queued
+            // output (a WebSocket ping): step and write again.
+            fresh = true;
         }
     })
     .await

@@ -382,6 +382,34 @@ macro_rules! stream_suite {
             })
         }
 
+        /// Calls answered at once, sent in one write, fill the output bound
+        /// over and over: each time the output is written the connection
+        /// must go on with the calls it already read (no more input comes).
+        #[test]
+        fn the_output_limit_pauses_parsing_and_loses_nothing() {
+            $rt::block_on(async {
+                let r = with_limits(
+                    router(),
+                    Limits {
+                        max_buffered_out: 100,
+                        ..Limits::default()
+                    },
+                );
+                let server = start(Server::new(r)).await;
+                let mut conn = Lines::connect(server.addr).await;
+                let calls: String = (1..=200)
+                    .map(|id| format!("{{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":{id}}}\n"))
+                    .collect();
+                conn.send(&calls).await;
+                for id in 1..=200 {
+                    let want = format!("{{\"jsonrpc\":\"2.0\",\"result\":\"pong\",\"id\":{id}}}");
+                    assert_eq!(conn.line().await, Some(want));
+                }
+                drop(conn);
+                server.shutdown().await;
+            })
+        }
+
         #[test]
         fn graceful_shutdown_drains_calls_in_flight() {
             $rt::block_on(async {
