@@ -21,7 +21,10 @@
 # line; default 1 / 3), LOAD_SECS (per load cell and round; default 2), LOAD_ROUNDS (default 2; each cell keeps its best round), IDLE_CONNECTIONS
 # (default 10000), CPU_SECS (the callgrind window per server; default 3; 0
 # skips step 4), BENCH_SERVERS (a comma-separated list of server names for
-# steps 2 and 4; default all). Everything targets 127.0.0.1 and stops by itself.
+# steps 2 and 4; default all), BENCH_OUT (where the document is written;
+# default ../BENCHMARKS.md: a partial run belongs in a scratch file),
+# BENCH_CORE (0 skips step 1, for a partial run of the servers only).
+# Everything targets 127.0.0.1 and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,6 +37,7 @@ LOAD_SECS=${LOAD_SECS:-2}
 LOAD_ROUNDS=${LOAD_ROUNDS:-2}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 CPU_SECS=${CPU_SECS:-3}
+OUT=${BENCH_OUT:-../BENCHMARKS.md}
 SERVERS=()
 [ -n "${BENCH_SERVERS:-}" ] && SERVERS=(--servers "$BENCH_SERVERS")
 
@@ -58,33 +62,39 @@ fi
 CARGO_FLAGS=(--release --no-default-features --features "$FEATURES")
 [ "$FEATURES" = default ] && CARGO_FLAGS=(--release)
 nice -n 10 cargo build "${CARGO_FLAGS[@]}" --bins
-nice -n 10 cargo bench "${CARGO_FLAGS[@]:1}" --bench core --no-run
+[ "${BENCH_CORE:-1}" = 0 ] || nice -n 10 cargo bench "${CARGO_FLAGS[@]:1}" --bench core --no-run
 
-echo "== core benchmark (criterion)" >&2
-rm -rf target/criterion
-cargo bench "${CARGO_FLAGS[@]:1}" --bench core
-
-echo "== core instruction counts (callgrind)" >&2
-# Instructions per request do not depend on how busy the machine is: two runs
-# of N1 and N2 iterations, the difference divided by N2 - N1.
+CRITERION=target/criterion
 : > target/instructions.tsv
-if command -v valgrind >/dev/null; then
-    ir() {
-        valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-            target/release/sansrpc-core-profile "$1" "$2" "$3" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
-    }
-    for case in ping subtract_positional subtract_named batch_100 params_1mib parse_error; do
-        case $case in
-            params_1mib) n1=1 n2=3 ;;
-            batch_100) n1=5 n2=55 ;;
-            *) n1=10 n2=1010 ;;
-        esac
-        for line in sansrpc sansrpc_stream typed_limit serde_json_limit jsonrpsee; do
-            a=$(ir $line $case $n1)
-            b=$(ir $line $case $n2)
-            echo -e "$case\t$line\t$(( (b - a) / (n2 - n1) ))" >> target/instructions.tsv
+if [ "${BENCH_CORE:-1}" = 0 ]; then
+    echo "== BENCH_CORE=0: the core benchmark is left out" >&2
+    CRITERION=target/no-criterion
+else
+    echo "== core benchmark (criterion)" >&2
+    rm -rf target/criterion
+    cargo bench "${CARGO_FLAGS[@]:1}" --bench core
+
+    echo "== core instruction counts (callgrind)" >&2
+    # Instructions per request do not depend on how busy the machine is: two runs
+    # of N1 and N2 iterations, the difference divided by N2 - N1.
+    if command -v valgrind >/dev/null; then
+        ir() {
+            valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+                target/release/sansrpc-core-profile "$1" "$2" "$3" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+        }
+        for case in ping subtract_positional subtract_named batch_100 params_1mib parse_error; do
+            case $case in
+                params_1mib) n1=1 n2=3 ;;
+                batch_100) n1=5 n2=55 ;;
+                *) n1=10 n2=1010 ;;
+            esac
+            for line in sansrpc sansrpc_stream typed_limit serde_json_limit jsonrpsee; do
+                a=$(ir $line $case $n1)
+                b=$(ir $line $case $n2)
+                echo -e "$case\t$line\t$(( (b - a) / (n2 - n1) ))" >> target/instructions.tsv
+            done
         done
-    done
+    fi
 fi
 
 echo "== server load matrix" >&2
@@ -111,10 +121,10 @@ else
     echo "valgrind or callgrind_control not found: the server CPU table is left out" >&2
 fi
 
-echo "== writing BENCHMARKS.md" >&2
+echo "== writing $OUT" >&2
 # The hand-written sections, kept verbatim after the generated tables.
 { cat FINDINGS.md; echo; cat NOTES.md; } > target/appendix.md
-target/release/sansrpc-matrix report --load target/load.json --criterion target/criterion \
+target/release/sansrpc-matrix report --load target/load.json --criterion "$CRITERION" \
     --findings target/appendix.md --instructions target/instructions.tsv --cpu target/cpu.json \
-    --out ../BENCHMARKS.md --load-before "$LOAD_BEFORE" "${PINNED[@]}"
-echo "wrote $(cd .. && pwd)/BENCHMARKS.md" >&2
+    --out "$OUT" --load-before "$LOAD_BEFORE" "${PINNED[@]}"
+echo "wrote $OUT" >&2

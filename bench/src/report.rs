@@ -562,8 +562,10 @@ pub fn render(
              thread of the server, user space; the kernel's share of a system call is not counted) divided \
              by the requests answered in between. Instruction counts do not move with the machine's load, \
              so these are the steady figures; a server-bound load run's requests/s ratio is about the \
-             inverse of their cost ratio. The cost ratios here are the server's instructions ÷ its \
-             limit's: below 1 would be cheaper than the limit.\n",
+             inverse of their cost ratio where user space is most of the cost (HTTP, pipelined TCP); for \
+             TCP one call at a time the kernel's share is most of it (the TCP table's server CPU column). \
+             The cost ratios here are the server's instructions ÷ its limit's: below 1 would be cheaper \
+             than the limit.\n",
             cpu.warmup_secs, cpu.seconds_per_cell
         );
         let _ = writeln!(
@@ -746,9 +748,11 @@ pub fn render(
          ~40% from run to run on a shared machine, so read them with the run's load average). Each is also \
          judged by the servers' CPU per request under callgrind (the limit's instructions ÷ the server's: \
          the requests/s ratio a run bound by the server alone would show; see \"Server CPU per request\" \
-         below), which does not move with the machine's load. Where the load generator, not the server, \
-         is the bottleneck (a line echo answers in far fewer instructions than the generator spends per \
-         request), the requests/s ratio is closer to 1 than the CPU ratio. The reference rows give, for \
+         below), which does not move with the machine's load. Those count user space only: for TCP one \
+         call at a time the kernel's share (a read, a write and an `epoll` wake-up per request) is most of \
+         an echo's cost and the same for every server, so there the user-space ratio is far below the \
+         ratio of whole CPU time (the tables' server CPU column), and where the load generator, not the \
+         server, is the bottleneck the requests/s ratio is closer to 1 still. The reference rows give, for \
          each goal, the typed-limit server's ratio (the ceiling any JSON-RPC server on that framework or \
          runtime can reach) and sansrpc's ratio to that server.\n"
     );

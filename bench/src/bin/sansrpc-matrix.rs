@@ -1,7 +1,7 @@
 //! Runs the server load matrix, or renders BENCHMARKS.md.
 //!
 //! ```text
-//! sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--rounds 2] [--servers a,b]
+//! sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--rounds 2] [--servers a,b] [--connections 1,64,256]
 //! sansrpc-matrix cpu --out FILE [--duration 3s] [--warmup 1s] [--pin] [--servers a,b] [--dir DIR]
 //! sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--cpu FILE] [--load-before "..."]
 //! ```
@@ -16,7 +16,7 @@ use sansrpc_bench::matrix::{self, Plan, Results};
 use sansrpc_bench::report::{self, Meta};
 use sansrpc_bench::servers::Kind;
 
-const USAGE: &str = "usage: sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--rounds 2] [--servers a,b]\n       sansrpc-matrix cpu --out FILE [--duration 3s] [--warmup 1s] [--pin] [--servers a,b] [--dir DIR]\n       sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--cpu FILE] [--instructions FILE] [--load-before TEXT]";
+const USAGE: &str = "usage: sansrpc-matrix load --out FILE [--duration 3s] [--warmup 0.5s] [--pin] [--idle 10000] [--rounds 2] [--servers a,b] [--connections 1,64,256]\n       sansrpc-matrix cpu --out FILE [--duration 3s] [--warmup 1s] [--pin] [--servers a,b] [--dir DIR]\n       sansrpc-matrix report --load FILE --criterion DIR --findings FILE --out FILE [--cpu FILE] [--instructions FILE] [--load-before TEXT]";
 
 fn main() {
     if let Err(e) = run() {
@@ -64,7 +64,13 @@ fn run() -> Result<(), String> {
                 server_bin,
                 server_cpu: has("--pin").then_some(0),
                 kinds,
-                connections: vec![1, 64, 256],
+                connections: match get("--connections") {
+                    Some(list) => list
+                        .split(',')
+                        .map(|n| n.parse().map_err(|e| format!("--connections: {e}")))
+                        .collect::<Result<Vec<usize>, _>>()?,
+                    None => vec![1, 64, 256],
+                },
                 goal_connections: 64,
                 pipeline: 16,
                 rounds: get("--rounds").map_or(Ok(2), |v| v.parse().map_err(|e| format!("--rounds: {e}")))?,
