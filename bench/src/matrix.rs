@@ -152,7 +152,13 @@ fn start_under(plan: &Plan, kind: Kind, wrapper: &[OsString]) -> io::Result<Serv
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let mut child = cmd.spawn()?;
+    let mut child = cmd.spawn().map_err(|e| {
+        let program = line
+            .first()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        io::Error::new(e.kind(), format!("starting {program}: {e}"))
+    })?;
     let stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
