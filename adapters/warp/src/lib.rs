@@ -235,7 +235,8 @@ where
 /// calls' context only when the router's handlers or hooks may read them;
 /// otherwise the head is decided on a view of the few headers it reads,
 /// found in one pass over warp's map (cheaper than a lookup by hash each),
-/// and the map is dropped at once.
+/// and the map, emptied, holds the answer's headers (its memory reused:
+/// no allocation for them, none freed for it).
 fn begin_and_respond<S, St, B, E>(
     endpoint: &Arc<Endpoint<S>>,
     method: &Method,
@@ -257,12 +258,13 @@ where
             endpoint.begin(method, tail, query, headers),
             peer,
             body,
+            None,
         ))
     } else {
         let view = Picked::of(&headers);
         // `keep` is called only when the router reads headers: never here.
         let begin = endpoint.begin_view(method, tail, query, &view, |view| view.map.clone());
-        Either::Right(respond(endpoint, begin, peer, body))
+        Either::Right(respond(endpoint, begin, peer, body, Some(headers)))
     }
 }
 
@@ -330,6 +332,7 @@ fn respond<S, H, St, B, E>(
     begin: Begin<H>,
     peer: Option<SocketAddr>,
     body: St,
+    spare: Option<HeaderMap>,
 ) -> impl Future<Output = Result<Response, Rejection>> + Send + use<S, H, St, B, E>
 where
     S: Clone + Send + Sync + 'static,
@@ -343,11 +346,11 @@ where
         Begin::Respond(reply) if reply.status == http::StatusCode::NOT_FOUND => {
             return Either::Left(ready(Err(warp::reject::not_found())));
         }
-        Begin::Respond(reply) => return Either::Left(ready(Ok(response(reply)))),
+        Begin::Respond(reply) => return Either::Left(ready(Ok(response(reply, spare)))),
         Begin::Run(exchange, message) => (exchange, ReadBody::Read(Some(message))),
         Begin::ReadBody(exchange, reader) => (exchange, ReadBody::Reading(body, Some(reader))),
     };
-    Either::Right(read_and_run(endpoint.clone(), exchange, read, peer))
+    Either::Right(read_and_run(endpoint.clone(), exchange, read, peer, spare))
 }
 
 /// Reads the body (if any is still to be read) and runs it. A plain fn
@@ -359,6 +362,7 @@ fn read_and_run<S, H, St, B, E>(
     exchange: Exchange<H>,
     mut read: ReadBody<St>,
     peer: Option<SocketAddr>,
+    spare: Option<HeaderMap>,
 ) -> impl Future<Output = Result<Response, Rejection>>
 where
     S: Clone + Send + Sync + 'static,
@@ -385,15 +389,27 @@ where
             Ok(body) => endpoint.run(exchange, body, peer, spawn).await,
             Err(reject) => endpoint.reject(exchange, reject, peer),
         };
-        Ok(response(reply))
+        Ok(response(reply, spare))
     }
 }
 
-/// The core's reply as warp's response.
-fn response(reply: Reply) -> Response {
+/// The core's reply as warp's response; its headers go into `spare` (a
+/// map of the request's, emptied here) when there is one. The same map as
+/// [`ReplyHeaders::into_header_map`](sansrpc::http::ReplyHeaders::into_header_map)
+/// gives: the pairs in their order, appended to an empty map.
+fn response(reply: Reply, spare: Option<HeaderMap>) -> Response {
     let mut response = Response::new(reply.body.into());
     *response.status_mut() = reply.status;
-    *response.headers_mut() = reply.headers.into_header_map();
+    *response.headers_mut() = match spare {
+        Some(mut map) => {
+            map.clear();
+            for (name, value) in reply.headers {
+                map.append(name, value);
+            }
+            map
+        }
+        None => reply.headers.into_header_map(),
+    };
     response
 }
 
