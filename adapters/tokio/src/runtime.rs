@@ -45,17 +45,22 @@ impl Runtime for Tokio {
 #[derive(Debug)]
 pub struct TcpIo(Arc<TcpStream>);
 
+/// Runs `op` (a `try_*` call: it fails with `WouldBlock` at once, without
+/// a system call, while tokio holds no readiness for it), and polls for
+/// readiness with `ready` only when it would block, so that an operation
+/// on a ready socket checks the readiness once, not twice; a pending
+/// `ready` leaves the task's waker with the socket.
 fn retry<T>(
     cx: &mut Context<'_>,
     ready: impl Fn(&mut Context<'_>) -> Poll<io::Result<()>>,
     mut op: impl FnMut() -> io::Result<T>,
 ) -> Poll<io::Result<T>> {
     loop {
-        ready!(ready(cx))?;
         match op() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             done => return Poll::Ready(done),
         }
+        ready!(ready(cx))?;
     }
 }
 
