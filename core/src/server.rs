@@ -343,14 +343,20 @@ impl Responder {
 
     /// Answers a message refused as a whole (the id is `null`).
     pub(crate) fn refuse(&mut self, kind: RejectionKind, error: Error, out: &mut Vec<Vec<u8>>) {
-        // Sized for the whole answer at once, not grown step by step.
-        let mut buf = Vec::with_capacity(error_answer_len(&error));
-        if self.version.rejects_as_v1() {
-            write_error_v1(&Id::null(), &error, &mut buf);
-        } else {
-            write_error(&Id::null(), &error, &mut buf);
-        }
+        let mut buf = Vec::new();
+        self.refuse_into(kind, error, &mut buf);
         out.push(buf);
+    }
+
+    /// [`Self::refuse`], the answer written into `buf` (empty).
+    pub(crate) fn refuse_into(&mut self, kind: RejectionKind, error: Error, buf: &mut Vec<u8>) {
+        // Sized for the whole answer at once, not grown step by step.
+        buf.reserve(error_answer_len(&error));
+        if self.version.rejects_as_v1() {
+            write_error_v1(&Id::null(), &error, buf);
+        } else {
+            write_error(&Id::null(), &error, buf);
+        }
         self.note(kind, &error);
     }
 
@@ -938,14 +944,7 @@ impl<F: Framer> ServerConnection<F> {
                         Parsed::Other(message) => self.accept_parsed(message, bytes.len()),
                     }
                 }
-                Err(e) => {
-                    let mut out = Vec::new();
-                    self.responder
-                        .refuse(RejectionKind::of_frame_error(&e), e.to_rpc_error(), &mut out);
-                    for m in out {
-                        self.shell.push_out(m);
-                    }
-                }
+                Err(e) => self.refuse_now(RejectionKind::of_frame_error(&e), e.to_rpc_error()),
             }
         }
     }
@@ -1003,11 +1002,17 @@ impl<F: Framer> ServerConnection<F> {
     pub(crate) fn accept_parsed(&mut self, message: Message, len: usize) {
         self.events_bytes = len;
         let mut scratch = std::mem::take(&mut self.scratch);
-        self.responder
-            .accept(message, &mut self.events, &mut scratch, &mut |_response| {
-                // A server does not expect responses; `Accept::Requests`
-                // already turned them into invalid requests.
-            });
+        match message {
+            // What `Responder::accept` does with it, written into the
+            // spare buffer rather than a new one.
+            Message::Rejected(error) => self.refuse_now(RejectionKind::of_error(&error), error),
+            message => self
+                .responder
+                .accept(message, &mut self.events, &mut scratch, &mut |_response| {
+                    // A server does not expect responses; `Accept::Requests`
+                    // already turned them into invalid requests.
+                }),
+        }
         self.queued_calls = self
             .events
             .iter()
@@ -1017,6 +1022,14 @@ impl<F: Framer> ServerConnection<F> {
             self.shell.push_out(m);
         }
         self.scratch = scratch;
+    }
+
+    /// Answers a message refused as a whole, written into the kept spare
+    /// buffer (no allocation once the connection has answered before).
+    fn refuse_now(&mut self, kind: RejectionKind, error: Error) {
+        let mut buf = self.shell.take_spare();
+        self.responder.refuse_into(kind, error, &mut buf);
+        self.shell.push_out(buf);
     }
 
     /// Answers the call `ticket` was issued for.
