@@ -9,6 +9,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use memchr::memmem;
@@ -320,6 +321,23 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[rank.min(sorted.len() - 1)])
 }
 
+/// What every connection of a run shares: the pipeline depth, the bytes
+/// written per round (`pipeline` framed requests) and the answer reader.
+/// Refuses any target but loopback.
+fn prepare(config: &LoadConfig) -> io::Result<(usize, Arc<Vec<u8>>, Arc<Reader>)> {
+    if !is_loopback(config.addr.ip()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "only loopback targets are allowed",
+        ));
+    }
+    let pipeline = config.pipeline.max(1);
+    let one = frame_request(&config.protocol, config.addr, &config.body);
+    let request = Arc::new(one.repeat(pipeline));
+    let reader = Arc::new(Reader::new(matches!(config.protocol, Protocol::Http { .. })));
+    Ok((pipeline, request, reader))
+}
+
 /// Runs the load on the current thread's runtime (the caller builds a
 /// current-thread runtime so the generator uses exactly one thread).
 pub async fn run(config: &LoadConfig) -> io::Result<LoadReport> {
@@ -333,16 +351,7 @@ pub async fn run_probed<T>(
     config: &LoadConfig,
     mut probe: impl FnMut() -> T,
 ) -> io::Result<(LoadReport, (T, T))> {
-    if !is_loopback(config.addr.ip()) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "only loopback targets are allowed",
-        ));
-    }
-    let pipeline = config.pipeline.max(1);
-    let one = frame_request(&config.protocol, config.addr, &config.body);
-    let request = std::sync::Arc::new(one.repeat(pipeline));
-    let reader = std::sync::Arc::new(Reader::new(matches!(config.protocol, Protocol::Http { .. })));
+    let (pipeline, request, reader) = prepare(config)?;
     let start = Instant::now();
     let measure_from = start + config.warmup;
     let stop_at = measure_from + config.duration;
@@ -456,16 +465,7 @@ pub async fn run_at_rest(
     phases: &[Duration],
     mut at_rest: impl FnMut(usize) -> io::Result<()>,
 ) -> io::Result<Vec<Phase>> {
-    if !is_loopback(config.addr.ip()) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "only loopback targets are allowed",
-        ));
-    }
-    let pipeline = config.pipeline.max(1);
-    let one = frame_request(&config.protocol, config.addr, &config.body);
-    let request = std::sync::Arc::new(one.repeat(pipeline));
-    let reader = std::sync::Arc::new(Reader::new(matches!(config.protocol, Protocol::Http { .. })));
+    let (pipeline, request, reader) = prepare(config)?;
     let mut conns = Vec::with_capacity(config.connections.max(1));
     for _ in 0..config.connections.max(1) {
         conns.push((connect(config.addr).await?, Vec::with_capacity(64 * 1024)));

@@ -46,7 +46,8 @@ pub fn handle(router: &Router, request: &[u8]) -> Option<Bytes> {
 /// show what `handle_message` itself costs.
 pub fn handle_inline(router: &Router, request: &[u8], context: &Context) -> Vec<u8> {
     let limits = router.limits().clone();
-    let mut conn = sansrpc::conn::ServerConnection::new(sansrpc::conn::Body::new(limits.max_message_bytes), limits);
+    let mut conn =
+        sansrpc::conn::ServerConnection::new(sansrpc::conn::Body::new(limits.max_message_bytes), limits);
     let mut out = Vec::new();
     if conn.handle_input(request).is_err() {
         return out;
@@ -79,7 +80,10 @@ impl Stream {
     pub fn new(router: &Router) -> Self {
         let limits = router.limits().clone();
         Self {
-            conn: sansrpc::conn::ServerConnection::new(sansrpc::conn::Newline::new(limits.max_message_bytes), limits),
+            conn: sansrpc::conn::ServerConnection::new(
+                sansrpc::conn::Newline::new(limits.max_message_bytes),
+                limits,
+            ),
             context: Context::builder(sansrpc::Transport::Tcp).build(),
         }
     }
