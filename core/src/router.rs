@@ -19,11 +19,10 @@ use crate::handler::{BoxFuture, CallParts, Handler};
 use crate::id::{Frame, Id};
 use crate::limits::Limits;
 use crate::message::{
-    Accept, Message, Outcome, Parsed, RawParams, looks_like_batch, parse_borrowed, write_error,
-    write_error_to, write_response,
+    Accept, Message, Outcome, Parsed, RawParams, looks_like_batch, parse_borrowed, write_error_to,
+    write_response,
 };
-use crate::server::{Event, ServerConnection, Ticket, write_response_with};
-use crate::v1::write_error_v1;
+use crate::server::{Event, ServerConnection, Ticket, write_refusal, write_response_with};
 
 trait ErasedHandlerFn<S>: Send + Sync {
     fn call(&self, parts: CallParts<S>) -> BoxFuture<Outcome>;
@@ -904,13 +903,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             // Refused as a whole: answered here with the bytes and the
             // refusal a connection would give it, without building one.
             Parsed::Other(Message::Rejected(error)) => {
-                let answer = OneShot::answered(|out| {
-                    if limits.version.rejects_as_v1() {
-                        write_error_v1(&Id::null(), &error, out);
-                    } else {
-                        write_error(&Id::null(), &error, out);
-                    }
-                });
+                let answer = OneShot::answered(|out| write_refusal(limits.version, &error, out));
                 self.rejected(RejectionKind::of_error(&error), &error, context);
                 answer
             }

@@ -350,13 +350,7 @@ impl Responder {
 
     /// [`Self::refuse`], the answer written into `buf` (empty).
     pub(crate) fn refuse_into(&mut self, kind: RejectionKind, error: Error, buf: &mut Vec<u8>) {
-        // Sized for the whole answer at once, not grown step by step.
-        buf.reserve(error_answer_len(&error));
-        if self.version.rejects_as_v1() {
-            write_error_v1(&Id::null(), &error, buf);
-        } else {
-            write_error(&Id::null(), &error, buf);
-        }
+        write_refusal(self.version, &error, buf);
         self.note(kind, &error);
     }
 
@@ -736,6 +730,18 @@ fn outcome_len(outcome: &Outcome) -> usize {
 /// A close upper guess of an error object's length.
 fn error_len(e: &Error) -> usize {
     e.message().len() + e.data().map_or(0, |d| d.get().len()) + 48
+}
+
+/// The answer to a message refused as a whole (the id is `null`), in 1.0
+/// form when the connection speaks only 1.0, appended to `buf` (sized for
+/// it at once, not grown step by step).
+pub(crate) fn write_refusal(version: Version, error: &Error, buf: &mut Vec<u8>) {
+    buf.reserve(error_answer_len(error));
+    if version.rejects_as_v1() {
+        write_error_v1(&Id::null(), error, buf);
+    } else {
+        write_error(&Id::null(), error, buf);
+    }
 }
 
 /// A close upper guess of a whole error response's length (the envelope,
