@@ -1113,7 +1113,29 @@ impl ReplyHeaders {
     pub fn into_header_map(self) -> HeaderMap {
         // Grown on the first pair, as `HeaderMap::new` and `insert` do:
         // `with_capacity` costs more for the one header most answers have.
-        let mut map = HeaderMap::new();
+        self.into_header_map_reusing(HeaderMap::new())
+    }
+
+    /// [`Self::into_header_map`], written into `map` (emptied first; its
+    /// memory is kept): for an adapter that holds a map it no longer needs,
+    /// such as a copy of the request's headers, so that the answer's map
+    /// costs no allocation.
+    ///
+    /// ```
+    /// use http::header::{CONTENT_TYPE, VARY};
+    /// use http::{HeaderMap, HeaderValue};
+    /// use sansrpc::http::ReplyHeaders;
+    ///
+    /// let mut request = HeaderMap::new();
+    /// request.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    /// let mut h = ReplyHeaders::new();
+    /// h.insert(VARY, HeaderValue::from_static("Origin"));
+    /// let map = h.into_header_map_reusing(request);
+    /// assert_eq!(map.len(), 1);
+    /// assert_eq!(map[VARY], "Origin");
+    /// ```
+    pub fn into_header_map_reusing(self, mut map: HeaderMap) -> HeaderMap {
+        map.clear();
         let Self { first, more } = self;
         if more.is_empty() {
             if let Some((name, value)) = first {

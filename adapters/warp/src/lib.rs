@@ -394,20 +394,12 @@ where
 }
 
 /// The core's reply as warp's response; its headers go into `spare` (a
-/// map of the request's, emptied here) when there is one. The same map as
-/// [`ReplyHeaders::into_header_map`](sansrpc::http::ReplyHeaders::into_header_map)
-/// gives: the pairs in their order, appended to an empty map.
+/// map of the request's, emptied) when there is one.
 fn response(reply: Reply, spare: Option<HeaderMap>) -> Response {
     let mut response = Response::new(reply.body.into());
     *response.status_mut() = reply.status;
     *response.headers_mut() = match spare {
-        Some(mut map) => {
-            map.clear();
-            for (name, value) in reply.headers {
-                map.append(name, value);
-            }
-            map
-        }
+        Some(map) => reply.headers.into_header_map_reusing(map),
         None => reply.headers.into_header_map(),
     };
     response
