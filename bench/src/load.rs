@@ -286,13 +286,7 @@ async fn drive(
                     continue 'rounds;
                 }
                 Parsed::Partial => {
-                    if start > 0 {
-                        buf.drain(..start);
-                        start = 0;
-                    }
-                    if buf.capacity() - buf.len() < 16 * 1024 {
-                        buf.reserve(64 * 1024);
-                    }
+                    make_room(&mut buf, &mut start);
                     let Some(s) = stream.as_mut() else {
                         continue 'rounds;
                     };
@@ -319,6 +313,18 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     }
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     f64::from(sorted[rank.min(sorted.len() - 1)])
+}
+
+/// Before reading more answers: drops the answers already read
+/// (`..start`) and keeps at least 16 KiB free.
+fn make_room(buf: &mut Vec<u8>, start: &mut usize) {
+    if *start > 0 {
+        buf.drain(..*start);
+        *start = 0;
+    }
+    if buf.capacity() - buf.len() < 16 * 1024 {
+        buf.reserve(64 * 1024);
+    }
 }
 
 /// What every connection of a run shares: the pipeline depth, the bytes
@@ -434,13 +440,7 @@ async fn round_trip(
             Parsed::Done { ok: false, .. } => return Err(io::Error::other("an answer was not a result")),
             Parsed::Broken => return Err(io::Error::other("an answer did not parse")),
             Parsed::Partial => {
-                if start > 0 {
-                    buf.drain(..start);
-                    start = 0;
-                }
-                if buf.capacity() - buf.len() < 16 * 1024 {
-                    buf.reserve(64 * 1024);
-                }
+                make_room(buf, &mut start);
                 if stream.read_buf(buf).await? == 0 {
                     return Err(io::ErrorKind::UnexpectedEof.into());
                 }
